@@ -1,0 +1,100 @@
+/**
+ * The event contract's vocabulary and limits, free of any dependency so that hooks can import it
+ * without loading zod (every millisecond of a hook's start-up is paid by the agent).
+ *
+ * `schema.ts` builds the zod schema from these values; nothing else should redefine them.
+ *
+ * @module
+ */
+
+/** The schema version every producer in this codebase writes. */
+export const SCHEMA_VERSION = "1.0";
+
+/** Major versions this codebase can read: an envelope whose major is not here is rejected. */
+export const SUPPORTED_MAJOR = 1;
+
+/** Severity of an event. */
+export const LEVELS = ["debug", "info", "warn", "error"] as const;
+/** A severity. */
+export type Level = typeof LEVELS[number];
+
+/** Who produced an event in a multi-agent run. */
+export const AGENT_ROLES = ["conductor", "worker", "system"] as const;
+/** An agent role. */
+export type AgentRole = typeof AGENT_ROLES[number];
+
+/**
+ * Every `event_type` the contract knows, with what it means. The first ten are the original
+ * system's v1.0 types; the rest name Claude Code's hook events (see `hook_events.ts`).
+ */
+export const EVENT_TYPE_DESCRIPTIONS = {
+  session_start: "A session started or resumed (SessionStart).",
+  session_end: "A session ended (SessionEnd).",
+  worker_spawn: "A worker agent was started by a conductor.",
+  worker_heartbeat: "A worker is alive and idle (TeammateIdle, or a periodic beat).",
+  progress: "A step of a longer piece of work finished.",
+  artifact: "Files were produced; see artifact_refs.",
+  error: "Something failed (StopFailure, a hook's own garbage input, an error report).",
+  tool_invocation: "A tool call before or after it ran (PreToolUse, PostToolUse, ...).",
+  decision: "A conductor or agent decided something worth auditing.",
+  done: "The agent finished its turn (Stop).",
+  prompt: "The user submitted or expanded a prompt (UserPromptSubmit, UserPromptExpansion).",
+  message: "A message was shown to the user (MessageDisplay).",
+  notification: "Claude Code notified the user (Notification).",
+  permission: "A permission was requested or denied (PermissionRequest, PermissionDenied).",
+  subagent: "A subagent started or stopped (SubagentStart, SubagentStop).",
+  task: "A task was created or completed (TaskCreated, TaskCompleted).",
+  compaction: "The context was compacted (PreCompact, PostCompact).",
+  config: "Settings or instructions were loaded or changed (Setup, InstructionsLoaded, ...).",
+  workspace: "The working tree changed shape (CwdChanged, DirectoryAdded, worktrees, files).",
+  elicitation: "An MCP server asked the user for input, or got the answer.",
+  usage: "Token usage of one API response, read from a transcript.",
+  other: "A hook event this version of the contract does not know yet; kept as it came.",
+} as const;
+
+/** The known event types, in the order above. */
+export const EVENT_TYPES = Object.keys(EVENT_TYPE_DESCRIPTIONS) as EventType[];
+/** A known event type. */
+export type EventType = keyof typeof EVENT_TYPE_DESCRIPTIONS;
+
+/** How much redaction a producer applied. */
+export const REDACTION_MODES = ["strict", "standard", "off"] as const;
+/** A redaction mode. */
+export type RedactionMode = typeof REDACTION_MODES[number];
+
+/** Field size limits of the envelope. */
+export const LIMITS = {
+  /** `msg` is a one-line summary for lists and logs. */
+  msgChars: 500,
+  /** `indexable_text` is what full-text and semantic search see. */
+  indexableTextChars: 2_000,
+  /** Identifiers (session, run, worker, ...). */
+  idChars: 256,
+  /** Default cap on one serialised event, in UTF-8 bytes (`ZO_MAX_EVENT_BYTES`). */
+  defaultMaxEventBytes: 256 * 1024,
+  /** The smallest cap a configuration may set: below it, the envelope itself may not fit. */
+  minMaxEventBytes: 4 * 1024,
+} as const;
+
+/**
+ * The envelope fields that identify an occurrence, and so feed `hash`. Everything a delivery
+ * attempt, a replay or a re-derivation can change (event_id, level, msg, indexable_text, source,
+ * redaction, schema_version) is left out on purpose. See docs/schema.md, "Ids and hashing".
+ */
+export const HASHED_FIELDS = [
+  "session_id",
+  "run_id",
+  "project_id",
+  "worker_id",
+  "agent_id",
+  "task_id",
+  "event_type",
+  "hook_event_name",
+  "tool_name",
+  "tool_use_id",
+  "ts",
+  "data",
+  "artifact_refs",
+  "error_detail",
+  "parent_event_id",
+] as const;

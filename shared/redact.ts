@@ -1,0 +1,239 @@
+/**
+ * Redaction, run on the VM before an event is written or sent: walks every string of a value
+ * (keys too, at any depth) and replaces each secret with `[REDACTED:<rule>]`. Strict mode also
+ * masks e-mail addresses, shows home directories as `~` and pseudonymises host names.
+ *
+ * Redacting twice gives the same result as once: markers never match a rule.
+ *
+ * @module
+ */
+import type { RedactionMode } from "./contract.ts";
+import {
+  CREDENTIAL_HEADER_KEY,
+  isLiteralSecret,
+  isMarker,
+  isSecretKey,
+  type RedactionRule,
+  RULES,
+} from "./redaction_rules.ts";
+
+export type { RedactionRule } from "./redaction_rules.ts";
+
+/** Options of {@linkcode createRedactor}. */
+export interface RedactorOptions {
+  /** "strict" (default), "standard" or "off". */
+  mode?: RedactionMode;
+  /** Site-specific rules, run after the built-in secret rules. */
+  extraRules?: readonly RedactionRule[];
+  /** Host names to pseudonymise in strict mode, e.g. the VM's own (`Deno.hostname()`). */
+  hostNames?: readonly string[];
+  /** Salt of the host-name pseudonyms (`ZO_REDACTION_SALT`); keep it secret and stable. */
+  salt?: string;
+}
+
+/** A redacted value and the ids of the rules that fired on it, sorted. */
+export interface Redacted<T> {
+  value: T;
+  rules: string[];
+}
+
+/** Redacts values with one fixed configuration. */
+export interface Redactor {
+  /** The mode this redactor applies. */
+  readonly mode: RedactionMode;
+  /** Redacts every string in `value` (keys included); returns a new value, `value` is untouched. */
+  redact<T>(value: T): Redacted<T>;
+  /** Redacts one string. */
+  redactText(text: string): Redacted<string>;
+}
+
+/** The marker that stands where a secret was. */
+export function marker(ruleId: string): string {
+  return `[REDACTED:${ruleId}]`;
+}
+
+interface CompiledRule {
+  id: string;
+  pattern: RegExp;
+  keywords: readonly string[] | undefined;
+  accept: RedactionRule["accept"];
+  replace: (secret: string) => string;
+}
+
+/** Names too short or too generic to replace everywhere they occur. */
+function isPseudonymisable(name: string): boolean {
+  return name.length >= 4 && !/^(?:localhost|localdomain|localhost\.localdomain)$/i.test(name);
+}
+
+async function pseudonym(key: CryptoKey, name: string): Promise<string> {
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(name.toLowerCase()));
+  const hex = Array.from(new Uint8Array(mac).slice(0, 6), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+  return `host-${hex}`;
+}
+
+async function hostNameRule(names: readonly string[], salt: string): Promise<CompiledRule | null> {
+  const wanted = [...new Set(names.map((n) => n.trim().toLowerCase()).filter(isPseudonymisable))]
+    .sort((a, b) => b.length - a.length); // the FQDN before its short name
+  if (wanted.length === 0) return null;
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(`agent-telemetry/host-name/v1:${salt}`),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const table = new Map<string, string>();
+  for (const name of wanted) table.set(name, await pseudonym(key, name));
+  const escaped = wanted.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  return {
+    id: "host_name",
+    pattern: new RegExp(`(?<![A-Za-z0-9.-])(?:${escaped.join("|")})(?![A-Za-z0-9-])`, "gid"),
+    keywords: wanted,
+    accept: undefined,
+    replace: (found) => table.get(found.toLowerCase()) ?? found,
+  };
+}
+
+function compile(rule: RedactionRule): CompiledRule {
+  const flags = [...new Set([...rule.pattern.flags, "g", "d"])].join("");
+  return {
+    id: rule.id,
+    pattern: new RegExp(rule.pattern.source, flags),
+    keywords: rule.keywords?.map((k) => k.toLowerCase()),
+    accept: rule.accept,
+    replace: rule.replace ?? (() => marker(rule.id)),
+  };
+}
+
+/** Where the secret is in a match: its `secret…` named group, else the whole match. */
+function secretSpan(match: RegExpExecArray): [number, number] | undefined {
+  const whole = match.indices?.[0];
+  const groups = match.indices?.groups;
+  if (groups?.lead && whole) return [groups.lead[0], whole[1]];
+  if (groups) {
+    for (const name in groups) {
+      if (name.startsWith("secret") && groups[name]) return groups[name];
+    }
+    if (Object.keys(groups).some((name) => name.startsWith("secret"))) return undefined;
+  }
+  return whole;
+}
+
+/**
+ * True when [start, end) begins or ends inside an earlier rule's marker. Markers hold ":" and
+ * "]", which a later rule (say, user:password@ in URLs) could otherwise take for its own syntax.
+ */
+function cutsThroughMarker(text: string, start: number, end: number): boolean {
+  const before = text.lastIndexOf("[REDACTED:", start - 1);
+  if (before >= 0 && before < start && text.indexOf("]", before) >= start) return true;
+  const inside = text.lastIndexOf("[REDACTED:", end - 1);
+  return inside >= start && text.indexOf("]", inside) >= end;
+}
+
+function applyRule(rule: CompiledRule, text: string, fired: Set<string>): string {
+  const pattern = rule.pattern;
+  pattern.lastIndex = 0;
+  let out = "";
+  let copied = 0;
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    if (match[0].length === 0) {
+      pattern.lastIndex++;
+      continue;
+    }
+    const span = secretSpan(match);
+    if (!span) continue;
+    const [start, end] = span;
+    const secret = text.slice(start, end);
+    if (start < copied || isMarker(secret) || cutsThroughMarker(text, start, end)) continue;
+    if (rule.accept && !rule.accept(secret, match)) continue;
+    const replacement = rule.replace(secret);
+    if (replacement === secret) continue;
+    out += text.slice(copied, start) + replacement;
+    copied = end;
+    fired.add(rule.id);
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+function mayMatch(rule: CompiledRule, lower: string): boolean {
+  return rule.keywords === undefined || rule.keywords.some((k) => lower.includes(k));
+}
+
+/**
+ * Builds a redactor. Async only because host-name pseudonyms are keyed hashes (WebCrypto);
+ * build it once and reuse it.
+ */
+export async function createRedactor(options: RedactorOptions = {}): Promise<Redactor> {
+  const mode = options.mode ?? "strict";
+  const rules: CompiledRule[] = [];
+  if (mode !== "off") {
+    rules.push(...RULES.filter((rule) => rule.mode !== "strict").map(compile));
+    rules.push(...(options.extraRules ?? []).map(compile));
+    if (mode === "strict") {
+      rules.push(...RULES.filter((rule) => rule.mode === "strict").map(compile));
+      const hosts = await hostNameRule(options.hostNames ?? [], options.salt ?? "");
+      if (hosts) rules.push(hosts);
+    }
+  }
+
+  const redactString = (text: string, fired: Set<string>): string => {
+    if (text.length < 3) return text;
+    const lower = text.toLowerCase();
+    let out = text;
+    for (const rule of rules) {
+      if (mayMatch(rule, lower)) out = applyRule(rule, out, fired);
+    }
+    return out;
+  };
+
+  /** A value under a key that names a secret: all of it goes, unless it is a reference. */
+  const redactKeyed = (keyRule: string, value: string, fired: Set<string>): string => {
+    const scanned = redactString(value, fired);
+    if (isMarker(scanned) || !isLiteralSecret(value)) return scanned;
+    fired.add(keyRule);
+    return marker(keyRule);
+  };
+
+  const walk = (value: unknown, fired: Set<string>): unknown => {
+    if (typeof value === "string") return redactString(value, fired);
+    if (Array.isArray(value)) return value.map((item) => walk(item, fired));
+    if (value === null || typeof value !== "object") return value;
+    const entries = Object.entries(value as Record<string, unknown>).map(([key, item]) => {
+      const newKey = redactString(key, fired);
+      if (typeof item === "string" && rules.length > 0) {
+        if (CREDENTIAL_HEADER_KEY.test(key)) {
+          return [
+            newKey,
+            redactKeyed(
+              /auth/i.test(key) ? "authorization_header" : "secret_assignment",
+              item,
+              fired,
+            ),
+          ];
+        }
+        if (isSecretKey(key, item)) {
+          return [newKey, redactKeyed("secret_assignment", item, fired)];
+        }
+      }
+      return [newKey, walk(item, fired)];
+    });
+    // fromEntries defines "__proto__" as an own key instead of setting the prototype.
+    return Object.fromEntries(entries);
+  };
+
+  return {
+    mode,
+    redact<T>(value: T): Redacted<T> {
+      if (rules.length === 0) return { value, rules: [] };
+      const fired = new Set<string>();
+      const out = walk(value, fired) as T;
+      return { value: out, rules: [...fired].sort() };
+    },
+    redactText(text: string): Redacted<string> {
+      const fired = new Set<string>();
+      const value = redactString(text, fired);
+      return { value, rules: [...fired].sort() };
+    },
+  };
+}

@@ -1,0 +1,249 @@
+import assert from "node:assert/strict";
+import { PRECISION_NEGATIVES, REDACTION_CASES } from "../testdata/redaction_cases.ts";
+import { parseExtraPatterns } from "./config.ts";
+import { createRedactor, marker } from "./redact.ts";
+import { isSecretKey, RULES } from "./redaction_rules.ts";
+
+const standard = await createRedactor({ mode: "standard" });
+const strict = await createRedactor({
+  mode: "strict",
+  hostNames: ["dev-vm-7.corp.example", "dev-vm-7"],
+  salt: "s",
+});
+
+Deno.test("REDACTION_CASES cover every secret rule", () => {
+  const covered = new Set(REDACTION_CASES.map((c) => c.rule));
+  for (const rule of RULES.filter((r) => r.mode !== "strict")) {
+    if (rule.id === "age_secret_key") continue; // covered below: not in the shared vectors
+    assert.ok(covered.has(rule.id), `no test vectors for ${rule.id}`);
+  }
+});
+
+for (const { rule, positives, negatives } of REDACTION_CASES) {
+  Deno.test(`redact() finds ${rule}`, async (t) => {
+    for (const { text, secret } of positives) {
+      await t.step(text.slice(0, 60).replaceAll("\n", "⏎"), () => {
+        const out = standard.redactText(text);
+        assert.ok(!out.value.includes(secret), `secret left in: ${out.value}`);
+        assert.ok(out.value.includes(marker(rule)), `no ${marker(rule)} in: ${out.value}`);
+        assert.ok(out.rules.includes(rule));
+      });
+    }
+  });
+  Deno.test(`redact() leaves look-alikes of ${rule} alone`, async (t) => {
+    for (const text of negatives) {
+      await t.step(text.slice(0, 60).replaceAll("\n", "⏎"), () => {
+        assert.equal(standard.redactText(text).value, text);
+      });
+    }
+  });
+}
+
+Deno.test("redact() keeps what is not a secret intact (precision)", async (t) => {
+  for (const text of PRECISION_NEGATIVES) {
+    await t.step(text.slice(0, 60).replaceAll("\n", "⏎"), () => {
+      const out = standard.redactText(text);
+      assert.equal(out.value, text);
+      assert.deepEqual(out.rules, []);
+    });
+  }
+});
+
+Deno.test("redact() is idempotent: twice gives what once gives", async (t) => {
+  const all = [
+    ...REDACTION_CASES.flatMap((c) => [...c.positives.map((p) => p.text), ...c.negatives]),
+    ...PRECISION_NEGATIVES,
+  ];
+  for (const redactor of [standard, strict]) {
+    await t.step(redactor.mode, () => {
+      for (const text of all) {
+        const once = redactor.redactText(text).value;
+        const twice = redactor.redactText(once);
+        assert.equal(twice.value, once);
+        assert.deepEqual(twice.rules, [], `second pass fired on: ${once}`);
+      }
+      const nested = redactor.redact({ a: all, b: { c: all.join("\n") } }).value;
+      assert.deepEqual(redactor.redact(nested).value, nested);
+    });
+  }
+});
+
+Deno.test("redact() walks nested objects, arrays and keys", () => {
+  const token = "ghp_" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2";
+  const input = {
+    level1: { level2: [{ level3: [`x ${token} y`] }] },
+    [`key ${token}`]: 1,
+    number: 42,
+    flag: true,
+    nothing: null,
+  };
+  const out = standard.redact(input);
+  assert.deepEqual(out.value, {
+    level1: { level2: [{ level3: ["x [REDACTED:github_pat] y"] }] },
+    "key [REDACTED:github_pat]": 1,
+    number: 42,
+    flag: true,
+    nothing: null,
+  });
+  assert.deepEqual(out.rules, ["github_pat"]);
+  assert.ok(JSON.stringify(input).includes(token), "the input is not modified");
+});
+
+Deno.test("redact() replaces the whole value of a key that names a secret", async (t) => {
+  const cases: [Record<string, unknown>, Record<string, unknown>][] = [
+    [{ password: "hunter2!" }, { password: marker("secret_assignment") }],
+    [{ DB_PASSWORD: "x9" + "y".repeat(8) }, { DB_PASSWORD: marker("secret_assignment") }],
+    [{ clientSecret: "abc def ghi" }, { clientSecret: marker("secret_assignment") }],
+    [{ "x-api-key": "k-123456" }, { "x-api-key": marker("secret_assignment") }],
+    [{ Authorization: "Basic dXNlcjpwYXNz" }, { Authorization: marker("authorization_header") }],
+    [{ cookie: "session=abcdef123" }, { cookie: marker("secret_assignment") }],
+    // A whole known token keeps its precise rule.
+    [{ token: "npm_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8" }, { token: marker("npm_token") }],
+  ];
+  for (const [input, expected] of cases) {
+    await t.step(
+      Object.keys(input)[0]!,
+      () => assert.deepEqual(standard.redact(input).value, expected),
+    );
+  }
+  await t.step("references, placeholders and non-strings stay", () => {
+    const keep = {
+      password: "${DB_PASSWORD}",
+      token: "$TOKEN",
+      api_key: "<your-api-key>",
+      secret: "",
+      max_tokens: 4096,
+      input_tokens: 1200,
+      token_count: "812",
+      password_min_length: "12",
+      tokenizer: "cl100k_base",
+      PWD: "/srv/app",
+    };
+    assert.deepEqual(standard.redact(keep).value, keep);
+  });
+});
+
+Deno.test("redact() finds secrets in JSON inside strings, once and twice encoded", () => {
+  const inner = { password: "s3cr3t-value", ok: true };
+  const once = JSON.stringify(inner);
+  const twice = JSON.stringify(once);
+  assert.equal(
+    standard.redactText(once).value,
+    '{"password":"[REDACTED:secret_assignment]","ok":true}',
+  );
+  assert.equal(
+    standard.redactText(twice).value,
+    JSON.stringify('{"password":"[REDACTED:secret_assignment]","ok":true}'),
+  );
+});
+
+Deno.test("redact() handles multi-line files, env dumps and command lines", () => {
+  const envFile = [
+    "# database",
+    "DB_HOST=db.internal",
+    "DB_PASSWORD=Tr0ub4dor&3",
+    "export STRIPE_KEY=sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "API_TIMEOUT=30",
+  ].join("\n");
+  const out = standard.redactText(envFile).value;
+  assert.equal(
+    out,
+    [
+      "# database",
+      "DB_HOST=db.internal",
+      "DB_PASSWORD=[REDACTED:secret_assignment]&3",
+      "export STRIPE_KEY=[REDACTED:stripe_secret_key]",
+      "API_TIMEOUT=30",
+    ].join("\n"),
+  );
+});
+
+Deno.test("redact() strict mode masks e-mails, home directories and host names", async (t) => {
+  await t.step("e-mail", () => {
+    assert.equal(strict.redactText("by Dev <dev@acme.io>").value, "by Dev <[REDACTED:email]>");
+    assert.equal(
+      strict.redactText("git@github.com:acme/app.git").value,
+      "git@github.com:acme/app.git",
+    );
+    assert.equal(strict.redactText("zod@4.6.7 and @scope/pkg").value, "zod@4.6.7 and @scope/pkg");
+  });
+  await t.step("home directories", () => {
+    for (
+      const [input, expected] of [
+        ["/home/dev/app/src/x.ts", "~/app/src/x.ts"],
+        ["cd /Users/ana/code && ls", "cd ~/code && ls"],
+        ["/root/.bashrc", "~/.bashrc"],
+        ["C:\\Users\\ana\\repo", "~\\repo"],
+        ["https://example.com/home/news", "https://example.com/home/news"],
+        ["/var/home/x", "/var/home/x"],
+      ]
+    ) assert.equal(strict.redactText(input!).value, expected);
+  });
+  await t.step("host names, FQDN first, stable and salted", async () => {
+    const out = strict.redactText("ssh dev-vm-7.corp.example; hostname: dev-vm-7").value;
+    const [fqdn, short] = out.match(/host-[0-9a-f]{12}/g)!;
+    assert.ok(fqdn && short && fqdn !== short);
+    assert.equal(strict.redactText("dev-vm-7").value, short);
+    assert.equal(strict.redactText("dev-vm-70 my-dev-vm-7").value, "dev-vm-70 my-dev-vm-7");
+    const otherSalt = await createRedactor({ mode: "strict", hostNames: ["dev-vm-7"], salt: "t" });
+    assert.notEqual(otherSalt.redactText("dev-vm-7").value, short);
+  });
+  await t.step("standard mode does none of it", () => {
+    const text = "dev@acme.io /home/dev dev-vm-7";
+    assert.equal(standard.redactText(text).value, text);
+  });
+});
+
+Deno.test("redact() with mode off changes nothing", async () => {
+  const off = await createRedactor({ mode: "off" });
+  const input = { password: "hunter2", text: "AKIA" + "Q3EGRT5YHN7JMK2L" };
+  assert.deepEqual(off.redact(input), { value: input, rules: [] });
+});
+
+Deno.test("redact() runs extra patterns from configuration", async () => {
+  const redactor = await createRedactor({
+    mode: "standard",
+    extraRules: parseExtraPatterns('{"acme_token": "acme_[a-z0-9]{32}"}'),
+  });
+  const out = redactor.redactText("token acme_" + "0123456789abcdef".repeat(2) + " used");
+  assert.equal(out.value, "token [REDACTED:acme_token] used");
+  assert.deepEqual(out.rules, ["acme_token"]);
+});
+
+Deno.test("redact() finds age secret keys", () => {
+  const key = "AGE-SECRET-KEY-1" + "QYZ7K2S8XVNLFW0C3P9ME4GHDJ6TRUA5".repeat(2).slice(0, 58);
+  assert.equal(standard.redactText(`key: ${key}`).value, "key: [REDACTED:age_secret_key]");
+});
+
+Deno.test("redact() never records what it removed", () => {
+  const secret = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc";
+  const out = standard.redact({ a: secret });
+  assert.ok(!JSON.stringify(out.rules).includes(secret));
+  assert.ok(!JSON.stringify(out.value).includes(secret));
+});
+
+Deno.test("redact() does not hang on adversarial input", () => {
+  // Inputs that make a nested quantifier backtrack exponentially; a linear engine is done in ms.
+  const inputs = [
+    "a_".repeat(20_000) + "!",
+    "A".repeat(50_000) + "@",
+    "password".repeat(5_000),
+    "x@" + "a.".repeat(20_000),
+    "https://" + "a:".repeat(20_000),
+    "-----BEGIN PRIVATE KEY-----" + "A".repeat(50_000),
+    ("key=" + "v".repeat(60) + " ").repeat(1_000),
+  ];
+  const start = performance.now();
+  for (const text of inputs) strict.redactText(text);
+  const seconds = (performance.now() - start) / 1000;
+  assert.ok(seconds < 10, `took ${seconds.toFixed(1)} s`);
+});
+
+Deno.test("isSecretKey() knows secret names in every case and separator style", () => {
+  for (const key of ["password", "DB_PASSWORD", "dbPassword", "api-key", "apiKey", "x.secret"]) {
+    assert.ok(isSecretKey(key), key);
+  }
+  for (const key of ["max_tokens", "token_count", "tokenizer", "PWD", "bypass", "keyword"]) {
+    assert.ok(!isSecretKey(key), key);
+  }
+});

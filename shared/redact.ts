@@ -120,15 +120,26 @@ function secretSpan(match: RegExpExecArray): [number, number] | undefined {
   return whole;
 }
 
+/** Longest marker: "[REDACTED:" + a rule id of at most 64 characters + "]". */
+const MAX_MARKER = 75;
+
 /**
  * True when [start, end) begins or ends inside an earlier rule's marker. Markers hold ":" and
  * "]", which a later rule (say, user:password@ in URLs) could otherwise take for its own syntax.
+ * Looks only within a marker's length of each end: a scan of the whole text per match would
+ * make redaction quadratic.
  */
 function cutsThroughMarker(text: string, start: number, end: number): boolean {
-  const before = text.lastIndexOf("[REDACTED:", start - 1);
-  if (before >= 0 && before < start && text.indexOf("]", before) >= start) return true;
-  const inside = text.lastIndexOf("[REDACTED:", end - 1);
-  return inside >= start && text.indexOf("]", inside) >= end;
+  return insideMarker(text, start) || insideMarker(text, end);
+}
+
+/** True when position `at` falls after a marker's "[" and at or before its "]". */
+function insideMarker(text: string, at: number): boolean {
+  const from = Math.max(0, at - MAX_MARKER);
+  const open = text.slice(from, at).lastIndexOf("[REDACTED:");
+  if (open < 0) return false;
+  const close = text.indexOf("]", from + open);
+  return close >= at;
 }
 
 function applyRule(rule: CompiledRule, text: string, fired: Set<string>): string {
@@ -177,8 +188,18 @@ export async function createRedactor(options: RedactorOptions = {}): Promise<Red
     }
   }
 
+  // One pass that says whether any rule's keyword occurs: most strings (keys, ids, short
+  // values) hold none and skip every rule at once.
+  const gate = rules.every((rule) => rule.keywords !== undefined)
+    ? new RegExp(
+      [...new Set(rules.flatMap((rule) => rule.keywords!))]
+        .map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"),
+      "i",
+    )
+    : undefined;
+
   const redactString = (text: string, fired: Set<string>): string => {
-    if (text.length < 3) return text;
+    if (text.length < 3 || (gate && !gate.test(text))) return text;
     const lower = text.toLowerCase();
     let out = text;
     for (const rule of rules) {

@@ -251,7 +251,11 @@ export const RULES: readonly RedactionRule[] = [
     description: "GitLab tokens: personal, deploy, runner, pipeline trigger, CI job, feed, OAuth….",
     pattern:
       /\bgl(?:pat|dt|rt|ptt|cbt|ft|imt|oas|soat|agent|ffct|wt|rtr)-[A-Za-z0-9_-]{20,}(?:\.[A-Za-z0-9_-]+)*|\bGR1348941[A-Za-z0-9_-]{20,}/,
-    keywords: ["gl", "gr1348941"],
+    keywords: [
+      ...["pat", "dt", "rt", "ptt", "cbt", "ft", "imt", "oas", "soat", "agent", "ffct", "wt"]
+        .map((kind) => `gl${kind}-`),
+      "gr1348941",
+    ],
   },
   {
     id: "slack_webhook",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { EVENT_TYPES } from "./contract.ts";
+import { eventHash, uuidV7Time } from "./ids.ts";
 import { eventJsonSchema, parseEvent } from "./schema.ts";
 
 const VALID = {
@@ -137,4 +138,15 @@ Deno.test("eventJsonSchema() requires the seven required fields and documents ev
   for (const [name, property] of Object.entries(schema.properties)) {
     assert.ok(property.description, `field ${name} has no description`);
   }
+});
+
+Deno.test("docs/schema.md's example envelope is valid and its hash is its own", async () => {
+  const doc = await Deno.readTextFile(new URL("../docs/schema.md", import.meta.url));
+  const block = doc.split("## An example")[1]?.split("```json")[1]?.split("```")[0];
+  assert.ok(block, "no json example under ## An example");
+  const result = parseEvent(JSON.parse(block));
+  assert.ok(result.ok, result.ok ? "" : result.error);
+  if (!result.ok) return;
+  assert.equal(result.event.hash, await eventHash(result.event));
+  assert.equal(uuidV7Time(result.event.event_id), Date.parse(result.event.ts));
 });

@@ -387,7 +387,8 @@ export const RULES: readonly RedactionRule[] = [
       ].join("|"),
     ),
     keywords: ["--", "-p", "-u"],
-    accept: (secret) => isLiteralSecret(secret) || secret.length >= 3 && !secret.startsWith("$"),
+    // A value given on a command line is literal unless the shell expands it.
+    accept: (secret) => !secret.startsWith("$"),
   },
   {
     id: "secret_assignment",

@@ -1034,7 +1034,7 @@ export const REDACTION_CASES: RedactionCase[] = [
     negatives: [
       "$ git remote -v\norigin\tgit@github.com:acme/app.git (fetch)\norigin\tgit@github.com:acme/app.git (push)",
       "git clone https://github.com/acme/app.git",
-      "git clone https://deploy-bot@git.acme.dev/platform/api.git",
+      "git clone https://deploy-bot@10.0.4.12/platform/api.git",
       "DATABASE_URL=postgres://db.internal:5432/orders",
       "curl http://[::1]:8080/healthz",
     ],
@@ -1315,4 +1315,5 @@ export const PRECISION_NEGATIVES: string[] = [
   "inet6 fe80::1c2d:3eff:fe4f:5a6b/64 scope link",
   "const TOKEN_RE = /ghp_[0-9A-Za-z]{36}/;",
   "https://www.google.com/search?q=rotate+leaked+api+key&hl=en",
+  "git clone https://deploy-bot@git.acme.dev/platform/api.git",
 ];

@@ -132,7 +132,7 @@ function limitsTable(): string {
 }
 
 function envTable(): string {
-  const rows = ["| variable | default | read by | meaning |", "|---|---|---|---|"];
+  const rows = ["| variable | default | configures | meaning |", "|---|---|---|---|"];
   for (const v of ENV_VARS) {
     rows.push(
       `| \`${v.name}\` | ${v.default ? `\`${v.default}\`` : ""} | ${v.usedBy} | ${

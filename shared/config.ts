@@ -12,7 +12,7 @@ export interface EnvVar {
   readonly name: string;
   /** Default, as a person would write it; empty when there is none. */
   readonly default: string;
-  /** Which side reads it. */
+  /** Which side of the system it configures. */
   readonly usedBy: "hooks" | "bridge" | "hooks, bridge";
   readonly description: string;
 }

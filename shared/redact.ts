@@ -60,6 +60,11 @@ interface CompiledRule {
   replace: (secret: string) => string;
 }
 
+/** `text` as a pattern that matches exactly it. */
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 /** Names too short or too generic to replace everywhere they occur. */
 function isPseudonymisable(name: string): boolean {
   return name.length >= 4 && !/^(?:localhost|localdomain|localhost\.localdomain)$/i.test(name);
@@ -85,7 +90,7 @@ async function hostNameRule(names: readonly string[], salt: string): Promise<Com
   );
   const table = new Map<string, string>();
   for (const name of wanted) table.set(name, await pseudonym(key, name));
-  const escaped = wanted.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const escaped = wanted.map(escapeRegExp);
   return {
     id: "host_name",
     pattern: new RegExp(`(?<![A-Za-z0-9.-])(?:${escaped.join("|")})(?![A-Za-z0-9-])`, "gid"),
@@ -193,7 +198,7 @@ export async function createRedactor(options: RedactorOptions = {}): Promise<Red
   const gate = rules.every((rule) => rule.keywords !== undefined)
     ? new RegExp(
       [...new Set(rules.flatMap((rule) => rule.keywords!))]
-        .map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"),
+        .map(escapeRegExp).join("|"),
       "i",
     )
     : undefined;

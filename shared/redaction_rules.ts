@@ -68,16 +68,6 @@ const SECRET_WORDS = [
   String.raw`(?<=[_.-]|\b)pass`, // "pass" alone or after a separator, not "bypass"
 ];
 
-/**
- * Key names that say their value is a secret: anything ending in password, secret, token,
- * api_key, private_key, ... in any case and with `_`, `-` or `.` separators or camelCase.
- * One bounded character class, anchored where a name starts: a nested quantifier here, as in
- * `(?:[a-z]+_?)*`, backtracks exponentially on long identifiers and would hang a hook.
- */
-const SECRET_NAME = String.raw`(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]{0,64}?(?:${
-  SECRET_WORDS.join("|")
-})`;
-
 /** A secret word that ends a name, for patterns that start at the word. */
 const SECRET_WORD = String.raw`(?:${SECRET_WORDS.join("|")})(?![A-Za-z0-9_.-])`;
 
@@ -89,8 +79,13 @@ function nameAt(match: RegExpExecArray): string {
   return before + word;
 }
 
-/** Keys whose value is a secret, for structured data (a whole JSON key). */
-export const SECRET_KEY = new RegExp(`^${SECRET_NAME}$`, "i");
+/**
+ * Keys whose value is a secret, for structured data (a whole JSON key): anything ending in
+ * password, secret, token, api_key, ... in any case, with `_`, `-`, `.` or camelCase. One bounded
+ * character class: a nested quantifier here, as in `(?:[a-z]+_?)*`, backtracks exponentially on
+ * long identifiers and would hang a hook.
+ */
+export const SECRET_KEY = new RegExp(`^[A-Za-z0-9_.-]{0,64}?(?:${SECRET_WORDS.join("|")})$`, "i");
 
 /** Header-like keys whose whole value is a credential. */
 export const CREDENTIAL_HEADER_KEY = /^(?:proxy-)?authorization$|^(?:set-)?cookie$/i;

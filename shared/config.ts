@@ -13,7 +13,7 @@ export interface EnvVar {
   /** Default, as a person would write it; empty when there is none. */
   readonly default: string;
   /** Which side of the system it configures. */
-  readonly usedBy: "hooks" | "bridge" | "hooks, bridge";
+  readonly usedBy: "hooks" | "relay" | "hooks, relay" | "bridge" | "hooks, bridge";
   readonly description: string;
 }
 

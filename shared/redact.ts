@@ -70,6 +70,24 @@ function isPseudonymisable(name: string): boolean {
   return name.length >= 4 && !/^(?:localhost|localdomain|localhost\.localdomain)$/i.test(name);
 }
 
+function pseudonymKey(salt: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(`agent-telemetry/host-name/v1:${salt}`),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+}
+
+/**
+ * The pseudonym strict mode shows instead of a host name, `host-<12 hex>`: an HMAC keyed by
+ * `ZO_REDACTION_SALT`, so the same host always gets the same pseudonym across a fleet.
+ */
+export async function hostPseudonym(name: string, salt: string): Promise<string> {
+  return await pseudonym(await pseudonymKey(salt), name);
+}
+
 async function pseudonym(key: CryptoKey, name: string): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(name.toLowerCase()));
   const hex = Array.from(new Uint8Array(mac).slice(0, 6), (b) => b.toString(16).padStart(2, "0"))
@@ -81,13 +99,7 @@ async function hostNameRule(names: readonly string[], salt: string): Promise<Com
   const wanted = [...new Set(names.map((n) => n.trim().toLowerCase()).filter(isPseudonymisable))]
     .sort((a, b) => b.length - a.length); // the FQDN before its short name
   if (wanted.length === 0) return null;
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(`agent-telemetry/host-name/v1:${salt}`),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+  const key = await pseudonymKey(salt);
   const table = new Map<string, string>();
   for (const name of wanted) table.set(name, await pseudonym(key, name));
   const escaped = wanted.map(escapeRegExp);

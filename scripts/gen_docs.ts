@@ -18,7 +18,9 @@
  * @module
  */
 import { EVENT_TYPE_DESCRIPTIONS, HASHED_FIELDS, LIMITS } from "../shared/contract.ts";
-import { ENV_VARS } from "../shared/config.ts";
+import { ENV_VARS, type EnvVar } from "../shared/config.ts";
+import { VM_ENV_VARS } from "../shared/vm_config.ts";
+import { BRIDGE_ENV_VARS } from "../bridge/config.ts";
 import { HOOK_EVENTS, type HookEventSpec, UNKNOWN_HOOK_EVENT } from "../shared/hook_events.ts";
 import { HOST_NAME_RULE, RULES } from "../shared/redaction_rules.ts";
 import { eventJsonSchema } from "../shared/schema.ts";
@@ -131,9 +133,21 @@ function limitsTable(): string {
   ].join("\n");
 }
 
-function envTable(): string {
-  const rows = ["| variable | default | configures | meaning |", "|---|---|---|---|"];
-  for (const v of ENV_VARS) {
+/** The variables a VM reads (hooks and relay): its own, then those shared with the bridge. */
+const VM_VARIABLES: readonly EnvVar[] = [
+  ...VM_ENV_VARS,
+  ...ENV_VARS.filter((v) => v.usedBy.includes("hooks")),
+];
+/** The variables the bridge reads: its own, then those shared with the VM. */
+const BRIDGE_VARIABLES: readonly EnvVar[] = [
+  ...BRIDGE_ENV_VARS,
+  ...ENV_VARS.filter((v) => v.usedBy.includes("bridge")),
+];
+
+/** A configuration table; "read by" names the processes that read each variable. */
+function envTable(variables: readonly EnvVar[]): string {
+  const rows = ["| variable | default | read by | meaning |", "|---|---|---|---|"];
+  for (const v of variables) {
     rows.push(
       `| \`${v.name}\` | ${v.default ? `\`${v.default}\`` : ""} | ${v.usedBy} | ${
         cell(v.description)
@@ -194,7 +208,10 @@ export async function generate(): Promise<Map<string, string>> {
   files.set(
     "README.md",
     await formatMarkdown(
-      fillSections(await Deno.readTextFile("README.md"), { configuration: envTable() }),
+      fillSections(await Deno.readTextFile("README.md"), {
+        "configuration-vm": envTable(VM_VARIABLES),
+        "configuration-bridge": envTable(BRIDGE_VARIABLES),
+      }),
     ),
   );
   return files;

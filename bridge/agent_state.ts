@@ -1,0 +1,230 @@
+/**
+ * The `agent_state` collection's records: the latest state of each project, worker, run and
+ * session, folded from the events stored for it. Pure functions; the store reads the current
+ * records, applies a batch of newly stored events and upserts the result.
+ *
+ * @module
+ */
+import type { Event } from "../shared/schema.ts";
+
+/** What an agent is doing, as its latest event says. */
+export const AGENT_STATUSES = ["active", "idle", "ended", "error"] as const;
+/** One of {@linkcode AGENT_STATUSES}. */
+export type AgentStatus = typeof AGENT_STATUSES[number];
+
+/** The level a state record summarises. */
+export const STATE_SCOPES = ["project", "worker", "run", "session"] as const;
+/** One of {@linkcode STATE_SCOPES}. */
+export type StateScope = typeof STATE_SCOPES[number];
+
+/** Running totals of a state record. */
+export interface StateCounts {
+  /** Events stored for it. */
+  events: number;
+  /** Events at level "error" (failed tool calls, API errors, ...). */
+  errors: number;
+  /** Tool calls, counted when they start (PreToolUse, or a tool event with no hook name). */
+  tool_calls: number;
+  /** Failed tool calls (PostToolUseFailure). */
+  tool_failures: number;
+  /** Sessions started (SessionStart). */
+  sessions_started: number;
+  /** Subagents started (SubagentStart). */
+  subagents_started: number;
+}
+
+/** One `agent_state` record. */
+export interface AgentState {
+  /** Record id: `["<scope>", project_id or null, <scope's id>]` as JSON. */
+  id: string;
+  scope: StateScope;
+  project_id?: string;
+  /** The worker: the key for worker scope, else the latest event's (not on project records). */
+  worker_id?: string;
+  /** The run: the key for run scope, else the latest event's (not on project records). */
+  run_id?: string;
+  /** The session: the key for session scope, else the latest event's (not on project records). */
+  session_id?: string;
+  status: AgentStatus;
+  first_ts: string;
+  last_ts: string;
+  last_ts_ms: number;
+  last_event_id: string;
+  last_event_type: string;
+  last_hook_event_name?: string;
+  last_tool_name?: string;
+  last_msg?: string;
+  counts: StateCounts;
+}
+
+/**
+ * The status an event leaves its agent in: a session end ends it, a finished turn (Stop) or an
+ * idle teammate makes it idle, an error event (a failed turn) marks it failed; anything else
+ * means it is working. A failed tool call alone is not an error state: the agent carries on.
+ */
+export function statusOf(event: Pick<Event, "event_type">): AgentStatus {
+  switch (event.event_type) {
+    case "session_end":
+      return "ended";
+    case "done":
+    case "worker_heartbeat":
+      return "idle";
+    case "error":
+      return "error";
+    default:
+      return "active";
+  }
+}
+
+/** A record key of one event. */
+export interface StateKey {
+  id: string;
+  scope: StateScope;
+  project_id?: string;
+  key: string;
+}
+
+/** The records an event updates: its project, worker, run and session, where it names them. */
+export function stateKeysOf(event: Event): StateKey[] {
+  const project = event.project_id;
+  const keys: StateKey[] = [];
+  const add = (scope: StateScope, key: string) =>
+    keys.push({
+      id: JSON.stringify([scope, project ?? null, key]),
+      scope,
+      ...(project === undefined ? {} : { project_id: project }),
+      key,
+    });
+  if (project !== undefined) add("project", project);
+  if (event.worker_id !== undefined) add("worker", event.worker_id);
+  add("run", event.run_id);
+  add("session", event.session_id);
+  return keys;
+}
+
+function emptyCounts(): StateCounts {
+  return {
+    events: 0,
+    errors: 0,
+    tool_calls: 0,
+    tool_failures: 0,
+    sessions_started: 0,
+    subagents_started: 0,
+  };
+}
+
+function addCounts(counts: StateCounts, event: Event): void {
+  counts.events++;
+  if (event.level === "error") counts.errors++;
+  if (event.event_type === "tool_invocation") {
+    const hook = event.hook_event_name;
+    if (hook === "PreToolUse" || hook === undefined) counts.tool_calls++;
+    if (hook === "PostToolUseFailure") counts.tool_failures++;
+  }
+  if (event.hook_event_name === "SessionStart") counts.sessions_started++;
+  if (event.hook_event_name === "SubagentStart") counts.subagents_started++;
+}
+
+/** True when `event` is later than the record's last event (ts, then event id, decide). */
+function isLater(event: Event, tsMs: number, state: AgentState): boolean {
+  return tsMs > state.last_ts_ms ||
+    (tsMs === state.last_ts_ms && event.event_id > state.last_event_id);
+}
+
+function setLast(state: AgentState, event: Event, tsMs: number): void {
+  state.status = statusOf(event);
+  state.last_ts = event.ts;
+  state.last_ts_ms = tsMs;
+  state.last_event_id = event.event_id;
+  state.last_event_type = event.event_type;
+  for (const field of ["last_hook_event_name", "last_tool_name", "last_msg"] as const) {
+    delete state[field];
+  }
+  if (event.hook_event_name !== undefined) state.last_hook_event_name = event.hook_event_name;
+  if (event.tool_name !== undefined) state.last_tool_name = event.tool_name;
+  if (event.msg !== undefined) state.last_msg = event.msg;
+  if ((state.scope === "run" || state.scope === "session") && event.worker_id !== undefined) {
+    state.worker_id = event.worker_id;
+  }
+  if (state.scope === "worker" || state.scope === "session") state.run_id = event.run_id;
+  if (state.scope === "worker" || state.scope === "run") state.session_id = event.session_id;
+}
+
+/**
+ * Folds newly stored events into their records. `previous` holds the current records by id
+ * (absent ones start empty); the answer holds every record the events touch. Events may come in
+ * any order: counts add up, and the "last" fields follow the latest event by ts.
+ * Pass each event once: the caller has already removed duplicates.
+ */
+export function applyEvents(
+  previous: ReadonlyMap<string, AgentState>,
+  events: readonly Event[],
+): Map<string, AgentState> {
+  const touched = new Map<string, AgentState>();
+  for (const event of events) {
+    const tsMs = Date.parse(event.ts);
+    for (const key of stateKeysOf(event)) {
+      let state = touched.get(key.id);
+      if (state === undefined) {
+        const before = previous.get(key.id);
+        state = before === undefined ? undefined : structuredClone(before);
+      }
+      if (state === undefined) {
+        state = {
+          id: key.id,
+          scope: key.scope,
+          ...(key.project_id === undefined ? {} : { project_id: key.project_id }),
+          ...({ [`${key.scope}_id`]: key.key } as Partial<AgentState>),
+          status: statusOf(event),
+          first_ts: event.ts,
+          last_ts: event.ts,
+          last_ts_ms: tsMs,
+          last_event_id: event.event_id,
+          last_event_type: event.event_type,
+          counts: emptyCounts(),
+        };
+        setLast(state, event, tsMs);
+      } else {
+        if (isLater(event, tsMs, state)) setLast(state, event, tsMs);
+        if (Date.parse(event.ts) < Date.parse(state.first_ts)) state.first_ts = event.ts;
+      }
+      addCounts(state.counts, event);
+      touched.set(key.id, state);
+    }
+  }
+  return touched;
+}
+
+/** The record's filterable fields, as Chroma metadata (scalars only). */
+export function stateMetadata(state: AgentState): Record<string, string | number> {
+  const metadata: Record<string, string | number> = {
+    scope: state.scope,
+    status: state.status,
+    ts: state.last_ts,
+    ts_ms: state.last_ts_ms,
+    last_event_type: state.last_event_type,
+    events: state.counts.events,
+    errors: state.counts.errors,
+    tool_calls: state.counts.tool_calls,
+  };
+  for (const field of ["project_id", "worker_id", "run_id", "session_id"] as const) {
+    const value = state[field];
+    if (value !== undefined) metadata[field] = value;
+  }
+  return metadata;
+}
+
+/** Reads a stored record back; undefined for anything that is not one. */
+export function parseState(document: string | null | undefined): AgentState | undefined {
+  if (typeof document !== "string") return undefined;
+  try {
+    const value = JSON.parse(document);
+    if (
+      value === null || typeof value !== "object" || typeof value.id !== "string" ||
+      typeof value.last_ts_ms !== "number" || typeof value.counts !== "object"
+    ) return undefined;
+    return { ...value, counts: { ...emptyCounts(), ...value.counts } } as AgentState;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import type { Event } from "../shared/schema.ts";
+import {
+  type AgentState,
+  applyEvents,
+  parseState,
+  stateKeysOf,
+  stateMetadata,
+  statusOf,
+} from "./agent_state.ts";
+
+let n = 0;
+function event(fields: Partial<Event> & { ts: string }): Event {
+  n++;
+  return {
+    event_id: `0190a000-0000-7000-8000-${String(n).padStart(12, "0")}`,
+    schema_version: "1.0",
+    session_id: "s1",
+    run_id: "r1",
+    project_id: "p1",
+    worker_id: "w1",
+    event_type: "progress",
+    level: "info",
+    ...fields,
+  };
+}
+
+Deno.test("statusOf() derives the status from the event type", () => {
+  assert.equal(statusOf({ event_type: "session_end" }), "ended");
+  assert.equal(statusOf({ event_type: "done" }), "idle");
+  assert.equal(statusOf({ event_type: "worker_heartbeat" }), "idle");
+  assert.equal(statusOf({ event_type: "error" }), "error");
+  for (const type of ["session_start", "tool_invocation", "prompt", "other"] as const) {
+    assert.equal(statusOf({ event_type: type }), "active", type);
+  }
+});
+
+Deno.test("stateKeysOf() names the project, worker, run and session records", () => {
+  const keys = stateKeysOf(event({ ts: "2026-01-01T00:00:00.000Z" }));
+  assert.deepEqual(keys.map((k) => k.id), [
+    '["project","p1","p1"]',
+    '["worker","p1","w1"]',
+    '["run","p1","r1"]',
+    '["session","p1","s1"]',
+  ]);
+  const bare = stateKeysOf(
+    event({ ts: "2026-01-01T00:00:00.000Z", project_id: undefined, worker_id: undefined }),
+  );
+  assert.deepEqual(bare.map((k) => k.id), ['["run",null,"r1"]', '["session",null,"s1"]']);
+  // Ids cannot collide however the parts are spelled.
+  const a = stateKeysOf(
+    event({ ts: "2026-01-01T00:00:00.000Z", project_id: "a:b", session_id: "c" }),
+  );
+  const b = stateKeysOf(
+    event({ ts: "2026-01-01T00:00:00.000Z", project_id: "a", session_id: "b:c" }),
+  );
+  assert.notEqual(a.at(-1)!.id, b.at(-1)!.id);
+});
+
+Deno.test("applyEvents() folds events into counts and the latest state", async (t) => {
+  const start = event({
+    ts: "2026-01-01T00:00:01.000Z",
+    event_type: "session_start",
+    hook_event_name: "SessionStart",
+  });
+  const pre = event({
+    ts: "2026-01-01T00:00:02.000Z",
+    event_type: "tool_invocation",
+    hook_event_name: "PreToolUse",
+    tool_name: "Bash",
+    msg: "Bash: npm test",
+  });
+  const failed = event({
+    ts: "2026-01-01T00:00:03.000Z",
+    event_type: "tool_invocation",
+    hook_event_name: "PostToolUseFailure",
+    level: "error",
+  });
+  const stop = event({
+    ts: "2026-01-01T00:00:04.000Z",
+    event_type: "done",
+    hook_event_name: "Stop",
+  });
+
+  let states = new Map<string, AgentState>();
+  await t.step("a first batch creates every record", () => {
+    states = applyEvents(new Map(), [start, pre, failed]);
+    assert.equal(states.size, 4);
+    const session = states.get('["session","p1","s1"]')!;
+    assert.equal(session.status, "active");
+    assert.equal(session.first_ts, start.ts);
+    assert.equal(session.last_event_id, failed.event_id);
+    assert.equal(session.last_hook_event_name, "PostToolUseFailure");
+    assert.equal(session.last_tool_name, undefined);
+    assert.deepEqual(session.counts, {
+      events: 3,
+      errors: 1,
+      tool_calls: 1,
+      tool_failures: 1,
+      sessions_started: 1,
+      subagents_started: 0,
+    });
+    assert.equal(session.worker_id, "w1");
+    assert.equal(session.run_id, "r1");
+    const project = states.get('["project","p1","p1"]')!;
+    assert.equal(project.worker_id, undefined);
+    assert.equal(project.session_id, undefined);
+  });
+
+  await t.step("a later batch adds to the stored records", () => {
+    const next = applyEvents(states, [stop]);
+    assert.equal(next.get('["session","p1","s1"]')!.status, "idle");
+    assert.equal(next.get('["session","p1","s1"]')!.counts.events, 4);
+    // The input records are not changed in place.
+    assert.equal(states.get('["session","p1","s1"]')!.counts.events, 3);
+  });
+
+  await t.step("order of arrival does not matter", () => {
+    const forward = applyEvents(new Map(), [start, pre, failed, stop]);
+    const backward = applyEvents(applyEvents(new Map(), [stop, failed]), [pre, start]);
+    assert.deepEqual(backward, forward);
+  });
+});
+
+Deno.test("stateMetadata() keeps scalars only, with ts_ms for ordering", () => {
+  const states = applyEvents(new Map(), [event({ ts: "2026-01-01T00:00:01.000Z" })]);
+  const session = states.get('["session","p1","s1"]')!;
+  const metadata = stateMetadata(session);
+  assert.equal(metadata.ts_ms, Date.parse("2026-01-01T00:00:01.000Z"));
+  assert.equal(metadata.scope, "session");
+  assert.equal(metadata.status, "active");
+  assert.ok(Object.values(metadata).every((v) => typeof v === "string" || typeof v === "number"));
+  assert.deepEqual(parseState(JSON.stringify(session)), session);
+  assert.equal(parseState("not json"), undefined);
+  assert.equal(parseState('{"id":1}'), undefined);
+  assert.equal(parseState(null), undefined);
+});

@@ -1,0 +1,323 @@
+/**
+ * The bridge's configuration, read from environment variables: where it listens, which Chroma it
+ * uses, its API keys, and the ingest tuning. {@linkcode BRIDGE_ENV_VARS} lists every variable
+ * read here (the README's configuration table is generated from it); a bad value throws
+ * `ConfigError` with a message saying how to fix it, never echoing a key.
+ *
+ * @module
+ */
+import { ConfigError, type EnvReader, type EnvVar, loadSharedConfig } from "../shared/config.ts";
+import { type ApiKeyConfig, checkedKey, parseApiKeys, secretOf } from "./auth.ts";
+import { EMBEDDING_ENV_VARS, type EmbeddingConfig, loadEmbeddingConfig } from "./embeddings.ts";
+import type { GroupCommitOptions } from "./group_commit.ts";
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./ingest_body.ts";
+
+/** Default `PORT`. */
+export const DEFAULT_PORT = 8787;
+/** Default `HOSTNAME`: loopback only. */
+export const DEFAULT_HOSTNAME = "127.0.0.1";
+/** Default `CHROMA_DB_PATH` of the embedded Chroma server, relative to the working directory. */
+export const DEFAULT_CHROMA_DB_PATH = "./data/chroma";
+
+/**
+ * Default group commit tuning (see `group_commit.ts`), measured with `bench/ingest_bench.ts`;
+ * each has a variable below. One write in flight: `ChromaStore` runs its writes one at a time
+ * (so dedupe sees every earlier write), and a second slot would only split what accumulates
+ * during a write into a smaller batch. Up to 1,000 events a write: each write also reads and
+ * upserts `agent_state`, a cost per write that bigger batches share.
+ */
+export const DEFAULT_GROUP_COMMIT = {
+  maxBatch: 1_000,
+  lingerMs: 4,
+  maxInFlight: 1,
+  maxQueuedEvents: 20_000,
+} as const satisfies GroupCommitOptions;
+
+/** Every environment variable the bridge reads (besides `ZO_MAX_EVENT_BYTES`, shared). */
+export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
+  {
+    name: "PORT",
+    default: String(DEFAULT_PORT),
+    usedBy: "bridge",
+    description: "TCP port the bridge listens on (`0`: any free port).",
+  },
+  {
+    name: "HOSTNAME",
+    default: DEFAULT_HOSTNAME,
+    usedBy: "bridge",
+    description:
+      "Address the bridge listens on. Anything beyond loopback (e.g. `0.0.0.0`) needs an API key " +
+      "configured: the bridge refuses to start open to the network.",
+  },
+  {
+    name: "CHROMA_URL",
+    default: "",
+    usedBy: "bridge",
+    description:
+      "A Chroma server to use, e.g. `http://chroma:8000` or `https://api.trychroma.com`. Unset: " +
+      "the bridge runs an embedded Chroma server itself (required on Deno Deploy).",
+  },
+  {
+    name: "CHROMA_TENANT",
+    default: "default_tenant",
+    usedBy: "bridge",
+    description: "Chroma tenant (Chroma Cloud gives you one).",
+  },
+  {
+    name: "CHROMA_DATABASE",
+    default: "default_database",
+    usedBy: "bridge",
+    description: "Chroma database.",
+  },
+  {
+    name: "CHROMA_AUTH_TOKEN",
+    default: "",
+    usedBy: "bridge",
+    description: "Token for a Chroma server that requires one (Chroma Cloud's API key); sent as " +
+      "`x-chroma-token`. Never logged.",
+  },
+  {
+    name: "CHROMA_DB_PATH",
+    default: DEFAULT_CHROMA_DB_PATH,
+    usedBy: "bridge",
+    description: "Data directory of the embedded Chroma server (when `CHROMA_URL` is unset).",
+  },
+  {
+    name: "ZO_API_KEY",
+    default: "",
+    usedBy: "bridge",
+    description:
+      "One full-access (`admin`) key, as the original system had. At least 16 characters, or " +
+      "`sha256:<hex>` of the key. Clients send it as `Authorization: Bearer <key>` or `X-API-Key`.",
+  },
+  {
+    name: "ZO_API_KEYS",
+    default: "",
+    usedBy: "bridge",
+    description:
+      "Scoped keys, comma-separated, each `<scopes>[@<project_id>]:<key>`; scopes `ingest`, " +
+      "`read`, `admin` (join several with `+`); `@<project_id>` binds the key to one project; " +
+      "the key may be written `sha256:<hex>`. E.g. `ingest@acme:<key>,read:sha256:<hex>`.",
+  },
+  {
+    name: "ZO_API_KEYS_FILE",
+    default: "",
+    usedBy: "bridge",
+    description:
+      "A file of scoped keys in the `ZO_API_KEYS` syntax, one or more per line, `#` comments " +
+      "(add its path to the bridge's `--allow-read`).",
+  },
+  {
+    name: "ZO_METRICS_PUBLIC",
+    default: "0",
+    usedBy: "bridge",
+    description: "`1`: `GET /metrics` needs no key. Otherwise it needs a `read` key.",
+  },
+  {
+    name: "ZO_INGEST_QUEUE_EVENTS",
+    default: String(DEFAULT_GROUP_COMMIT.maxQueuedEvents),
+    usedBy: "bridge",
+    description:
+      "Most events waiting to be written to Chroma; beyond it `POST /ingest` answers 429 with " +
+      "`Retry-After` (bounds the bridge's memory).",
+  },
+  {
+    name: "ZO_INGEST_BATCH_EVENTS",
+    default: String(DEFAULT_GROUP_COMMIT.maxBatch),
+    usedBy: "bridge",
+    description:
+      "Most events per write into Chroma: concurrent requests are coalesced into writes this big.",
+  },
+  {
+    name: "ZO_INGEST_LINGER_MS",
+    default: String(DEFAULT_GROUP_COMMIT.lingerMs),
+    usedBy: "bridge",
+    description:
+      "How long an event may wait for others to share its write when Chroma is idle, in ms.",
+  },
+  {
+    name: "ZO_INGEST_WRITES_IN_FLIGHT",
+    default: String(DEFAULT_GROUP_COMMIT.maxInFlight),
+    usedBy: "bridge",
+    description: "Most writes into Chroma running at once.",
+  },
+  {
+    name: "DENO_DEPLOYMENT_ID",
+    default: "",
+    usedBy: "bridge",
+    description:
+      "Set by Deno Deploy, never by hand: there the bridge needs `CHROMA_URL` (no subprocess, " +
+      "no file system).",
+  },
+  ...EMBEDDING_ENV_VARS,
+];
+
+/** Where the bridge stores events. */
+export type ChromaTarget =
+  | { kind: "embedded"; path: string }
+  | { kind: "remote"; url: string; tenant: string; database: string; authToken?: string };
+
+/** The bridge's settings. */
+export interface BridgeConfig {
+  port: number;
+  hostname: string;
+  chroma: ChromaTarget;
+  /** Every configured key; empty means no authentication (loopback only). */
+  keys: ApiKeyConfig[];
+  metricsPublic: boolean;
+  limits: IngestLimits;
+  groupCommit: Required<Omit<GroupCommitOptions, "onWrite">>;
+  embedding: EmbeddingConfig;
+  /** Running on Deno Deploy. */
+  deploy: boolean;
+}
+
+/** Reads files named by the configuration; tests pass their own. */
+export type FileReader = (path: string) => string;
+
+function wholeNumber(
+  env: EnvReader,
+  name: string,
+  fallback: number,
+  range: { min: number; max: number },
+): number {
+  const text = (env(name) ?? "").trim();
+  if (text === "") return fallback;
+  const value = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= range.min && value <= range.max)) {
+    throw new ConfigError(
+      `Cannot use ${name}="${text}": set a whole number from ${range.min} to ${range.max}`,
+    );
+  }
+  return value;
+}
+
+/** True when `hostname` only accepts connections from this machine. */
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function readKeys(env: EnvReader, readFile: FileReader): ApiKeyConfig[] {
+  const keys: ApiKeyConfig[] = [];
+  const single = (env("ZO_API_KEY") ?? "").trim();
+  if (single !== "") {
+    keys.push(checkedKey({ name: "ZO_API_KEY", scopes: ["admin"], secret: secretOf(single) }));
+  }
+  const list = env("ZO_API_KEYS") ?? "";
+  if (list.trim() !== "") keys.push(...parseApiKeys(list, "ZO_API_KEYS"));
+  const file = (env("ZO_API_KEYS_FILE") ?? "").trim();
+  if (file !== "") {
+    let text: string;
+    try {
+      text = readFile(file);
+    } catch (error) {
+      const why = error instanceof Deno.errors.NotFound
+        ? "it does not exist"
+        : error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+        ? `add it to the bridge's --allow-read (--allow-read=${file})`
+        : (error as Error).message;
+      throw new ConfigError(`Cannot read ZO_API_KEYS_FILE="${file}": ${why}`);
+    }
+    keys.push(...parseApiKeys(text, "ZO_API_KEYS_FILE"));
+  }
+  return keys;
+}
+
+/**
+ * Reads and checks the bridge's settings; throws `ConfigError` on a bad value, including a
+ * bridge that would listen beyond loopback with no key, or one on Deno Deploy without
+ * `CHROMA_URL`.
+ */
+export function loadBridgeConfig(
+  env: EnvReader = (name) => Deno.env.get(name),
+  options: { readFile?: FileReader } = {},
+): BridgeConfig {
+  const deploy = (env("DENO_DEPLOYMENT_ID") ?? "") !== "";
+  const port = wholeNumber(env, "PORT", DEFAULT_PORT, { min: 0, max: 65_535 });
+  const hostname = (env("HOSTNAME") ?? "").trim() || DEFAULT_HOSTNAME;
+  const keys = readKeys(env, options.readFile ?? ((path) => Deno.readTextFileSync(path)));
+  if (keys.length === 0 && (deploy || !isLoopback(hostname))) {
+    throw new ConfigError(
+      `Cannot listen on ${
+        deploy ? "Deno Deploy" : `HOSTNAME=${hostname}`
+      } without an API key: anyone who reaches it could write and read every event. Set ZO_API_KEY (or ZO_API_KEYS), or listen on 127.0.0.1`,
+    );
+  }
+
+  const url = (env("CHROMA_URL") ?? "").trim();
+  let chroma: ChromaTarget;
+  if (url !== "") {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError(
+        `Cannot use CHROMA_URL="${url}": it is not a URL like http://host:8000`,
+      );
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+      throw new ConfigError(
+        `Cannot use CHROMA_URL="${url}": it must start with http:// or https://`,
+      );
+    }
+    const authToken = (env("CHROMA_AUTH_TOKEN") ?? "").trim();
+    chroma = {
+      kind: "remote",
+      url: url.replace(/\/+$/, ""),
+      tenant: (env("CHROMA_TENANT") ?? "").trim() || "default_tenant",
+      database: (env("CHROMA_DATABASE") ?? "").trim() || "default_database",
+      ...(authToken === "" ? {} : { authToken }),
+    };
+  } else if (deploy) {
+    throw new ConfigError(
+      "Cannot run on Deno Deploy without CHROMA_URL: there is no subprocess or file system for an embedded Chroma; point CHROMA_URL at a Chroma server (e.g. Chroma Cloud)",
+    );
+  } else {
+    chroma = {
+      kind: "embedded",
+      path: (env("CHROMA_DB_PATH") ?? "").trim() || DEFAULT_CHROMA_DB_PATH,
+    };
+  }
+
+  const maxEventBytes =
+    loadSharedConfig((name) => name === "ZO_MAX_EVENT_BYTES" ? env(name) : undefined).maxEventBytes;
+  const maxBatch = wholeNumber(env, "ZO_INGEST_BATCH_EVENTS", DEFAULT_GROUP_COMMIT.maxBatch, {
+    min: 1,
+    max: 5_000,
+  });
+  const maxQueuedEvents = wholeNumber(
+    env,
+    "ZO_INGEST_QUEUE_EVENTS",
+    DEFAULT_GROUP_COMMIT.maxQueuedEvents,
+    { min: Math.max(maxBatch, DEFAULT_INGEST_LIMITS.maxEvents), max: 1_000_000 },
+  );
+  const metricsText = (env("ZO_METRICS_PUBLIC") ?? "").trim().toLowerCase();
+  if (!["", "0", "1", "true", "false"].includes(metricsText)) {
+    throw new ConfigError(`Cannot use ZO_METRICS_PUBLIC="${metricsText}": set 1 or 0`);
+  }
+  return {
+    port,
+    hostname,
+    chroma,
+    keys,
+    metricsPublic: metricsText === "1" || metricsText === "true",
+    limits: { ...DEFAULT_INGEST_LIMITS, maxEventBytes },
+    groupCommit: {
+      maxBatch,
+      lingerMs: wholeNumber(env, "ZO_INGEST_LINGER_MS", DEFAULT_GROUP_COMMIT.lingerMs, {
+        min: 0,
+        max: 1_000,
+      }),
+      maxInFlight: wholeNumber(
+        env,
+        "ZO_INGEST_WRITES_IN_FLIGHT",
+        DEFAULT_GROUP_COMMIT.maxInFlight,
+        { min: 1, max: 64 },
+      ),
+      maxQueuedEvents,
+    },
+    embedding: loadEmbeddingConfig(env),
+    deploy,
+  };
+}

@@ -1,0 +1,263 @@
+/**
+ * Group commit: coalesces the events of concurrent ingest requests into batched
+ * `EventStore.write` calls, because Chroma's cost is per call far more than per record (one
+ * record a call manages ~70/s, 500 a call thousands). Each submission resolves only when all of
+ * its events are durable, so an acknowledgement still means "stored".
+ *
+ * A batch goes out when it is full (`maxBatch`), when its oldest event has waited `lingerMs`, or
+ * as soon as a write slot frees up while events are waiting (they have lingered already). At most
+ * `maxInFlight` writes run at once; an event whose `event_id` or `hash` is in a write still in
+ * flight waits for that write, so concurrent writes never race on the same event. The queue is
+ * bounded in events (queued plus in flight): beyond it, {@linkcode QueueFullError} (HTTP 429).
+ *
+ * @module
+ */
+import type { Event } from "../shared/schema.ts";
+import type { EventStore } from "./store.ts";
+
+/** Tuning of {@linkcode createGroupCommitter}. */
+export interface GroupCommitOptions {
+  /** Most events per `store.write` call. Default 1,000. */
+  maxBatch?: number;
+  /** Longest an event waits for company while a write slot is free, in ms. Default 4. */
+  lingerMs?: number;
+  /** Most `store.write` calls running at once. Default 1. */
+  maxInFlight?: number;
+  /** Most events queued or being written; beyond, submissions fail fast. Default 20,000. */
+  maxQueuedEvents?: number;
+  /** Called after every write, for metrics. */
+  onWrite?: (info: { size: number; seconds: number; ok: boolean }) => void;
+}
+
+/** What became of one submitted event. */
+export type EventOutcome = "stored" | "duplicate";
+
+/** The queue is full: retry after `retryAfterSeconds` (HTTP 429). */
+export class QueueFullError extends Error {
+  override name = "QueueFullError";
+  /** Seconds a client should wait before retrying. */
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Coalesces submissions into batched writes; see the module doc. */
+export interface GroupCommitter {
+  /**
+   * Queues events for writing; resolves with one outcome per event (in order) once all are
+   * durable, rejects with the store's error if a write fails (some may be stored even so: the
+   * client retries and those become duplicates). Throws {@linkcode QueueFullError} at once when
+   * the queue cannot take them.
+   */
+  submit(events: readonly Event[]): Promise<EventOutcome[]>;
+  /** Events queued or being written. */
+  readonly depth: number;
+  /** Resolves when nothing is queued or in flight. */
+  idle(): Promise<void>;
+}
+
+interface Entry {
+  outcomes: EventOutcome[];
+  remaining: number;
+  failed: boolean;
+  resolve(outcomes: EventOutcome[]): void;
+  reject(error: unknown): void;
+}
+
+interface Item {
+  entry: Entry;
+  index: number;
+  event: Event;
+  enqueuedAt: number;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`Cannot use ${name}=${value}: it must be a whole number, at least 1`);
+  }
+  return value;
+}
+
+function keysOf(event: Event): string[] {
+  return event.hash === undefined ? [event.event_id] : [event.event_id, `hash:${event.hash}`];
+}
+
+/** A group committer writing into `store`. Checks its options once, here. */
+export function createGroupCommitter(
+  store: EventStore,
+  options: GroupCommitOptions = {},
+): GroupCommitter {
+  const maxBatch = positive("maxBatch", options.maxBatch ?? 1_000);
+  const maxInFlight = positive("maxInFlight", options.maxInFlight ?? 1);
+  const maxQueued = positive("maxQueuedEvents", options.maxQueuedEvents ?? 20_000);
+  const lingerMs = options.lingerMs ?? 4;
+  if (!(lingerMs >= 0)) throw new RangeError(`Cannot use lingerMs=${lingerMs}: must be ≥ 0`);
+  if (maxQueued < maxBatch) {
+    throw new RangeError(`Cannot use maxQueuedEvents=${maxQueued}: below maxBatch=${maxBatch}`);
+  }
+
+  let queue: Item[] = [];
+  let inFlightWrites = 0;
+  let inFlightEvents = 0;
+  const inFlightKeys = new Map<string, number>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let idleWaiters: (() => void)[] = [];
+
+  function notifyIdle(): void {
+    if (queue.length > 0 || inFlightWrites > 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    waiters.forEach((wake) => wake());
+  }
+
+  function schedule(): void {
+    while (inFlightWrites < maxInFlight && queue.length > 0) {
+      const waited = performance.now() - queue[0]!.enqueuedAt;
+      // Lingering only pays while nothing is being written: a write in flight gathers company.
+      if (queue.length < maxBatch && waited < lingerMs && inFlightWrites === 0) {
+        if (timer === undefined) {
+          timer = setTimeout(() => {
+            timer = undefined;
+            schedule();
+          }, Math.max(0, lingerMs - waited));
+        }
+        return;
+      }
+      const batch = takeBatch();
+      clearTimerIfEmpty();
+      if (batch.length === 0) return; // everything waiting conflicts with a write in flight
+      void write(batch);
+    }
+  }
+
+  function clearTimerIfEmpty(): void {
+    if (queue.length === 0 && timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+  }
+
+  function takeBatch(): Item[] {
+    const batch: Item[] = [];
+    const rest: Item[] = [];
+    for (const item of queue) {
+      if (
+        batch.length < maxBatch && keysOf(item.event).every((key) => !inFlightKeys.has(key))
+      ) batch.push(item);
+      else rest.push(item);
+    }
+    queue = rest;
+    return batch;
+  }
+
+  async function write(batch: Item[]): Promise<void> {
+    inFlightWrites++;
+    inFlightEvents += batch.length;
+    for (const item of batch) {
+      for (const key of keysOf(item.event)) inFlightKeys.set(key, (inFlightKeys.get(key) ?? 0) + 1);
+    }
+    const started = performance.now();
+    let ok = false;
+    try {
+      const result = await store.write(batch.map((item) => item.event));
+      ok = true;
+      settle(batch, result.stored, result.duplicates);
+    } catch (error) {
+      fail(batch, error);
+    } finally {
+      options.onWrite?.({
+        size: batch.length,
+        seconds: (performance.now() - started) / 1000,
+        ok,
+      });
+      for (const item of batch) {
+        for (const key of keysOf(item.event)) {
+          const count = inFlightKeys.get(key)! - 1;
+          if (count === 0) inFlightKeys.delete(key);
+          else inFlightKeys.set(key, count);
+        }
+      }
+      inFlightWrites--;
+      inFlightEvents -= batch.length;
+      schedule();
+      notifyIdle();
+    }
+  }
+
+  function settle(batch: Item[], stored: string[], duplicates: string[]): void {
+    const storedIds = new Set(stored);
+    const duplicateIds = new Set(duplicates);
+    const claimed = new Set<string>();
+    const unaccounted = batch.filter((item) => {
+      const id = item.event.event_id;
+      return !storedIds.has(id) && !duplicateIds.has(id);
+    });
+    if (unaccounted.length > 0) {
+      // Never acknowledge what the store did not account for.
+      fail(
+        batch,
+        new Error(`Cannot confirm ${unaccounted.length} events: the store did not report them`),
+      );
+      return;
+    }
+    for (const item of batch) {
+      const id = item.event.event_id;
+      // The same event twice in one batch is stored once: the first copy claims it.
+      const outcome: EventOutcome = storedIds.has(id) && !claimed.has(id) ? "stored" : "duplicate";
+      if (outcome === "stored") claimed.add(id);
+      const entry = item.entry;
+      if (entry.failed) continue;
+      entry.outcomes[item.index] = outcome;
+      if (--entry.remaining === 0) entry.resolve(entry.outcomes);
+    }
+  }
+
+  function fail(batch: Item[], error: unknown): void {
+    let dropped = false;
+    for (const item of batch) {
+      if (item.entry.failed) continue;
+      item.entry.failed = true;
+      dropped = true;
+      item.entry.reject(error);
+    }
+    // The failed submissions' other events need not be written: their clients will retry.
+    if (dropped) queue = queue.filter((item) => !item.entry.failed);
+    clearTimerIfEmpty();
+  }
+
+  return {
+    submit(events) {
+      if (events.length === 0) return Promise.resolve([]);
+      if (queue.length + inFlightEvents + events.length > maxQueued) {
+        return Promise.reject(
+          new QueueFullError(
+            `Cannot queue ${events.length} events: the ingest queue holds ${
+              queue.length + inFlightEvents
+            } of ${maxQueued}; retry shortly`,
+          ),
+        );
+      }
+      return new Promise<EventOutcome[]>((resolve, reject) => {
+        const entry: Entry = {
+          outcomes: new Array(events.length),
+          remaining: events.length,
+          failed: false,
+          resolve,
+          reject,
+        };
+        const now = performance.now();
+        events.forEach((event, index) => queue.push({ entry, index, event, enqueuedAt: now }));
+        schedule();
+      });
+    },
+    get depth() {
+      return queue.length + inFlightEvents;
+    },
+    idle() {
+      if (queue.length === 0 && inFlightWrites === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import type { Event } from "../shared/schema.ts";
+import { createGroupCommitter, QueueFullError } from "./group_commit.ts";
+import { StoreUnavailableError } from "./store.ts";
+import { FakeStore, makeEvent } from "./testing/fakes.ts";
+
+const events = (n: number, overrides: Partial<Event> = {}) =>
+  Promise.all(Array.from({ length: n }, () => makeEvent(overrides)));
+
+Deno.test("createGroupCommitter() coalesces concurrent submissions into few writes", async () => {
+  const store = new FakeStore();
+  store.writeDelayMs = 20;
+  const committer = createGroupCommitter(store, { lingerMs: 5, maxInFlight: 1 });
+  const batch = await events(200);
+  const outcomes = await Promise.all(batch.map((event) => committer.submit([event])));
+  assert.deepEqual(outcomes.flat(), batch.map(() => "stored"));
+  assert.equal(store.events.size, 200);
+  assert.ok(store.writes.length <= 3, `200 single submissions took ${store.writes.length} writes`);
+  assert.equal(committer.depth, 0);
+});
+
+Deno.test("createGroupCommitter() bounds the batch size and the writes in flight", async () => {
+  const store = new FakeStore();
+  store.writeDelayMs = 5;
+  const committer = createGroupCommitter(store, { maxBatch: 300, maxInFlight: 2, lingerMs: 0 });
+  const many = await events(1_000);
+  const results = await Promise.all([
+    committer.submit(many.slice(0, 700)),
+    committer.submit(many.slice(700)),
+  ]);
+  assert.equal(results.flat().filter((o) => o === "stored").length, 1_000);
+  assert.ok(store.writes.every((size) => size <= 300), `write sizes ${store.writes}`);
+  assert.equal(store.maxConcurrentWrites, 2);
+});
+
+Deno.test("createGroupCommitter() answers 'duplicate' for an event seen before or twice", async (t) => {
+  const store = new FakeStore();
+  const committer = createGroupCommitter(store, { lingerMs: 2 });
+  const [a, b] = await events(2);
+  await t.step("twice in one submission", async () => {
+    assert.deepEqual(await committer.submit([a!, a!]), ["stored", "duplicate"]);
+  });
+  await t.step("again later", async () => {
+    assert.deepEqual(await committer.submit([a!, b!]), ["duplicate", "stored"]);
+  });
+  await t.step("in two concurrent submissions", async () => {
+    const c = await makeEvent();
+    const [x, y] = await Promise.all([committer.submit([c]), committer.submit([c])]);
+    assert.deepEqual([...x!, ...y!].sort(), ["duplicate", "stored"]);
+  });
+  assert.equal(store.events.size, 3);
+});
+
+Deno.test("createGroupCommitter() never writes one event in two writes at once", async () => {
+  const store = new FakeStore();
+  const inFlight = new Set<string>();
+  let overlaps = 0;
+  let running = 0;
+  let maxRunning = 0;
+  const write = store.write.bind(store);
+  store.write = async (batch) => {
+    const ids = batch.map((event) => event.event_id);
+    if (ids.some((id) => inFlight.has(id))) overlaps++;
+    ids.forEach((id) => inFlight.add(id));
+    maxRunning = Math.max(maxRunning, ++running);
+    await new Promise((r) => setTimeout(r, 10));
+    try {
+      return await write(batch);
+    } finally {
+      ids.forEach((id) => inFlight.delete(id));
+      running--;
+    }
+  };
+  const committer = createGroupCommitter(store, { maxInFlight: 4, maxBatch: 10, lingerMs: 0 });
+  const shared = await events(5);
+  const submissions = [];
+  for (let i = 0; i < 20; i++) {
+    submissions.push(committer.submit([...shared, ...(await events(5))]));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const outcomes = (await Promise.all(submissions)).flat();
+  assert.equal(overlaps, 0);
+  assert.equal(outcomes.filter((o) => o === "stored").length, 5 + 20 * 5);
+  assert.ok(maxRunning > 1, "writes should still run concurrently");
+});
+
+Deno.test("createGroupCommitter() refuses beyond its queue bound with QueueFullError", async () => {
+  const store = new FakeStore();
+  store.writeDelayMs = 30;
+  const committer = createGroupCommitter(store, {
+    maxBatch: 100,
+    maxQueuedEvents: 150,
+    maxInFlight: 1,
+    lingerMs: 0,
+  });
+  const first = committer.submit(await events(100));
+  const second = committer.submit(await events(50));
+  await assert.rejects(committer.submit(await events(1)), QueueFullError);
+  assert.equal(committer.depth, 150);
+  await Promise.all([first, second]);
+  assert.equal(committer.depth, 0);
+  assert.deepEqual(await committer.submit(await events(1)), ["stored"]);
+});
+
+Deno.test("createGroupCommitter() rejects every submission of a failed write", async () => {
+  const store = new FakeStore();
+  store.down = true;
+  const committer = createGroupCommitter(store, { lingerMs: 3 });
+  const results = await Promise.allSettled([
+    committer.submit(await events(3)),
+    committer.submit(await events(2)),
+  ]);
+  for (const result of results) {
+    assert.equal(result.status, "rejected");
+    assert.ok(result.reason instanceof StoreUnavailableError);
+  }
+  assert.equal(committer.depth, 0);
+  store.down = false;
+  assert.deepEqual(await committer.submit(await events(1)), ["stored"]);
+});
+
+Deno.test("createGroupCommitter() never confirms an event the store did not report", async () => {
+  const store = new FakeStore();
+  store.write = () => Promise.resolve({ stored: [], duplicates: [] });
+  const committer = createGroupCommitter(store, { lingerMs: 0 });
+  await assert.rejects(committer.submit(await events(2)), /did not report/);
+});
+
+Deno.test("createGroupCommitter() idle() waits for writes in flight", async () => {
+  const store = new FakeStore();
+  store.writeDelayMs = 20;
+  const committer = createGroupCommitter(store, { lingerMs: 0 });
+  const pending = committer.submit(await events(3));
+  await committer.idle();
+  assert.equal(store.events.size, 3);
+  await pending;
+});
+
+Deno.test("createGroupCommitter() checks its options", () => {
+  const store = new FakeStore();
+  assert.throws(() => createGroupCommitter(store, { maxBatch: 0 }), RangeError);
+  assert.throws(() => createGroupCommitter(store, { maxInFlight: 1.5 }), RangeError);
+  assert.throws(
+    () => createGroupCommitter(store, { maxBatch: 500, maxQueuedEvents: 10 }),
+    RangeError,
+  );
+});

@@ -1,0 +1,140 @@
+/**
+ * The bridge's entry point: reads the configuration, starts an embedded Chroma server when no
+ * `CHROMA_URL` is set (a child process that exits with the bridge, even a SIGKILLed one), serves
+ * the app from `app.ts`, and on SIGINT or SIGTERM finishes the requests in progress, then stops
+ * Chroma. Logs JSON lines to stderr: one per request, plus start-up and shutdown.
+ *
+ * ```sh
+ * deno task bridge
+ * # which runs:
+ * deno run --no-prompt --allow-net --allow-run=deno --allow-env=PORT,HOSTNAME,CHROMA_URL,CHROMA_TENANT,CHROMA_DATABASE,CHROMA_AUTH_TOKEN,CHROMA_DB_PATH,ZO_API_KEY,ZO_API_KEYS,ZO_API_KEYS_FILE,ZO_METRICS_PUBLIC,ZO_INGEST_QUEUE_EVENTS,ZO_INGEST_BATCH_EVENTS,ZO_INGEST_LINGER_MS,ZO_INGEST_WRITES_IN_FLIGHT,DENO_DEPLOYMENT_ID,ZO_EMBEDDING_PROVIDER,ZO_EMBEDDING_MODEL,OLLAMA_URL,OPENAI_API_KEY,OPENAI_BASE_URL,ZO_MAX_EVENT_BYTES bridge/main.ts
+ * ```
+ *
+ * - `--allow-net`: listening, and reaching Chroma (embedded on a loopback port, or `CHROMA_URL`)
+ *   and the embedding provider, whose hosts are configuration.
+ * - `--allow-run=deno`: the embedded Chroma server runs as `deno run ... bridge/chroma_child.ts`
+ *   (the child gets its own narrow flags; its native server writes `CHROMA_DB_PATH` itself).
+ * - `--allow-env=...`: exactly the variables in `BRIDGE_ENV_VARS` plus `ZO_MAX_EVENT_BYTES`.
+ * - With `ZO_API_KEYS_FILE`, add `--allow-read=<that file>`.
+ *
+ * On Deno Deploy there is no subprocess and no file system: set `CHROMA_URL` (and an API key);
+ * the embedded server's module is only imported when it is used.
+ *
+ * @module
+ */
+import { ConfigError } from "../shared/config.ts";
+import { createApp } from "./app.ts";
+import { createAuthenticator } from "./auth.ts";
+import { ChromaStore } from "./chroma_store.ts";
+import { type BridgeConfig, loadBridgeConfig } from "./config.ts";
+import { createEmbeddingProvider } from "./embeddings.ts";
+import type { EmbeddedChroma } from "./embedded_chroma.ts";
+import { StoreUnavailableError } from "./store.ts";
+
+/** Writes one JSON log line to stderr. */
+function log(level: "info" | "warn" | "error", msg: string, extra: Record<string, unknown> = {}) {
+  // deno-lint-ignore no-console -- the bridge's log is stderr, one JSON line per entry
+  console.error(JSON.stringify({ ts: new Date().toISOString(), level, msg, ...extra }));
+}
+
+/** Starts the embedded server; imported on demand so Deno Deploy never loads subprocess code. */
+async function startChroma(path: string): Promise<EmbeddedChroma> {
+  const { startEmbeddedChroma } = await import("./embedded_chroma.ts");
+  const chroma = await startEmbeddedChroma({
+    path,
+    onLog: (line) => {
+      // The server's own log is chatty; keep what says something went wrong, and restarts.
+      if (/error|warn|panic|exited|restart/i.test(line)) log("warn", "chroma", { line });
+    },
+  });
+  log("info", "embedded chroma started", { url: chroma.url, pid: chroma.pid, path });
+  return chroma;
+}
+
+function fail(message: string): never {
+  log("error", message);
+  Deno.exit(1);
+}
+
+/** Runs the bridge until SIGINT or SIGTERM. */
+export async function main(): Promise<void> {
+  let config: BridgeConfig;
+  let authenticate;
+  try {
+    config = loadBridgeConfig();
+    authenticate = await createAuthenticator(config.keys);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+  if (config.keys.length === 0) {
+    log("warn", "no API key configured: every caller has full access (loopback only)");
+  }
+
+  let chroma: EmbeddedChroma | undefined;
+  let connection;
+  if (config.chroma.kind === "embedded") {
+    try {
+      chroma = await startChroma(config.chroma.path);
+    } catch (error) {
+      fail(`Cannot start the embedded Chroma server: ${(error as Error).message}`);
+    }
+    connection = { url: chroma.url };
+  } else {
+    const { kind: _, ...remote } = config.chroma;
+    connection = remote;
+  }
+
+  const store = new ChromaStore({
+    ...connection,
+    embeddings: await createEmbeddingProvider(config.embedding),
+  });
+  try {
+    await store.init();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      await chroma?.stop();
+      fail(error.message);
+    }
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    // A remote Chroma may come up later: /health says 503 and ingest 503 until it does.
+    log("warn", "Chroma is not answering yet", { error: error.message });
+  }
+
+  const app = createApp({
+    store,
+    authenticate,
+    metricsPublic: config.metricsPublic,
+    limits: config.limits,
+    groupCommit: config.groupCommit,
+  });
+  const onListen = ({ hostname, port }: Deno.NetAddr) =>
+    log("info", "listening", { url: `http://${hostname}:${port}`, port });
+  const server = config.deploy
+    ? Deno.serve({ onListen }, app)
+    : Deno.serve({ port: config.port, hostname: config.hostname, onListen }, app);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "stopping", { signal });
+    // Requests in progress finish first: each waits for its events to be stored.
+    await server.shutdown();
+    await chroma?.stop();
+    log("info", "stopped");
+    Deno.exit(0);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, () => void stop(signal));
+    } catch {
+      // No signals on some platforms (Deno Deploy): the platform stops the isolate itself.
+    }
+  }
+  await server.finished;
+}
+
+if (import.meta.main) {
+  await main();
+}

@@ -1,0 +1,131 @@
+/**
+ * `bridge/main.ts` as a real subprocess with the flags of `deno task bridge`: refusals at start,
+ * a clean SIGTERM, and a SIGKILL under load that loses nothing acknowledged and leaves no Chroma
+ * server behind.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { chromaClient } from "./chroma_store.ts";
+import { startEmbeddedChroma } from "./embedded_chroma.ts";
+import { chromaAnswers, mainArgs, spawnBridge } from "./testing/bridge.ts";
+import { runLoad } from "./testing/load.ts";
+
+/** Runs main.ts to its exit with `env`; for configurations it must refuse. */
+async function runMain(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+  const output = await new Deno.Command("deno", {
+    args: mainArgs(),
+    env: {
+      PORT: "0",
+      HOSTNAME: "127.0.0.1",
+      CHROMA_URL: "",
+      ZO_API_KEY: "",
+      ZO_API_KEYS: "",
+      ZO_API_KEYS_FILE: "",
+      DENO_DEPLOYMENT_ID: "",
+      ...env,
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+}
+
+function portIsFree(url: string): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port: Number(new URL(url).port) }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`Timed out waiting for: ${what}`);
+}
+
+Deno.test("main.ts refuses to listen beyond loopback without an API key", async () => {
+  const { code, stderr } = await runMain({ HOSTNAME: "0.0.0.0" });
+  assert.equal(code, 1);
+  assert.match(stderr, /Cannot listen on HOSTNAME=0\.0\.0\.0 without an API key/);
+});
+
+Deno.test("main.ts on Deno Deploy needs CHROMA_URL", async () => {
+  const { code, stderr } = await runMain({
+    DENO_DEPLOYMENT_ID: "test-deployment",
+    ZO_API_KEY: "deploy-key-0123456789abcdef",
+  });
+  assert.equal(code, 1);
+  assert.match(stderr, /Cannot run on Deno Deploy without CHROMA_URL/);
+  assert.ok(!stderr.includes("deploy-key-0123456789abcdef"));
+});
+
+Deno.test("main.ts refuses a bad key without echoing it", async () => {
+  const { code, stderr } = await runMain({ ZO_API_KEYS: "ingest:tooshort" });
+  assert.equal(code, 1);
+  assert.match(stderr, /Cannot use ZO_API_KEYS\[0\]: a key needs at least 16 characters/);
+  assert.ok(!stderr.includes("tooshort"));
+});
+
+Deno.test("main.ts stops cleanly on SIGTERM and takes its Chroma with it", async () => {
+  const bridge = await spawnBridge();
+  try {
+    const health = await fetch(`${bridge.url}/health`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+    bridge.kill("SIGTERM");
+    const status = await bridge.status;
+    assert.equal(status.code, 0);
+    assert.equal(await chromaAnswers(bridge.chromaUrl), false);
+  } finally {
+    await bridge.stop();
+  }
+});
+
+Deno.test("main.ts killed with SIGKILL under load: every acknowledged event is stored, no orphan", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "zo-bridge-kill-" });
+  try {
+    const bridge = await spawnBridge({ chromaDbPath: dataDir });
+    const stop = new AbortController();
+    const load = runLoad({
+      url: bridge.ingestUrl,
+      key: bridge.apiKey,
+      clients: 16,
+      eventsPerRequest: 10,
+      signal: stop.signal,
+      maxAttempts: 1,
+      timeoutMs: 10_000,
+    });
+    await new Promise((r) => setTimeout(r, 1_500));
+    bridge.kill("SIGKILL");
+    stop.abort();
+    const report = await load;
+    await bridge.stop();
+    assert.ok(report.acknowledged.length > 100, `only ${report.acknowledged.length} acknowledged`);
+    assert.ok(report.unacknowledged.length > 0, "the kill did not interrupt any request");
+
+    await waitFor(
+      "the orphaned Chroma to exit",
+      async () => !(await chromaAnswers(bridge.chromaUrl)) && portIsFree(bridge.chromaUrl),
+    );
+
+    await using chroma = await startEmbeddedChroma({ path: dataDir, restart: false });
+    const client = chromaClient({ url: chroma.url });
+    const events = await client.getCollection({ name: "events" });
+    const stored = new Set<string>();
+    for (let i = 0; i < report.acknowledged.length; i += 1_000) {
+      const page = await events.get({ ids: report.acknowledged.slice(i, i + 1_000), include: [] });
+      page.ids.forEach((id) => stored.add(id));
+    }
+    const lost = report.acknowledged.filter((id) => !stored.has(id));
+    assert.deepEqual(lost, [], `${lost.length} acknowledged events are lost`);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+});

@@ -1,0 +1,153 @@
+/**
+ * The bridge's Prometheus metrics, in a registry of its own (so tests and several apps in one
+ * process never share counters). Label values come from bounded sets only: routes as matched,
+ * event types from the contract's enum, rejection reasons from {@linkcode REJECT_REASONS}.
+ *
+ * Process metrics come from prom-client's `collectDefaultMetrics`, except those it cannot read
+ * under Deno (it reads `/proc/self/status` in a way that yields nothing there): resident memory
+ * is taken from `Deno.memoryUsage()` instead, and the gauges that would always say 0 are left out.
+ *
+ * @module
+ */
+import client from "prom-client";
+import { EVENT_TYPES } from "../shared/contract.ts";
+
+/** Why events were rejected; the only values of `events_rejected_total{reason}`. */
+export const REJECT_REASONS = [
+  "invalid", // failed schema validation
+  "malformed", // not JSON
+  "too_large", // over a size or count limit (413)
+  "forbidden_project", // for a project the key may not write
+  "queue_full", // 429
+  "store_unavailable", // 503
+] as const;
+/** One of {@linkcode REJECT_REASONS}. */
+export type RejectReason = typeof REJECT_REASONS[number];
+
+/** The routes the app knows, plus "unmatched": the only values of the `route` label. */
+export const ROUTES = ["/ingest", "/query", "/health", "/metrics", "unmatched"] as const;
+/** One of {@linkcode ROUTES}. */
+export type RouteLabel = typeof ROUTES[number];
+
+/** The bridge's metrics and the registry that renders them. */
+export interface BridgeMetrics {
+  readonly registry: client.Registry;
+  /** Counts one answered request and its duration. */
+  observeRequest(route: RouteLabel, status: number, seconds: number): void;
+  /** Counts stored events by type (an unknown type counts as "other"). */
+  ingested(eventType: string, count?: number): void;
+  duplicates(count: number): void;
+  rejected(reason: RejectReason, count: number): void;
+  /** One `store.write` call: its duration and size. */
+  observeWrite(size: number, seconds: number): void;
+  /** Where `ingest_queue_depth` reads its value when scraped. */
+  setQueueDepthSource(read: () => number): void;
+  /** The text exposition format. */
+  render(): Promise<string>;
+  /** The exposition format's content type. */
+  readonly contentType: string;
+}
+
+const KNOWN_TYPES = new Set<string>(EVENT_TYPES);
+/** Gauges prom-client reads from `/proc/self/status` or `/proc/self/fd`: 0 under Deno. */
+const UNREADABLE_UNDER_DENO = [
+  "process_resident_memory_bytes",
+  "process_virtual_memory_bytes",
+  "process_heap_bytes",
+  "process_open_fds",
+];
+
+/** A fresh set of metrics in its own registry, with the process metrics. */
+export function createMetrics(): BridgeMetrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  for (const name of UNREADABLE_UNDER_DENO) registry.removeSingleMetric(name);
+  new client.Gauge({
+    name: "process_resident_memory_bytes",
+    help: "Resident memory size in bytes.",
+    registers: [registry],
+    collect() {
+      this.set(Deno.memoryUsage().rss);
+    },
+  });
+
+  const requests = new client.Counter({
+    name: "http_requests_total",
+    help: "HTTP requests answered, by matched route and status code.",
+    labelNames: ["route", "code"] as const,
+    registers: [registry],
+  });
+  const duration = new client.Histogram({
+    name: "http_request_duration_seconds",
+    help: "Time from receiving a request to answering it, by matched route.",
+    labelNames: ["route"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const ingested = new client.Counter({
+    name: "events_ingested_total",
+    help: "Events stored, by event type.",
+    labelNames: ["event_type"] as const,
+    registers: [registry],
+  });
+  const duplicates = new client.Counter({
+    name: "events_duplicate_total",
+    help: "Events received again and not stored twice (same event_id or hash).",
+    registers: [registry],
+  });
+  const rejected = new client.Counter({
+    name: "events_rejected_total",
+    help: "Events not stored, by reason.",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  const writeDuration = new client.Histogram({
+    name: "chroma_write_duration_seconds",
+    help: "Duration of one batched write into Chroma.",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const batchSize = new client.Histogram({
+    name: "ingest_batch_size",
+    help: "Events per batched write into Chroma (group commit).",
+    buckets: [1, 2, 5, 10, 25, 50, 100, 200, 300, 400, 500, 1000],
+    registers: [registry],
+  });
+  let readDepth = () => 0;
+  new client.Gauge({
+    name: "ingest_queue_depth",
+    help: "Events queued for writing or being written.",
+    registers: [registry],
+    collect() {
+      this.set(readDepth());
+    },
+  });
+
+  return {
+    registry,
+    observeRequest(route, status, seconds) {
+      requests.inc({ route, code: String(status) });
+      duration.observe({ route }, seconds);
+    },
+    ingested(eventType, count = 1) {
+      ingested.inc({ event_type: KNOWN_TYPES.has(eventType) ? eventType : "other" }, count);
+    },
+    duplicates(count) {
+      if (count > 0) duplicates.inc(count);
+    },
+    rejected(reason, count) {
+      if (count > 0) rejected.inc({ reason }, count);
+    },
+    observeWrite(size, seconds) {
+      writeDuration.observe(seconds);
+      batchSize.observe(size);
+    },
+    setQueueDepthSource(read) {
+      readDepth = read;
+    },
+    render() {
+      return registry.metrics();
+    },
+    contentType: registry.contentType,
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The storage interface between the bridge's HTTP side and ChromaDB: what the app needs from a
+ * store (write, query, counts), the query parameters it passes, and the one error that means
+ * "the store is down" (HTTP 503). `chroma_store.ts` implements it; tests may fake it.
+ *
+ * @module
+ */
+import type { Event } from "../shared/schema.ts";
+
+/** The collections the bridge keeps, as the original system partitioned them. */
+export const COLLECTIONS = ["events", "artifacts", "embeddings", "agent_state"] as const;
+/** One of {@linkcode COLLECTIONS}. */
+export type CollectionName = typeof COLLECTIONS[number];
+
+/** The outcome of {@linkcode EventStore.write}: event ids stored now, and those already held. */
+export interface WriteResult {
+  stored: string[];
+  duplicates: string[];
+}
+
+/** Thrown when Chroma cannot be reached or fails: HTTP 503. */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+}
+
+/** The filter fields a query may narrow on, each matched by equality. */
+export const QUERY_FILTER_FIELDS = [
+  "project_id",
+  "run_id",
+  "session_id",
+  "worker_id",
+  "event_type",
+  "hook_event_name",
+  "tool_name",
+  "level",
+] as const;
+/** One of {@linkcode QUERY_FILTER_FIELDS}. */
+export type QueryFilterField = typeof QUERY_FILTER_FIELDS[number];
+
+/**
+ * A validated query, as `parseQueryParams()` in `query_params.ts` returns it. Every value is a
+ * plain string or number: nothing here can become a Chroma operator.
+ */
+export interface QueryParams {
+  /** Which collection to read; default "events". */
+  collection: CollectionName;
+  /** Equality filters; absent fields do not filter. */
+  filters: Partial<Record<QueryFilterField, string>>;
+  /** Only events at or after this instant (Unix ms). */
+  since?: number;
+  /** Only events at or before this instant (Unix ms). */
+  until?: number;
+  /** Full-text match: the stored document contains this text. */
+  text?: string;
+  /** Semantic search over `indexable_text` (embeddings collection); results ranked by distance. */
+  q?: string;
+  /** Page size, 1..1000; default 100. */
+  limit: number;
+  /** Opaque cursor from a previous page's `next_cursor`. */
+  cursor?: string;
+  /**
+   * Set by the caller, never by the client: the only projects the caller may see (an API key
+   * bound to a project). Absent means no restriction; empty means nothing is visible.
+   */
+  project_ids?: readonly string[];
+}
+
+/** One page of a query: envelopes (or state records / artifacts) ordered by ts, then id. */
+export interface QueryResult {
+  results: unknown[];
+  next_cursor: string | null;
+}
+
+/** A query that names something the store cannot serve (a bad cursor): HTTP 400. */
+export class QueryError extends Error {
+  override name = "QueryError";
+}
+
+/** What the bridge needs from its storage. */
+export interface EventStore {
+  /** Stores valid events; resolves only once they are durable in Chroma. Dedupes by event_id
+   * and by hash (within the batch and against what is stored). ≤ 5,000 events per call. */
+  write(events: readonly Event[]): Promise<WriteResult>;
+  /** One page of results; throws {@linkcode QueryError} on a bad cursor. */
+  query(params: QueryParams): Promise<QueryResult>;
+  /** Record count per collection (for /health). */
+  counts(): Promise<Record<CollectionName, number>>;
+}

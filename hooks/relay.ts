@@ -1,0 +1,98 @@
+/**
+ * The relay of one VM's log dir: ships the spool (`$ZO_LOG_DIR/spool/*.jsonl`) to
+ * `ZO_EVENT_ENDPOINT` in gzip'd NDJSON batches with a durable checkpoint, keeps the spool within
+ * `ZO_SPOOL_MAX_MB`, and accepts Claude Code's `"type": "http"` hooks on
+ * `127.0.0.1:$ZO_RELAY_PORT`. One per log dir (a second one exits at once, quietly).
+ *
+ * Run with exactly these flags (`<log-dir>`: `$ZO_LOG_DIR`, absolute; `<endpoint-host>`: the
+ * host[:port] of `ZO_EVENT_ENDPOINT`, left out when it is unset; `<port>`: `ZO_RELAY_PORT`, 8790
+ * by default; `shared/relay_launcher.ts` builds this line):
+ *
+ *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname --allow-read=<log-dir> --allow-write=<log-dir> --allow-net=<endpoint-host>,127.0.0.1:<port> hooks/relay.ts [--on-demand | --service] [--port=<n>] [--no-http]
+ *
+ * - `--on-demand` (the default, as a hook starts it): exit after `ZO_RELAY_IDLE_SECONDS` with
+ *   nothing to ship and no http hook request (`0` keeps it running).
+ * - `--service`: run until SIGTERM or SIGINT, however long idle.
+ * - `--port=<n>`: serve http hooks on this port instead of `ZO_RELAY_PORT` (0: any free port).
+ * - `--no-http`: serve no http hooks; only ship.
+ *
+ * Exit status 0 when idle, stopped or when another relay already runs; 2 on bad flags or
+ * settings (with one line on stderr saying why).
+ *
+ * @module
+ */
+import { loadVmConfig } from "../shared/vm_config.ts";
+import { runRelay } from "../shared/relay/relay.ts";
+
+/** The relay's command-line flags. */
+export interface RelayFlags {
+  mode: "on-demand" | "service";
+  /** Overrides `ZO_RELAY_PORT`; `null`: no http hooks. */
+  port?: number | null;
+  help: boolean;
+}
+
+/** Usage text of `hooks/relay.ts`. */
+export const USAGE = "Usage: hooks/relay.ts [--on-demand | --service] [--port=<n>] [--no-http]\n" +
+  "  --on-demand  exit after ZO_RELAY_IDLE_SECONDS with nothing to do (default)\n" +
+  "  --service    run until SIGTERM/SIGINT\n" +
+  "  --port=<n>   serve http hooks on 127.0.0.1:<n> instead of ZO_RELAY_PORT (0: any free port)\n" +
+  "  --no-http    serve no http hooks";
+
+/** Parses the relay's flags; throws `TypeError` naming a bad one. */
+export function parseRelayFlags(args: readonly string[]): RelayFlags {
+  const flags: RelayFlags = { mode: "on-demand", help: false };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--on-demand") flags.mode = "on-demand";
+    else if (arg === "--service") flags.mode = "service";
+    else if (arg === "--no-http") flags.port = null;
+    else if (arg === "--help" || arg === "-h") flags.help = true;
+    else if (arg === "--port" || arg.startsWith("--port=")) {
+      const text = arg === "--port" ? args[++i] ?? "" : arg.slice("--port=".length);
+      const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+      if (!(port >= 0 && port <= 65535)) {
+        throw new TypeError(`Cannot use --port "${text}": give a port from 0 to 65535`);
+      }
+      flags.port = port;
+    } else {
+      throw new TypeError(`Cannot use flag "${arg}": unknown\n${USAGE}`);
+    }
+  }
+  return flags;
+}
+
+/** Runs the relay until idle (on demand) or a signal (service), then exits the process. */
+export async function main(args: readonly string[] = Deno.args): Promise<never> {
+  let flags: RelayFlags;
+  let config;
+  try {
+    flags = parseRelayFlags(args);
+    config = loadVmConfig();
+  } catch (error) {
+    // deno-lint-ignore no-console -- the only way to tell a person the flags are wrong
+    console.error(`Cannot start the relay: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
+  if (flags.help) {
+    // deno-lint-ignore no-console -- asked for
+    console.error(USAGE);
+    Deno.exit(0);
+  }
+  const stop = new AbortController();
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => stop.abort());
+  }
+  await runRelay({
+    config,
+    idleMs: flags.mode === "on-demand" ? config.relayIdleSeconds * 1000 : 0,
+    httpPort: flags.port,
+    signal: stop.signal,
+  });
+  // Also ends a lock call still waiting on another relay's lock.
+  Deno.exit(0);
+}
+
+if (import.meta.main) {
+  await main();
+}

@@ -1,0 +1,93 @@
+/**
+ * The relay's position in the spool: `{"segment": "<name>", "offset": <bytes>}`, meaning every
+ * line before that byte of that segment, and every segment named before it, is shipped. Written
+ * durably (tmp file, fsync, rename, fsync of the directory), so a crash leaves either the old or
+ * the new checkpoint, never a torn one, and a 2xx that advanced it is never forgotten.
+ *
+ * @module
+ */
+import { ensureDir, FILE_MODE } from "../spool.ts";
+
+/** A position in a spool. */
+export interface Checkpoint {
+  /** File name of a segment (or, for a replay, of any `.jsonl` file). */
+  segment: string;
+  /** Byte offset in it: the start of the first line not shipped yet. */
+  offset: number;
+}
+
+/** The start of a spool: before every segment. */
+export const SPOOL_START: Checkpoint = Object.freeze({ segment: "", offset: 0 });
+
+/** Compares two positions: negative when `a` is before `b`. */
+export function comparePositions(a: Checkpoint, b: Checkpoint): number {
+  if (a.segment !== b.segment) return a.segment < b.segment ? -1 : 1;
+  return a.offset - b.offset;
+}
+
+/**
+ * Reads the checkpoint at `path`; {@linkcode SPOOL_START} when there is none yet. A file that is
+ * not a checkpoint throws, rather than silently reshipping (or skipping) a whole spool.
+ */
+export async function readCheckpoint(path: string): Promise<Checkpoint> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { ...SPOOL_START };
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const candidate = parsed as Partial<Checkpoint> | undefined;
+  if (
+    typeof candidate?.segment !== "string" || !Number.isSafeInteger(candidate.offset) ||
+    candidate.offset! < 0 || candidate.segment.includes("/")
+  ) {
+    throw new SyntaxError(
+      `Cannot read checkpoint ${path}: expected {"segment": "<file>", "offset": <bytes>}; ` +
+        "delete it to ship the spool again from the start",
+    );
+  }
+  return { segment: candidate.segment, offset: candidate.offset! };
+}
+
+/**
+ * Replaces the checkpoint at `path` durably: writes `<path>.tmp`, fsyncs it, renames it over
+ * `path` and fsyncs the directory, so the rename itself survives a power cut.
+ */
+export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const options = { write: true, create: true, truncate: true, mode: FILE_MODE };
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(tmp, options);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    await ensureDir(path.slice(0, path.lastIndexOf("/")) || "/");
+    file = await Deno.open(tmp, options);
+  }
+  try {
+    let bytes = new TextEncoder().encode(JSON.stringify(checkpoint) + "\n");
+    while (bytes.length > 0) bytes = bytes.subarray(await file.write(bytes));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(tmp, path);
+  await syncDirectory(path.slice(0, path.lastIndexOf("/")) || "/");
+}
+
+/** Fsyncs a directory, so renames and unlinks in it are on disk. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await Deno.open(dir, { read: true });
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
+  }
+}

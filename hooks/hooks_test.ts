@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { HOOK_SCRIPTS, snakeCase } from "../shared/hook_permissions.ts";
 import { parseEvent } from "../shared/schema.ts";
 import { type HookRun, HOOKS_DIR, runHookScript, spooledEvents } from "./testing/run_hook.ts";
+import { withLogDir as withTempLogDir } from "../shared/testing/log_dir.ts";
 
 const PAYLOADS = new URL("../testdata/claude-code/payloads/", import.meta.url).pathname;
 
@@ -20,14 +21,7 @@ function assertValid(event: Record<string, unknown>): void {
   assert.ok(result.ok, result.ok ? "" : result.error);
 }
 
-async function withLogDir(fn: (logDir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(`${dir}/log`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withLogDir = (fn: (logDir: string) => Promise<void>) => withTempLogDir(fn, { create: false });
 
 /** Runs tasks at most `width` at a time. */
 async function inBatches<T>(tasks: (() => Promise<T>)[], width = 6): Promise<T[]> {

@@ -7,6 +7,7 @@ import {
   startFakeBridge,
   writeSegment,
 } from "../shared/relay/_testing.ts";
+import { withLogDir } from "../shared/testing/log_dir.ts";
 
 const SCRIPT = new URL("./replay.ts", import.meta.url).pathname;
 
@@ -32,15 +33,6 @@ async function replay(args: string[], env: Record<string, string> = {}) {
     stdout: new TextDecoder().decode(output.stdout),
     stderr: new TextDecoder().decode(output.stderr),
   };
-}
-
-async function withLogDir(fn: (logDir: string) => Promise<void>): Promise<void> {
-  const logDir = await Deno.makeTempDir();
-  try {
-    await fn(logDir);
-  } finally {
-    await Deno.remove(logDir, { recursive: true });
-  }
 }
 
 Deno.test("parseReplayArgs() reads the path and flags, and names a bad one", () => {

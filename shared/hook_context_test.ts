@@ -9,15 +9,9 @@ import {
 import { uuidV7Time } from "./ids.ts";
 import { createRedactor, hostPseudonym } from "./redact.ts";
 import { loadVmConfig } from "./vm_config.ts";
+import { withLogDir as withTempLogDir } from "./testing/log_dir.ts";
 
-async function withLogDir(fn: (logDir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(`${dir}/log`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withLogDir = (fn: (logDir: string) => Promise<void>) => withTempLogDir(fn, { create: false });
 
 Deno.test("sessionRunId() keeps one UUID v7 per session under the log dir", async () => {
   await withLogDir(async (logDir) => {

@@ -9,6 +9,7 @@ import {
   segmentPath,
 } from "./spool.ts";
 import { loadVmConfig, type VmConfig } from "./vm_config.ts";
+import { withLogDir as withTempLogDir } from "./testing/log_dir.ts";
 
 const PAYLOADS = new URL("../testdata/claude-code/payloads/", import.meta.url).pathname;
 
@@ -24,14 +25,7 @@ async function lines(logDir: string): Promise<string[]> {
   return out;
 }
 
-async function withLogDir(fn: (logDir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(`${dir}/log`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withLogDir = (fn: (logDir: string) => Promise<void>) => withTempLogDir(fn, { create: false });
 
 Deno.test("createHookPipeline() record() spools the envelope it returns", async () => {
   await withLogDir(async (logDir) => {

@@ -6,15 +6,7 @@ import { relayFiles } from "./relay.ts";
 import { createShipper, DeliveryError } from "./shipper.ts";
 import { logDirSource, SpoolReader } from "./spool_reader.ts";
 import { fakeEvent, readJsonl, segmentAgo, startFakeBridge, writeSegment } from "./_testing.ts";
-
-async function withLogDir(fn: (logDir: string) => Promise<void>): Promise<void> {
-  const logDir = await Deno.makeTempDir();
-  try {
-    await fn(logDir);
-  } finally {
-    await Deno.remove(logDir, { recursive: true });
-  }
-}
+import { withLogDir } from "../testing/log_dir.ts";
 
 Deno.test("pump() ships everything, dead-letters, quarantines and checkpoints durably", async () => {
   await withLogDir(async (logDir) => {

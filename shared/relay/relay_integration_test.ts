@@ -9,15 +9,10 @@ import { relayCommand } from "../relay_launcher.ts";
 import { listSegments } from "../spool.ts";
 import { runRelay } from "./relay.ts";
 import { readJsonl, segmentAgo, testConfig, writeSegment } from "./_testing.ts";
+import { withLogDir as withTempLogDir } from "../testing/log_dir.ts";
 
-async function withLogDir(fn: (logDir: string) => Promise<void>): Promise<void> {
-  const logDir = await Deno.makeTempDir({ prefix: "zo-relay-it-" });
-  try {
-    await fn(logDir);
-  } finally {
-    await Deno.remove(logDir, { recursive: true });
-  }
-}
+const withLogDir = (fn: (logDir: string) => Promise<void>) =>
+  withTempLogDir(fn, { prefix: "zo-relay-it-" });
 
 /**
  * Spools `count` valid envelopes spread over `segments` (default: two closed ones and the open

@@ -11,15 +11,7 @@ import {
   testConfig,
   writeSegment,
 } from "./_testing.ts";
-
-async function withLogDir(fn: (logDir: string) => Promise<void>): Promise<void> {
-  const logDir = await Deno.makeTempDir();
-  try {
-    await fn(logDir);
-  } finally {
-    await Deno.remove(logDir, { recursive: true });
-  }
-}
+import { withLogDir } from "../testing/log_dir.ts";
 
 Deno.test("runRelay() ships the spool, deletes closed shipped segments, and exits when idle", async () => {
   await withLogDir(async (logDir) => {

@@ -3,15 +3,7 @@ import { LAYOUT } from "../spool.ts";
 import { SPOOL_START } from "./checkpoint.ts";
 import { logDirSource, MAX_LINE_BYTES, type SpoolBatch, SpoolReader } from "./spool_reader.ts";
 import { fakeEvent, segmentAgo, writeSegment } from "./_testing.ts";
-
-async function withLogDir(fn: (logDir: string) => Promise<void>): Promise<void> {
-  const logDir = await Deno.makeTempDir();
-  try {
-    await fn(logDir);
-  } finally {
-    await Deno.remove(logDir, { recursive: true });
-  }
-}
+import { withLogDir } from "../testing/log_dir.ts";
 
 const seqs = (batch: SpoolBatch | undefined) =>
   batch?.lines.map((line) => JSON.parse(line.text).seq as number);

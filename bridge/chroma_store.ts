@@ -2,8 +2,10 @@
  * The bridge's {@linkcode EventStore} on ChromaDB (chromadb 3.x client): `events` (the redacted
  * envelope as document, filter fields as metadata), `artifacts`, `embeddings` (vectors of
  * `indexable_text`) and `agent_state`. Writes are idempotent (event_id and hash), batched into a
- * few round trips, and resolve only once Chroma holds them; any Chroma failure is a
- * {@linkcode StoreUnavailableError}.
+ * few round trips, and resolve only once Chroma holds the events, embeddings and artifacts; any
+ * Chroma failure is a {@linkcode StoreUnavailableError}. `agent_state` is derived from the stored
+ * events and updated shortly after each write by `agent_state_updater.ts` (eventually
+ * consistent; {@linkcode ChromaStore.flushAgentState} waits for it).
  *
  * @module
  */
@@ -18,13 +20,13 @@ import {
 import { ConfigError } from "../shared/config.ts";
 import { uuidV7Time } from "../shared/ids.ts";
 import type { Event } from "../shared/schema.ts";
+import { type AgentState, parseState, stateMetadata } from "./agent_state.ts";
 import {
-  type AgentState,
-  applyEvents,
-  parseState,
-  stateKeysOf,
-  stateMetadata,
-} from "./agent_state.ts";
+  type AgentStateUpdater,
+  type AgentStateUpdaterOptions,
+  createAgentStateUpdater,
+  type StoredState,
+} from "./agent_state_updater.ts";
 import {
   EmbeddingError,
   type EmbeddingProvider,
@@ -72,6 +74,8 @@ export interface ChromaStoreOptions extends ChromaConnection {
    * twice the page, whichever is more. Tests set it low to exercise the narrowing.
    */
   queryProbe?: number;
+  /** Tuning of the agent_state updater (tests shorten its retries). */
+  agentState?: AgentStateUpdaterOptions;
 }
 
 /** A chromadb client for `connection`; throws {@linkcode ConfigError} on a bad URL. */
@@ -137,6 +141,9 @@ export function eventMetadata(event: Event): Metadata {
  */
 export const PLACEHOLDER_EMBEDDING: readonly number[] = [1];
 
+/** agent_state metadata key: the updater flush that last wrote the record (see the updater). */
+const UPDATE_ID = "update_id";
+
 /** Events collection metadata key: set once an event id that is not a v7 of its ts is stored. */
 const IRREGULAR_IDS = "irregular_ids";
 
@@ -195,8 +202,15 @@ export class ChromaStore implements EventStore {
   #collections: Promise<Collections> | undefined;
   /** Set once an event id that is not a UUID v7 of its ts is known to be stored. */
   #irregularIds = false;
-  /** Writes run one at a time so that dedupe and agent_state see each other's results. */
-  #writeChain: Promise<unknown> = Promise.resolve();
+  /** The collection metadata write recording irregular ids, while one is under way. */
+  #markingIrregular: Promise<void> | undefined;
+  /**
+   * The event ids and hashes (`hash:<hash>`) of writes in progress. Writes run concurrently, but
+   * one that shares an id or hash with a write in progress waits for it, so dedupe always sees
+   * the earlier write's result and no event is stored (or counted) twice.
+   */
+  readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #agentState: AgentStateUpdater;
 
   /** Checks the URL; connects on first use (or on {@linkcode ChromaStore.init}). */
   constructor(options: ChromaStoreOptions) {
@@ -204,6 +218,10 @@ export class ChromaStore implements EventStore {
     this.#embedder = options.embeddings ?? offlineProvider();
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#probe = options.queryProbe ?? 1_000;
+    this.#agentState = createAgentStateUpdater({
+      read: (ids) => this.#readStates(ids),
+      write: (states, updateId) => this.#upsertStates(states, updateId),
+    }, options.agentState);
   }
 
   /**
@@ -294,11 +312,52 @@ export class ChromaStore implements EventStore {
     return { events, artifacts, embeddings, agent_state: agentState };
   }
 
-  /** Stores valid events once each; see {@linkcode EventStore.write}. */
-  write(events: readonly Event[]): Promise<WriteResult> {
-    const result = this.#writeChain.then(() => this.#write(events));
-    this.#writeChain = result.catch(() => {});
-    return result;
+  /**
+   * Stores valid events once each; see {@linkcode EventStore.write}. Resolves once the events,
+   * their embeddings and artifacts are in Chroma; their agent_state records follow shortly.
+   */
+  async write(events: readonly Event[]): Promise<WriteResult> {
+    const keys = [
+      ...new Set(
+        events.flatMap((e) => e.hash === undefined ? [e.event_id] : [e.event_id, `hash:${e.hash}`]),
+      ),
+    ];
+    while (true) {
+      const conflicts = new Set(keys.flatMap((key) => this.#inFlight.get(key) ?? []));
+      if (conflicts.size === 0) break;
+      await Promise.all(conflicts);
+    }
+    const { promise: done, resolve } = Promise.withResolvers<void>();
+    for (const key of keys) this.#inFlight.set(key, done);
+    try {
+      return await this.#write(events);
+    } finally {
+      for (const key of keys) {
+        if (this.#inFlight.get(key) === done) this.#inFlight.delete(key);
+      }
+      resolve();
+    }
+  }
+
+  /**
+   * Resolves once the agent_state records reflect every write acknowledged so far (retrying
+   * while Chroma fails). For tests, and for readers that need state and events to agree.
+   */
+  flushAgentState(): Promise<void> {
+    return this.#agentState.flush();
+  }
+
+  /**
+   * Applies the pending agent_state updates for at most `timeoutMs` (default 5,000), then stops
+   * updating. Call on shutdown, before Chroma goes away. Resolves true when none were left.
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<boolean> {
+    return this.#agentState.close(options);
+  }
+
+  /** {@linkcode ChromaStore.close} with its default deadline. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   async #write(events: readonly Event[]): Promise<WriteResult> {
@@ -320,13 +379,10 @@ export class ChromaStore implements EventStore {
       unique.push(event);
     }
 
-    // One round trip: stored ids, stored hashes and the agent_state records the batch touches.
-    const stateIds = [...new Set(unique.flatMap((e) => stateKeysOf(e).map((k) => k.id)))];
-    const hashes = [...seenHashes];
-    const [storedIds, storedHashes, previousStates] = await Promise.all([
+    // One round trip: stored ids and stored hashes.
+    const [storedIds, storedHashes] = await Promise.all([
       this.#storedIds(collections.events, [...seenIds]),
-      this.#storedHashes(collections.events, hashes),
-      this.#readStates(collections.agent_state, stateIds),
+      this.#storedHashes(collections.events, [...seenHashes]),
     ]);
 
     const fresh: Event[] = [];
@@ -345,12 +401,17 @@ export class ChromaStore implements EventStore {
     }
     const withSecondary = [...fresh, ...redelivered];
     if (!this.#irregularIds && fresh.some((e) => uuidV7Time(e.event_id) !== Date.parse(e.ts))) {
-      // Recorded before the event is stored, so no reader orders it by its id.
-      await this.#call(
+      // Recorded before the event is stored, so no reader orders it by its id. Concurrent writes
+      // share one metadata write; each waits for it, and a failed one is tried again by the next.
+      this.#markingIrregular ??= this.#call(
         "mark irregular event ids",
         () => collections.events.modify({ metadata: { [IRREGULAR_IDS]: true } }),
-      );
-      this.#irregularIds = true;
+      ).then(() => {
+        this.#irregularIds = true;
+      }).finally(() => {
+        this.#markingIrregular = undefined;
+      });
+      await this.#markingIrregular;
     }
 
     await Promise.all([
@@ -358,10 +419,10 @@ export class ChromaStore implements EventStore {
       this.#addEmbeddings(collections.embeddings, withSecondary),
       this.#addArtifacts(collections.artifacts, withSecondary),
     ]);
-    // After the events are in: a failed write is retried and then finds them, so a state count
-    // may miss a batch after a failure but never counts one twice.
-    const states = applyEvents(previousStates, fresh);
-    await this.#upsertStates(collections.agent_state, [...states.values()]);
+    // Only once the events are in, and only the fresh ones: a failed write is retried and then
+    // finds them stored, so a state count may miss a batch after a failure (or a crash before the
+    // updater applies it) but never counts one twice.
+    this.#agentState.add(fresh);
     return { stored: fresh.map((e) => e.event_id), duplicates };
   }
 
@@ -391,17 +452,20 @@ export class ChromaStore implements EventStore {
     return found;
   }
 
-  async #readStates(agentState: Collection, ids: string[]): Promise<Map<string, AgentState>> {
-    const states = new Map<string, AgentState>();
+  async #readStates(ids: readonly string[]): Promise<Map<string, StoredState>> {
+    const states = new Map<string, StoredState>();
     if (ids.length === 0) return states;
+    const { agent_state: agentState } = await this.#getCollections();
     for (const part of chunks(ids)) {
       const result = await this.#call(
         "read agent state",
-        () => agentState.get({ ids: part, include: ["documents"] }),
+        () => agentState.get({ ids: part, include: ["documents", "metadatas"] }),
       );
-      result.documents.forEach((document) => {
+      result.documents.forEach((document, i) => {
         const state = parseState(document);
-        if (state !== undefined) states.set(state.id, state);
+        const updateId = result.metadatas[i]?.[UPDATE_ID];
+        if (state === undefined) return;
+        states.set(state.id, typeof updateId === "string" ? { state, updateId } : { state });
       });
     }
     return states;
@@ -478,13 +542,14 @@ export class ChromaStore implements EventStore {
     }
   }
 
-  async #upsertStates(collection: Collection, states: readonly AgentState[]): Promise<void> {
+  async #upsertStates(states: readonly AgentState[], updateId: string): Promise<void> {
+    const { agent_state: collection } = await this.#getCollections();
     for (const part of chunks(states)) {
       await this.#call("update agent state", () =>
         collection.upsert({
           ids: part.map((s) => s.id),
           documents: part.map((s) => JSON.stringify(s)),
-          metadatas: part.map(stateMetadata),
+          metadatas: part.map((s) => ({ ...stateMetadata(s), [UPDATE_ID]: updateId })),
           embeddings: part.map(() => [...PLACEHOLDER_EMBEDDING]),
         }));
     }

@@ -72,7 +72,7 @@ function ids(results: unknown[]): string[] {
 
 Deno.test("ChromaStore stores every fixture envelope and reads each back as it was", async (t) => {
   await using chroma = await startTestChroma();
-  const store = new ChromaStore({ url: chroma.url });
+  await using store = new ChromaStore({ url: chroma.url });
   const events = await fixtureEvents();
 
   await t.step("write() stores every fixture", async () => {
@@ -88,6 +88,7 @@ Deno.test("ChromaStore stores every fixture envelope and reads each back as it w
   });
 
   await t.step("counts() counts events, embeddings and agent_state records", async () => {
+    await store.flushAgentState();
     const counts = await store.counts();
     assert.equal(counts.events, events.length);
     assert.equal(counts.embeddings, events.filter((e) => e.indexable_text).length);
@@ -108,6 +109,7 @@ Deno.test("ChromaStore stores every fixture envelope and reads each back as it w
     const result = await store.write(events);
     assert.deepEqual(result.stored, []);
     assert.deepEqual(result.duplicates, events.map((e) => e.event_id));
+    await store.flushAgentState();
     assert.deepEqual(await store.counts(), before);
     assert.deepEqual(await store.query(query("collection=agent_state&limit=1000")), states);
   });
@@ -128,7 +130,7 @@ Deno.test("ChromaStore stores every fixture envelope and reads each back as it w
 
 Deno.test("ChromaStore.write() keeps one event per event_id and per hash", async (t) => {
   await using chroma = await startTestChroma();
-  const store = new ChromaStore({ url: chroma.url });
+  await using store = new ChromaStore({ url: chroma.url });
   const [a, b, c] = (await fixtureEvents()).slice(0, 3) as [Event, Event, Event];
 
   await t.step("duplicates within one batch count once", async () => {
@@ -172,6 +174,7 @@ Deno.test("ChromaStore.write() keeps one event per event_id and per hash", async
     const results = await Promise.all([store.write(fresh), store.write(fresh), store.write(fresh)]);
     const stored = results.flatMap((r) => r.stored).sort();
     assert.deepEqual(stored, fresh.map((e) => e.event_id).sort());
+    await store.flushAgentState();
     const records = (await store.query(query("collection=agent_state&session_id=s-c")))
       .results as AgentState[];
     const session = records.filter((s) => s.scope === "session");
@@ -182,7 +185,7 @@ Deno.test("ChromaStore.write() keeps one event per event_id and per hash", async
 
 Deno.test("ChromaStore keeps artifacts once per project and file hash", async () => {
   await using chroma = await startTestChroma();
-  const store = new ChromaStore({ url: chroma.url });
+  await using store = new ChromaStore({ url: chroma.url });
   const r = await redactor();
   const ref = (n: number) => ({
     path: `out/report-${n}.md`,
@@ -219,7 +222,7 @@ Deno.test("ChromaStore keeps artifacts once per project and file hash", async ()
 
 Deno.test("ChromaStore keeps the latest agent state per project, worker, run and session", async (t) => {
   await using chroma = await startTestChroma();
-  const store = new ChromaStore({ url: chroma.url });
+  await using store = new ChromaStore({ url: chroma.url });
   const r = await redactor();
   const all = new Map(await payloads());
   const context: EventContext = { run_id: "run-s", project_id: "acme-app", worker_id: "vm-9" };
@@ -230,6 +233,7 @@ Deno.test("ChromaStore keeps the latest agent state per project, worker, run and
       now: clock += 1000,
     });
   const state = async (scope: string, key: string) => {
+    await store.flushAgentState();
     const filter = scope === "project" ? "" : `&${scope}_id=${key}`;
     const records = (await store.query(
       query(`collection=agent_state&project_id=acme-app${filter}&limit=1000`),
@@ -302,7 +306,7 @@ Deno.test("ChromaStore keeps the latest agent state per project, worker, run and
 
 Deno.test("ChromaStore.query() filters, searches text and restricts projects", async (t) => {
   await using chroma = await startTestChroma();
-  const store = new ChromaStore({ url: chroma.url });
+  await using store = new ChromaStore({ url: chroma.url });
   const events = (await fixtureEvents()).sort(byTs);
   await store.write(events);
   const expect = (predicate: (e: Event) => boolean) =>
@@ -418,7 +422,7 @@ Deno.test("ChromaStore.query() filters, searches text and restricts projects", a
 Deno.test("ChromaStore.query() pages cover every event once, in ts order", async (t) => {
   await using chroma = await startTestChroma();
   // A small probe makes the window narrowing run on a few hundred events.
-  const store = new ChromaStore({ url: chroma.url, queryProbe: 16 });
+  await using store = new ChromaStore({ url: chroma.url, queryProbe: 16 });
   const r = await redactor();
   const events: Event[] = [];
   for (let i = 0; i < 300; i++) {
@@ -476,7 +480,7 @@ Deno.test("ChromaStore.query() pages cover every event once, in ts order", async
 
 Deno.test("ChromaStore reports Chroma down as StoreUnavailableError and recovers", async (t) => {
   await using chroma = await startTestChroma({ restartDelayMs: 1_500 });
-  const store = new ChromaStore({ url: chroma.url, timeoutMs: 2_000 });
+  await using store = new ChromaStore({ url: chroma.url, timeoutMs: 2_000 });
   const events = await fixtureEvents();
   await store.write(events.slice(0, 5));
 
@@ -542,7 +546,7 @@ Deno.test("ChromaStore refuses an embeddings collection made by another provider
 
 Deno.test("ChromaStore.query() orders by ts also when event ids do not carry it", async () => {
   await using chroma = await startTestChroma();
-  const store = new ChromaStore({ url: chroma.url, queryProbe: 8 });
+  await using store = new ChromaStore({ url: chroma.url, queryProbe: 8 });
   const r = await redactor();
   const regular: Event[] = [];
   for (let i = 0; i < 40; i++) {
@@ -577,7 +581,7 @@ Deno.test("ChromaStore.query() orders by ts also when event ids do not carry it"
     true,
   );
   // A second store (another bridge) learns it from Chroma.
-  const other = new ChromaStore({ url: chroma.url, queryProbe: 8 });
+  await using other = new ChromaStore({ url: chroma.url, queryProbe: 8 });
   const all = [...regular, ...foreign].sort(byTs);
   for (const reader of [store, other]) {
     const pages = await allPages(reader, query("session_id=s-i&limit=6"));

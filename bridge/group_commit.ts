@@ -4,8 +4,10 @@
  * record a call manages ~70/s, 500 a call thousands). Each submission resolves only when all of
  * its events are durable, so an acknowledgement still means "stored".
  *
- * A batch goes out when it is full (`maxBatch`), when its oldest event has waited `lingerMs`, or
- * as soon as a write slot frees up while events are waiting (they have lingered already). At most
+ * A batch goes out when it is full (`maxBatch`), or when nothing is being written and its oldest
+ * event has waited `lingerMs`, counted from its arrival or from the end of the last write,
+ * whichever is later: the clients a write just acknowledged are about to send their next events,
+ * and letting them join makes the next write bigger (Chroma's cost is mostly per call). At most
  * `maxInFlight` writes run at once; an event whose `event_id` or `hash` is in a write still in
  * flight waits for that write, so concurrent writes never race on the same event. The queue is
  * bounded in events (queued plus in flight): beyond it, {@linkcode QueueFullError} (HTTP 429).
@@ -19,7 +21,10 @@ import type { EventStore } from "./store.ts";
 export interface GroupCommitOptions {
   /** Most events per `store.write` call. Default 1,000. */
   maxBatch?: number;
-  /** Longest an event waits for company while a write slot is free, in ms. Default 4. */
+  /**
+   * Longest an event waits for company while nothing is being written, in ms, from its arrival
+   * or the end of the last write, whichever is later. Default 15.
+   */
   lingerMs?: number;
   /** Most `store.write` calls running at once. Default 1. */
   maxInFlight?: number;
@@ -92,7 +97,7 @@ export function createGroupCommitter(
   const maxBatch = positive("maxBatch", options.maxBatch ?? 1_000);
   const maxInFlight = positive("maxInFlight", options.maxInFlight ?? 1);
   const maxQueued = positive("maxQueuedEvents", options.maxQueuedEvents ?? 20_000);
-  const lingerMs = options.lingerMs ?? 4;
+  const lingerMs = options.lingerMs ?? 15;
   if (!(lingerMs >= 0)) throw new RangeError(`Cannot use lingerMs=${lingerMs}: must be ≥ 0`);
   if (maxQueued < maxBatch) {
     throw new RangeError(`Cannot use maxQueuedEvents=${maxQueued}: below maxBatch=${maxBatch}`);
@@ -103,6 +108,8 @@ export function createGroupCommitter(
   let inFlightEvents = 0;
   const inFlightKeys = new Map<string, number>();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last write ended: events queued during it linger from then, not from arrival. */
+  let lastWriteEnded = -Infinity;
   let idleWaiters: (() => void)[] = [];
 
   function notifyIdle(): void {
@@ -114,8 +121,9 @@ export function createGroupCommitter(
 
   function schedule(): void {
     while (inFlightWrites < maxInFlight && queue.length > 0) {
-      const waited = performance.now() - queue[0]!.enqueuedAt;
+      const waited = performance.now() - Math.max(queue[0]!.enqueuedAt, lastWriteEnded);
       // Lingering only pays while nothing is being written: a write in flight gathers company.
+      // After a write, its clients' next events are on their way: they may join the next one.
       if (queue.length < maxBatch && waited < lingerMs && inFlightWrites === 0) {
         if (timer === undefined) {
           timer = setTimeout(() => {
@@ -181,6 +189,7 @@ export function createGroupCommitter(
       }
       inFlightWrites--;
       inFlightEvents -= batch.length;
+      lastWriteEnded = performance.now();
       schedule();
       notifyIdle();
     }

@@ -19,6 +19,22 @@ Deno.test("createGroupCommitter() coalesces concurrent submissions into few writ
   assert.equal(committer.depth, 0);
 });
 
+Deno.test("createGroupCommitter() lets events queued during a write wait for company after it", async () => {
+  const store = new FakeStore();
+  store.writeDelayMs = 60;
+  const committer = createGroupCommitter(store, { lingerMs: 20, maxInFlight: 1 });
+  const [first, second, third] = await events(3);
+  const writing = committer.submit([first!]);
+  await new Promise((resolve) => setTimeout(resolve, 25)); // the first is being written
+  // Queued during the write, and waiting longer than lingerMs by the time it ends.
+  const queued = committer.submit([second!]);
+  await writing;
+  // As a client acknowledged by the first write would: its next event comes a moment later.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await Promise.all([queued, committer.submit([third!])]);
+  assert.deepEqual(store.writes, [1, 2]);
+});
+
 Deno.test("createGroupCommitter() bounds the batch size and the writes in flight", async () => {
   const store = new FakeStore();
   store.writeDelayMs = 5;

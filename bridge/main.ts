@@ -1,8 +1,8 @@
 /**
  * The bridge's entry point: reads the configuration, starts an embedded Chroma server when no
  * `CHROMA_URL` is set (a child process that exits with the bridge, even a SIGKILLed one), serves
- * the app from `app.ts`, and on SIGINT or SIGTERM finishes the requests in progress, then stops
- * Chroma. Logs JSON lines to stderr: one per request, plus start-up and shutdown.
+ * the app from `app.ts`, and on SIGINT or SIGTERM finishes the requests in progress, applies the
+ * pending agent_state updates, then stops Chroma. Logs JSON lines to stderr: one per request, plus start-up and shutdown.
  *
  * ```sh
  * deno task bridge
@@ -88,6 +88,12 @@ export async function main(): Promise<void> {
   const store = new ChromaStore({
     ...connection,
     embeddings: await createEmbeddingProvider(config.embedding),
+    agentState: {
+      onError: (error) =>
+        log("warn", "agent_state update failed; retrying", {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    },
   });
   try {
     await store.init();
@@ -121,6 +127,10 @@ export async function main(): Promise<void> {
     log("info", "stopping", { signal });
     // Requests in progress finish first: each waits for its events to be stored.
     await server.shutdown();
+    // agent_state trails the acknowledged events by a flush: apply what is pending (bounded).
+    if (!(await store.close({ timeoutMs: 5_000 }))) {
+      log("warn", "agent_state updates left unapplied at shutdown: some counts will miss them");
+    }
     await chroma?.stop();
     log("info", "stopped");
     Deno.exit(0);

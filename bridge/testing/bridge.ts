@@ -103,6 +103,8 @@ export async function startTestBridge(options: TestBridgeOptions = {}): Promise<
     stopped ??= (async () => {
       await server.shutdown();
       await app.committer.idle();
+      // Its agent_state updates trail the acknowledgements: apply them while Chroma is up.
+      await store.close();
       if (ownsChroma) await chroma.stop();
     })();
   return {

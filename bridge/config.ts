@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { ConfigError, type EnvReader, type EnvVar, loadSharedConfig } from "../shared/config.ts";
+import {
+  ConfigError,
+  type EnvReader,
+  type EnvVar,
+  loadSharedConfig,
+  readWholeNumber,
+} from "../shared/config.ts";
 import { type ApiKeyConfig, checkedKey, parseApiKeys, secretOf } from "./auth.ts";
 import { EMBEDDING_ENV_VARS, type EmbeddingConfig, loadEmbeddingConfig } from "./embeddings.ts";
 import type { GroupCommitOptions } from "./group_commit.ts";
@@ -177,23 +183,6 @@ export interface BridgeConfig {
 /** Reads files named by the configuration; tests pass their own. */
 export type FileReader = (path: string) => string;
 
-function wholeNumber(
-  env: EnvReader,
-  name: string,
-  fallback: number,
-  range: { min: number; max: number },
-): number {
-  const text = (env(name) ?? "").trim();
-  if (text === "") return fallback;
-  const value = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
-  if (!(value >= range.min && value <= range.max)) {
-    throw new ConfigError(
-      `Cannot use ${name}="${text}": set a whole number from ${range.min} to ${range.max}`,
-    );
-  }
-  return value;
-}
-
 /** True when `hostname` only accepts connections from this machine. */
 export function isLoopback(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
@@ -236,7 +225,7 @@ export function loadBridgeConfig(
   options: { readFile?: FileReader } = {},
 ): BridgeConfig {
   const deploy = (env("DENO_DEPLOYMENT_ID") ?? "") !== "";
-  const port = wholeNumber(env, "PORT", DEFAULT_PORT, { min: 0, max: 65_535 });
+  const port = readWholeNumber(env, "PORT", DEFAULT_PORT, { min: 0, max: 65_535 });
   const hostname = (env("HOSTNAME") ?? "").trim() || DEFAULT_HOSTNAME;
   const keys = readKeys(env, options.readFile ?? ((path) => Deno.readTextFileSync(path)));
   if (keys.length === 0 && (deploy || !isLoopback(hostname))) {
@@ -284,11 +273,11 @@ export function loadBridgeConfig(
 
   const maxEventBytes =
     loadSharedConfig((name) => name === "ZO_MAX_EVENT_BYTES" ? env(name) : undefined).maxEventBytes;
-  const maxBatch = wholeNumber(env, "ZO_INGEST_BATCH_EVENTS", DEFAULT_GROUP_COMMIT.maxBatch, {
+  const maxBatch = readWholeNumber(env, "ZO_INGEST_BATCH_EVENTS", DEFAULT_GROUP_COMMIT.maxBatch, {
     min: 1,
     max: 5_000,
   });
-  const maxQueuedEvents = wholeNumber(
+  const maxQueuedEvents = readWholeNumber(
     env,
     "ZO_INGEST_QUEUE_EVENTS",
     DEFAULT_GROUP_COMMIT.maxQueuedEvents,
@@ -307,11 +296,11 @@ export function loadBridgeConfig(
     limits: { ...DEFAULT_INGEST_LIMITS, maxEventBytes },
     groupCommit: {
       maxBatch,
-      lingerMs: wholeNumber(env, "ZO_INGEST_LINGER_MS", DEFAULT_GROUP_COMMIT.lingerMs, {
+      lingerMs: readWholeNumber(env, "ZO_INGEST_LINGER_MS", DEFAULT_GROUP_COMMIT.lingerMs, {
         min: 0,
         max: 1_000,
       }),
-      maxInFlight: wholeNumber(
+      maxInFlight: readWholeNumber(
         env,
         "ZO_INGEST_WRITES_IN_FLIGHT",
         DEFAULT_GROUP_COMMIT.maxInFlight,

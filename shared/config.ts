@@ -127,6 +127,27 @@ export function parseExtraPatterns(json: string): RedactionRule[] {
   });
 }
 
+/**
+ * Reads a whole-number variable: `fallback` when unset or blank, else a number within `range`;
+ * throws {@linkcode ConfigError} saying what to set otherwise.
+ */
+export function readWholeNumber(
+  env: EnvReader,
+  name: string,
+  fallback: number,
+  range: { min: number; max: number },
+): number {
+  const text = (env(name) ?? "").trim();
+  if (text === "") return fallback;
+  const value = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= range.min && value <= range.max)) {
+    throw new ConfigError(
+      `Cannot use ${name}="${text}": set a whole number from ${range.min} to ${range.max}`,
+    );
+  }
+  return value;
+}
+
 /** Reads and checks the shared settings; throws {@linkcode ConfigError} on a bad value. */
 export function loadSharedConfig(env: EnvReader = (name) => Deno.env.get(name)): SharedConfig {
   const modeText = (env("ZO_REDACTION_MODE") ?? "").trim().toLowerCase() || "strict";

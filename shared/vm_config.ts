@@ -10,6 +10,7 @@ import {
   type EnvReader,
   type EnvVar,
   loadSharedConfig,
+  readWholeNumber,
   type SharedConfig,
 } from "./config.ts";
 
@@ -131,23 +132,6 @@ function identifier(env: EnvReader, name: string): string | undefined {
   return value;
 }
 
-function wholeNumber(
-  env: EnvReader,
-  name: string,
-  fallback: number,
-  range: { min: number; max: number },
-): number {
-  const text = optional(env, name);
-  if (text === undefined) return fallback;
-  const value = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
-  if (!(value >= range.min && value <= range.max)) {
-    throw new ConfigError(
-      `Cannot use ${name}="${text}": set a whole number from ${range.min} to ${range.max}`,
-    );
-  }
-  return value;
-}
-
 function endpointUrl(env: EnvReader): URL | undefined {
   const text = optional(env, "ZO_EVENT_ENDPOINT");
   if (text === undefined) return undefined;
@@ -188,10 +172,10 @@ export function loadVmConfig(env: EnvReader = (name) => Deno.env.get(name)): VmC
     agentRole: role as AgentRole | undefined,
     runId: identifier(env, "CLAUDE_RUN_ID"),
     spoolMaxBytes:
-      wholeNumber(env, "ZO_SPOOL_MAX_MB", DEFAULT_SPOOL_MAX_MB, { min: 1, max: 1_000_000 }) *
+      readWholeNumber(env, "ZO_SPOOL_MAX_MB", DEFAULT_SPOOL_MAX_MB, { min: 1, max: 1_000_000 }) *
       1024 * 1024,
-    relayPort: wholeNumber(env, "ZO_RELAY_PORT", DEFAULT_RELAY_PORT, { min: 1, max: 65535 }),
-    relayIdleSeconds: wholeNumber(env, "ZO_RELAY_IDLE_SECONDS", DEFAULT_RELAY_IDLE_SECONDS, {
+    relayPort: readWholeNumber(env, "ZO_RELAY_PORT", DEFAULT_RELAY_PORT, { min: 1, max: 65535 }),
+    relayIdleSeconds: readWholeNumber(env, "ZO_RELAY_IDLE_SECONDS", DEFAULT_RELAY_IDLE_SECONDS, {
       min: 0,
       max: 86_400,
     }),

@@ -154,6 +154,7 @@ export function mainArgs(): string[] {
     "run",
     `--config=${fromFileUrl(new URL("../../deno.json", import.meta.url))}`,
     "--no-prompt",
+    "--v8-flags=--max-semi-space-size=2", // as `deno task bridge` runs it
     "--allow-net",
     "--allow-run=deno",
     `--allow-env=${MAIN_ENV_VARS.join(",")}`,

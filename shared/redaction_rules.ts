@@ -381,7 +381,23 @@ export const RULES: readonly RedactionRule[] = [
           .raw`\bcurl\b[^\n]*?\s(?:-u|--user)\s*(?<q4>["']?)[^\s:"']+:(?<secret4>[^\s"'@]+)\k<q4>`,
       ].join("|"),
     ),
-    keywords: ["--", "-p", "-u"],
+    // Each alternative above holds one of these: a plain "--" would send most commands (npm
+    // --test, git --no-pager) through this pattern's compile and scan for nothing.
+    keywords: [
+      "--pass",
+      "--token",
+      "--api",
+      "--access",
+      "--auth",
+      "--client",
+      "--secret",
+      "--private",
+      "mysql",
+      "mariadb",
+      "sshpass",
+      "login",
+      "curl",
+    ],
     // A value given on a command line is literal unless the shell expands it.
     accept: (secret) => !secret.startsWith("$"),
   },

@@ -56,6 +56,7 @@ interface CompiledRule {
   id: string;
   pattern: RegExp;
   keywords: readonly string[] | undefined;
+  gate: RegExp | undefined;
   accept: RedactionRule["accept"];
   replace: (secret: string) => string;
 }
@@ -107,6 +108,7 @@ async function hostNameRule(names: readonly string[], salt: string): Promise<Com
     id: "host_name",
     pattern: new RegExp(`(?<![A-Za-z0-9.-])(?:${escaped.join("|")})(?![A-Za-z0-9-])`, "gid"),
     keywords: wanted,
+    gate: undefined,
     accept: undefined,
     replace: (found) => table.get(found.toLowerCase()) ?? found,
   };
@@ -127,6 +129,7 @@ function compile(rule: RedactionRule): CompiledRule {
       );
     },
     keywords: rule.keywords?.map((k) => k.toLowerCase()),
+    gate: rule.gate,
     accept: rule.accept,
     replace: rule.replace ?? (() => marker(rule.id)),
   };
@@ -199,7 +202,8 @@ function applyRule(rule: CompiledRule, text: string, fired: Set<string>): string
 }
 
 function mayMatch(rule: CompiledRule, lower: string): boolean {
-  return rule.keywords === undefined || rule.keywords.some((k) => lower.includes(k));
+  return (rule.keywords === undefined || rule.keywords.some((k) => lower.includes(k))) &&
+    (rule.gate === undefined || rule.gate.test(lower));
 }
 
 /**

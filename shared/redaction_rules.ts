@@ -24,6 +24,11 @@ export interface RedactionRule {
    * a cheap pre-filter, as in gitleaks. Omitted: the rule always runs.
    */
   readonly keywords?: readonly string[];
+  /**
+   * A cheap test of the lower-cased text, run after the keywords, for rules whose keywords are
+   * common words: it must hold wherever the pattern can match. Omitted: the keywords decide.
+   */
+  readonly gate?: RegExp;
   /** Rejects a candidate that the pattern matched but that is not a secret after all. */
   readonly accept?: (secret: string, match: RegExpExecArray) => boolean;
   /** The lowest mode in which the rule runs: "standard" (secrets) or "strict" (personal data). */
@@ -427,6 +432,9 @@ export const RULES: readonly RedactionRule[] = [
       "im",
     ),
     keywords: ["pass", "pwd", "secret", "token", "key", "credential"],
+    // Every secret word ends in one of these, then not in a name character: "12 passing" and
+    // "keyboard" skip the pattern's compile and scan.
+    gate: /(?:word|wd|phrase|pass|pwd|secret|token|key|credentials?|base)(?![a-z0-9_.-])/,
     accept: (secret, match) =>
       isSecretKey(nameAt(match), secret) && isLiteralSecret(secret) &&
       // `key = value` is also how code assigns: a bare name or a call there is code, not a secret.

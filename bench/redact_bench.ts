@@ -4,7 +4,7 @@
  * Runs both interleaved, in one process, and prints medians and ratios (this machine is noisy).
  *
  * ```sh
- * deno task bench   # deno run bench/redact_bench.ts (no permissions needed)
+ * deno task bench:redact   # deno run bench/redact_bench.ts (no permissions needed)
  * ```
  *
  * @module

@@ -57,6 +57,9 @@ const UNREADABLE_UNDER_DENO = [
   "process_open_fds",
 ];
 
+/** Latency buckets, in seconds, shared by the request and the Chroma write histograms. */
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 /** A fresh set of metrics in its own registry, with the process metrics. */
 export function createMetrics(): BridgeMetrics {
   const registry = new client.Registry();
@@ -81,7 +84,7 @@ export function createMetrics(): BridgeMetrics {
     name: "http_request_duration_seconds",
     help: "Time from receiving a request to answering it, by matched route.",
     labelNames: ["route"] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: SECONDS_BUCKETS,
     registers: [registry],
   });
   const ingested = new client.Counter({
@@ -104,7 +107,7 @@ export function createMetrics(): BridgeMetrics {
   const writeDuration = new client.Histogram({
     name: "chroma_write_duration_seconds",
     help: "Duration of one batched write into Chroma.",
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: SECONDS_BUCKETS,
     registers: [registry],
   });
   const batchSize = new client.Histogram({

@@ -1,0 +1,271 @@
+/**
+ * Installs the Claude Code telemetry hooks on a VM. On a VM with no Deno yet,
+ * `bash scripts/bootstrap_vm.sh <flags>` installs Deno 2.9.6 and then runs this; with Deno:
+ *
+ *     deno task bootstrap --project-id acme --endpoint https://telemetry.example.com/ingest \
+ *       --api-key-file ~/zo.key --settings user
+ *
+ * The task runs exactly `deno run --no-config --no-npm --no-remote --allow-read --allow-write
+ * --allow-env=HOME,ZO_API_KEY,INIT_CWD --allow-run=deno scripts/bootstrap.ts`: no npm package
+ * and nothing remote is loaded; reads and writes are unscoped because the install dir, log dir,
+ * key file and settings file are all chosen at run time; `--allow-run=deno` is for `deno cache`
+ * (the `deno` on PATH: a version other than the running one is reported). `deno task` itself
+ * first installs every npm package of deno.json (the bridge's) unless given
+ * `--node-modules-dir=manual`, as `bootstrap_vm.sh` does; bootstrap needs none of them.
+ *
+ * What it does, each step leaving alone what already is as it should be (a re-run is
+ * idempotent; `--dry-run` writes nothing and says what it would do; progress goes to stderr):
+ *
+ * 1. Copies the code that runs on the VM (`.ts`/`.json` under `hooks/` and `shared/`, no tests or
+ *    test helpers) into `<install>/hooks/` and `<install>/shared/`, and runs
+ *    `deno cache --no-config --no-npm --no-remote` on every entry script with
+ *    `DENO_DIR=<install>/deno_dir`, so a hook never downloads or transpiles at run time.
+ * 2. Writes `<install>/.env`, mode 0600, single-quoted values: `ZO_EVENT_ENDPOINT`,
+ *    `ZO_API_KEY`, `ZO_PROJECT_ID`, `ZO_LOG_DIR` (always set: wrappers do not rely on `HOME`),
+ *    `ZO_WORKER_ID`, and `ZO_REDACTION_SALT` (random on first install, then kept so host
+ *    pseudonyms stay stable). A flag left out keeps the file's value; other `KEY='value'` lines
+ *    stay (`ZO_RELAY_PORT`, `ZO_REDACTION_MODE`, ...; re-run bootstrap after editing them).
+ * 3. Writes the wrappers in `<install>/bin/` (0755): `zo_report_event`, `session_start`,
+ *    `mcp_telemetry`, `worker_spawn`, `artifact_produced`, `error_event`, `relay`, and one per
+ *    Claude Code event (snake_case, from `HOOK_SCRIPTS` in `shared/hook_permissions.ts`). Each is
+ *    `sh`: it exports `DENO_DIR`, `ZO_LOG_DIR`, `DENO_NO_UPDATE_CHECK=1` and `DENO_NO_PROMPT=1`,
+ *    and execs `<deno> run --env-file=<install>/.env` with the script's exact flags
+ *    (`hookCommand()`, `--allow-run=<the resolved deno binary>`; the relay: the flags of its
+ *    module doc, with the endpoint's host and `ZO_RELAY_PORT`). It works from any directory
+ *    under `env -i PATH=/usr/bin:/bin`; with its deno gone it prints one line on stderr and exits
+ *    0. Variables in the caller's environment win over `.env`, except `ZO_LOG_DIR`.
+ * 4. Writes `<install>/systemd/zo-relay.service` (user unit) and `zo-relay@.service` (system
+ *    unit template, instance = user), both running `bin/relay --service`, install steps inside.
+ * 5. Prints on stdout the Claude Code `hooks` settings block (command hooks, `"async": true`
+ *    except SessionEnd, `matcher: "*"` on tool events; WorktreeCreate/WorktreeRemove left out
+ *    since a hook there replaces Claude Code's worktree handling; see
+ *    `scripts/install/hooks_block.ts`) and its `"type": "http"` variant
+ *    (`http://127.0.0.1:<ZO_RELAY_PORT>/hook/<Event>?install=<install>`, which needs the relay
+ *    running with `--service`); both also go to `<install>/settings/hooks.{command,http}.json`.
+ *    The API key is never printed.
+ * 6. With `--settings user|project`, merges the block (`--hook-type` picks which) into
+ *    `~/.claude/settings.json` or `./.claude/settings.json` (`scripts/install/settings_merge.ts`:
+ *    the user's own hooks and settings stay; the original is copied once to
+ *    `settings.json.zo-backup`; a re-run leaves the file byte-identical).
+ * 7. Creates the log dir (0700) and writes `<install>/install.json`, the manifest of what it
+ *    created (doctor and `--uninstall` read it); its last line is the doctor command to run.
+ *
+ * Flags:
+ *
+ * - `--install-dir <dir>`: where to install; default `/opt/claude-hooks` (not root? create it
+ *   first: `sudo install -d -o "$USER" /opt/claude-hooks`).
+ * - `--endpoint <url>`: `ZO_EVENT_ENDPOINT`, the bridge's ingest URL; a URL with no path gets
+ *   `/ingest`.
+ * - `--api-key-file <file>`: `ZO_API_KEY` from the file's first line. Or set `ZO_API_KEY` in the
+ *   environment. Either keeps the key out of shell history.
+ * - `--api-key <key>`: the key itself; warns on stderr (it lands in shell history and `ps`).
+ * - `--project-id <id>`: `ZO_PROJECT_ID`.
+ * - `--worker-id <id>`: `ZO_WORKER_ID` (default: the host name, pseudonymised in strict mode).
+ * - `--log-dir <dir>`: `ZO_LOG_DIR`; default `$HOME/.local/state/zo-telemetry`, made absolute.
+ * - `--settings user|project|none`: merge the hooks block into that settings file; default none.
+ * - `--hook-type command|http`: the block `--settings` merges; default command.
+ * - `--dry-run`: say what would be done; write nothing.
+ * - `--uninstall`: take this install's hooks out of every settings file it merged into (and the
+ *   one `--settings` names), restoring the backup when nothing else changed, and remove what
+ *   bootstrap created in the install dir; the log dir and its events stay.
+ * - `--help`: usage.
+ *
+ * A value given as `""` removes it from `.env` (e.g. `--worker-id ""`). Relative paths are taken
+ * from the directory the task was run in (`INIT_CWD`). Paths must be absolute once resolved and
+ * made of letters, digits and `. _ - + @ /` (they go into permission flags unquoted). Run it as
+ * the user that runs Claude Code: `.env` (0600) and the log dir belong to that user.
+ *
+ * Exit status: 0 done; 1 it could not (stderr says why and what to do); 2 bad flags or values.
+ *
+ * @module
+ */
+import { ConfigError } from "../shared/config.ts";
+import { DEFAULT_LOG_DIR_IN_HOME } from "../shared/vm_config.ts";
+import {
+  BOOTSTRAP_USAGE,
+  type BootstrapFlags,
+  parseBootstrapArgs,
+  UsageError,
+} from "./install/args.ts";
+import type { EnvUpdates } from "./install/env_file.ts";
+import { install, type InstallResult } from "./install/install.ts";
+import { uninstall } from "./install/uninstall.ts";
+
+/** Where bootstrap runs: the caller's directory and environment, and its output. */
+export interface BootstrapContext {
+  /** The directory relative paths are taken from (`INIT_CWD` under `deno task`). */
+  cwd: string;
+  home: string | undefined;
+  /** `ZO_API_KEY` from the environment. */
+  envApiKey: string | undefined;
+  denoPath: string;
+  repoDir: string;
+  out: (text: string) => void;
+  err: (line: string) => void;
+}
+
+function resolvePath(cwd: string, path: string): string {
+  const joined = path.startsWith("/") ? path : `${cwd.replace(/\/+$/, "")}/${path}`;
+  const parts: string[] = [];
+  for (const part of joined.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}
+
+/** `https://host` -> `https://host/ingest`; any other URL as given. */
+export function normaliseEndpoint(text: string): string {
+  if (text === "") return text;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(
+      `Cannot use --endpoint "${text}": give a URL like https://telemetry.example.com/ingest`,
+    );
+  }
+  if (url.pathname === "/" && !text.endsWith("/ingest")) url.pathname = "/ingest";
+  return url.href;
+}
+
+async function readApiKey(flags: BootstrapFlags, context: BootstrapContext) {
+  if (flags.apiKeyFile !== undefined) {
+    const path = resolvePath(context.cwd, flags.apiKeyFile);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (error) {
+      throw new UsageError(`Cannot read --api-key-file ${path}: ${(error as Error).message}`);
+    }
+    const key = text.split("\n")[0]!.trim();
+    if (key === "") {
+      throw new UsageError(`Cannot use --api-key-file ${path}: its first line is empty`);
+    }
+    return key;
+  }
+  if (flags.apiKey !== undefined) {
+    context.err(
+      "Warning: --api-key leaves the key in your shell history and the process list; prefer " +
+        "--api-key-file <file> or ZO_API_KEY in the environment",
+    );
+    return flags.apiKey;
+  }
+  return context.envApiKey || undefined;
+}
+
+function settingsPath(flags: BootstrapFlags, context: BootstrapContext): string | undefined {
+  if (flags.settings === "project") {
+    return `${context.cwd.replace(/\/+$/, "")}/.claude/settings.json`;
+  }
+  if (flags.settings !== "user") return undefined;
+  if (!context.home) throw new UsageError("Cannot use --settings user: HOME is not set");
+  return `${context.home.replace(/\/+$/, "")}/.claude/settings.json`;
+}
+
+function printBlocks(result: InstallResult, installDir: string, out: (text: string) => void) {
+  const json = (hooks: unknown) => JSON.stringify({ hooks }, null, 2);
+  out(
+    `// Claude Code settings: command hooks (also in ${installDir}/settings/hooks.command.json)\n` +
+      `${json(result.commandBlock)}\n\n` +
+      "// Or the same events as http hooks on the relay, which must then run as a service " +
+      `(${installDir}/bin/relay --service, or a unit from ${installDir}/systemd/; also in ` +
+      `${installDir}/settings/hooks.http.json)\n${json(result.httpBlock)}\n`,
+  );
+}
+
+/** Runs bootstrap with `args`; returns the exit status. */
+export async function bootstrap(
+  args: readonly string[],
+  context: BootstrapContext,
+): Promise<number> {
+  let flags: BootstrapFlags;
+  try {
+    flags = parseBootstrapArgs(args);
+  } catch (error) {
+    context.err(`${(error as Error).message}\nRun with --help for the flags.`);
+    return 2;
+  }
+  if (flags.help) {
+    context.out(`${BOOTSTRAP_USAGE}\n`);
+    return 0;
+  }
+  try {
+    const installDir = resolvePath(context.cwd, flags.installDir);
+    const settings = settingsPath(flags, context);
+    if (flags.uninstall) {
+      const result = await uninstall({
+        installDir,
+        settingsPath: settings,
+        dryRun: flags.dryRun,
+        log: context.err,
+      });
+      if (!result.found) {
+        context.err(`Cannot uninstall ${installDir}: nothing of bootstrap's is there`);
+        return 1;
+      }
+      return 0;
+    }
+    const env: EnvUpdates = {};
+    if (flags.endpoint !== undefined) env.ZO_EVENT_ENDPOINT = normaliseEndpoint(flags.endpoint);
+    const key = await readApiKey(flags, context);
+    if (key !== undefined) env.ZO_API_KEY = key;
+    if (flags.projectId !== undefined) env.ZO_PROJECT_ID = flags.projectId;
+    if (flags.workerId !== undefined) env.ZO_WORKER_ID = flags.workerId;
+    if (flags.logDir !== undefined) env.ZO_LOG_DIR = resolvePath(context.cwd, flags.logDir);
+    const result = await install({
+      installDir,
+      repoDir: context.repoDir,
+      denoPath: context.denoPath,
+      env,
+      defaultLogDir: context.home
+        ? `${context.home.replace(/\/+$/, "")}/${DEFAULT_LOG_DIR_IN_HOME}`
+        : "/tmp/zo-telemetry",
+      settingsPath: settings,
+      hookType: flags.hookType,
+      dryRun: flags.dryRun,
+      log: context.err,
+    });
+    printBlocks(result, installDir, context.out);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      context.err(`${error.message}\nRun with --help for the flags.`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      context.err(error.message);
+      return 2;
+    }
+    const message = (error as Error).message;
+    if (error instanceof Deno.errors.PermissionDenied) {
+      context.err(
+        `Cannot bootstrap: ${message}; run it as the user that runs Claude Code and owns the ` +
+          `install dir (create it with: sudo install -d -o "$USER" ${flags.installDir})`,
+      );
+      return 1;
+    }
+    context.err(message.startsWith("Cannot ") ? message : `Cannot bootstrap: ${message}`);
+    return 1;
+  }
+}
+
+/** Entry point: `deno task bootstrap [flags]`. */
+export async function main(): Promise<void> {
+  const encoder = new TextEncoder();
+  const code = await bootstrap(Deno.args, {
+    cwd: Deno.env.get("INIT_CWD") || Deno.cwd(),
+    home: Deno.env.get("HOME") || undefined,
+    envApiKey: Deno.env.get("ZO_API_KEY") || undefined,
+    denoPath: Deno.execPath(),
+    repoDir: new URL("..", import.meta.url).pathname.replace(/\/$/, ""),
+    out: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+    err: (line) => Deno.stderr.writeSync(encoder.encode(`${line}\n`)),
+  });
+  Deno.exit(code);
+}
+
+if (import.meta.main) {
+  await main();
+}

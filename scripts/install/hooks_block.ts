@@ -1,0 +1,131 @@
+/**
+ * The Claude Code `hooks` settings block that wires events to an install: command hooks running
+ * the wrappers in `<install>/bin/`, or `"type": "http"` hooks posting to the relay's loopback
+ * endpoint (`http://127.0.0.1:<ZO_RELAY_PORT>/hook/<Event>`, see
+ * `shared/relay/http_hook_server.ts`).
+ *
+ * - Every command hook is `"async": true` (it only reports: Claude Code runs it in the background
+ *   and never waits), except `SessionEnd`, which Claude Code may not outlive: it runs in the
+ *   foreground (a few tens of ms) so the last event of a session is spooled before Claude exits.
+ *   Claude Code supports `async` on command hooks only, so http hooks have none.
+ * - `matcher: "*"` on tool events (those that carry `tool_name`); no matcher elsewhere.
+ * - `WorktreeCreate` and `WorktreeRemove` are not wired: a hook on them replaces Claude Code's own
+ *   git worktree handling (it must print the new worktree's path). Their wrappers exist, to be
+ *   called from a worktree hook of your own.
+ * - `mcp_telemetry` is not wired either: the per-event hooks already record MCP tool calls with
+ *   `mcp_server` and `mcp_tool`, and wiring both would record each call twice.
+ *
+ * Ours are recognised by the install dir: a command under `<install>/bin/`, or a URL whose
+ * `install` query parameter names it (the relay reads only the path).
+ *
+ * @module
+ */
+import { CLAUDE_CODE_EVENTS, snakeCase } from "../../shared/hook_permissions.ts";
+import type { HookType } from "./layout.ts";
+import { wrapperName } from "./wrappers.ts";
+
+/** Events whose payload carries `tool_name`: their hooks take a matcher. */
+export const TOOL_EVENTS: readonly string[] = [
+  "PreToolUse",
+  "PermissionRequest",
+  "PermissionDenied",
+  "PostToolUse",
+  "PostToolUseFailure",
+];
+
+/** Events a hook on which changes what Claude Code does: never wired. */
+export const UNWIRED_EVENTS: readonly string[] = ["WorktreeCreate", "WorktreeRemove"];
+
+/** Events whose command hook runs in the foreground (Claude Code may exit right after). */
+export const FOREGROUND_EVENTS: readonly string[] = ["SessionEnd"];
+
+/** Every event the block wires, in the order of `CLAUDE_CODE_EVENTS`. */
+export const WIRED_EVENTS: readonly string[] = CLAUDE_CODE_EVENTS.filter((event) =>
+  !UNWIRED_EVENTS.includes(event)
+);
+
+/** Seconds Claude Code gives a command hook (it does not enforce it on async ones). */
+export const COMMAND_TIMEOUT_SECONDS = 30;
+/** Seconds Claude Code gives an http hook: the relay answers once the line is spooled. */
+export const HTTP_TIMEOUT_SECONDS = 5;
+
+/** One hook handler of Claude Code's settings. */
+export interface HookHandler {
+  type: string;
+  command?: string;
+  url?: string;
+  timeout?: number;
+  async?: boolean;
+  [key: string]: unknown;
+}
+
+/** One matcher group: `{matcher?, hooks: [...]}`. */
+export interface MatcherGroup {
+  matcher?: string;
+  hooks: HookHandler[];
+  [key: string]: unknown;
+}
+
+/** The `hooks` object of a settings file: event -> matcher groups. */
+export type HooksSettings = Record<string, MatcherGroup[]>;
+
+/** The wrapper that records `event` in `installDir`. */
+export function eventCommand(installDir: string, event: string): string {
+  return `${installDir}/bin/${wrapperName(`${snakeCase(event)}.ts`)}`;
+}
+
+/** The relay URL that records `event` for `installDir`. */
+export function eventUrl(installDir: string, event: string, relayPort: number): string {
+  return `http://127.0.0.1:${relayPort}/hook/${event}?install=${installDir}`;
+}
+
+function group(event: string, handler: HookHandler): MatcherGroup {
+  return TOOL_EVENTS.includes(event) ? { matcher: "*", hooks: [handler] } : { hooks: [handler] };
+}
+
+/** Options of {@linkcode hooksBlock}. */
+export interface BlockOptions {
+  installDir: string;
+  hookType: HookType;
+  /** `ZO_RELAY_PORT`; needed for http hooks. */
+  relayPort: number;
+}
+
+/** The `hooks` object wiring every event of {@linkcode WIRED_EVENTS} to the install. */
+export function hooksBlock(options: BlockOptions): HooksSettings {
+  const hooks: HooksSettings = {};
+  for (const event of WIRED_EVENTS) {
+    const handler: HookHandler = options.hookType === "http"
+      ? {
+        type: "http",
+        url: eventUrl(options.installDir, event, options.relayPort),
+        timeout: HTTP_TIMEOUT_SECONDS,
+      }
+      : {
+        type: "command",
+        command: eventCommand(options.installDir, event),
+        timeout: COMMAND_TIMEOUT_SECONDS,
+        ...(FOREGROUND_EVENTS.includes(event) ? {} : { async: true }),
+      };
+    hooks[event] = [group(event, handler)];
+  }
+  return hooks;
+}
+
+/** True when `handler` is one of ours for `installDir` (command or http). */
+export function isOurHook(handler: unknown, installDir: string): boolean {
+  if (handler === null || typeof handler !== "object") return false;
+  const { type, command, url } = handler as HookHandler;
+  if (type === "command" && typeof command === "string") {
+    return command.startsWith(`${installDir}/bin/`);
+  }
+  if (type === "http" && typeof url === "string") {
+    try {
+      const parsed = new URL(url);
+      return parsed.hostname === "127.0.0.1" && parsed.searchParams.get("install") === installDir;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { CLAUDE_CODE_EVENTS, snakeCase } from "../../shared/hook_permissions.ts";
+import { eventFromPath } from "../../shared/relay/http_hook_server.ts";
+import {
+  COMMAND_TIMEOUT_SECONDS,
+  hooksBlock,
+  isOurHook,
+  TOOL_EVENTS,
+  UNWIRED_EVENTS,
+  WIRED_EVENTS,
+} from "./hooks_block.ts";
+
+const DIR = "/opt/claude-hooks";
+
+Deno.test("hooksBlock() wires every event but the worktree ones to its wrapper, async", () => {
+  const block = hooksBlock({ installDir: DIR, hookType: "command", relayPort: 8790 });
+  assert.deepEqual(Object.keys(block), WIRED_EVENTS);
+  assert.equal(WIRED_EVENTS.length, CLAUDE_CODE_EVENTS.length - UNWIRED_EVENTS.length);
+  for (const event of UNWIRED_EVENTS) assert.equal(block[event], undefined);
+  assert.deepEqual(block.PostToolUse, [{
+    matcher: "*",
+    hooks: [{
+      type: "command",
+      command: `${DIR}/bin/post_tool_use`,
+      timeout: COMMAND_TIMEOUT_SECONDS,
+      async: true,
+    }],
+  }]);
+  assert.deepEqual(block.UserPromptSubmit, [{
+    hooks: [{
+      type: "command",
+      command: `${DIR}/bin/user_prompt_submit`,
+      timeout: 30,
+      async: true,
+    }],
+  }]);
+  // Claude Code may exit right after SessionEnd: that one runs in the foreground.
+  assert.equal(block.SessionEnd![0]!.hooks[0]!.async, undefined);
+  for (const event of WIRED_EVENTS) {
+    const group = block[event]![0]!;
+    assert.equal(group.matcher !== undefined, TOOL_EVENTS.includes(event), event);
+    assert.equal(group.hooks[0]!.command, `${DIR}/bin/${snakeCase(event)}`);
+  }
+});
+
+Deno.test("hooksBlock() for http posts each event to the relay, which reads its name", () => {
+  const block = hooksBlock({ installDir: DIR, hookType: "http", relayPort: 9123 });
+  const hook = block.Stop![0]!.hooks[0]!;
+  assert.deepEqual(hook, {
+    type: "http",
+    url: `http://127.0.0.1:9123/hook/Stop?install=${DIR}`,
+    timeout: 5,
+  });
+  for (const event of WIRED_EVENTS) {
+    const url = new URL(block[event]![0]!.hooks[0]!.url!);
+    assert.equal(eventFromPath(url.pathname), event);
+    assert.equal(block[event]![0]!.hooks[0]!.async, undefined);
+  }
+});
+
+Deno.test("isOurHook() knows this install's hooks and nothing else", () => {
+  assert.equal(isOurHook({ type: "command", command: `${DIR}/bin/stop` }, DIR), true);
+  assert.equal(isOurHook({ type: "command", command: `${DIR}-old/bin/stop` }, DIR), false);
+  assert.equal(isOurHook({ type: "command", command: "/usr/bin/my-hook" }, DIR), false);
+  assert.equal(
+    isOurHook({ type: "http", url: `http://127.0.0.1:8790/hook/Stop?install=${DIR}` }, DIR),
+    true,
+  );
+  assert.equal(isOurHook({ type: "http", url: "http://127.0.0.1:8790/hook/Stop" }, DIR), false);
+  assert.equal(isOurHook({ type: "http", url: "not a url" }, DIR), false);
+  assert.equal(isOurHook(null, DIR), false);
+  assert.equal(isOurHook("x", DIR), false);
+});

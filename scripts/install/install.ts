@@ -1,0 +1,234 @@
+/**
+ * The install itself, for `scripts/bootstrap.ts`: copies the runtime files into the install dir,
+ * caches them, writes `.env`, the wrappers, the systemd units and the hooks blocks, merges the
+ * block into a settings file when asked, and writes the manifest last. Every step leaves a file
+ * that already holds what it would write alone, so a re-run changes nothing. `dryRun` computes
+ * and reports everything and writes nothing.
+ *
+ * @module
+ */
+import { ConfigError } from "../../shared/config.ts";
+import { HOOK_SCRIPTS } from "../../shared/hook_permissions.ts";
+import { loadVmConfig, type VmConfig } from "../../shared/vm_config.ts";
+import { cacheEntryScripts, pathDenoVersion } from "./deno_cache.ts";
+import {
+  composeEnv,
+  type EnvUpdates,
+  parseEnvFile,
+  renderEnvFile,
+  writeEnvFile,
+} from "./env_file.ts";
+import { hooksBlock, type HooksSettings } from "./hooks_block.ts";
+import {
+  type HookType,
+  installLayout,
+  type Manifest,
+  readManifest,
+  renderManifest,
+  type SettingsTarget,
+} from "./layout.ts";
+import { applySettingsFile, type SettingsChange } from "./settings_merge.ts";
+import { copyRuntimeFiles, listRuntimeFiles, writeIfChanged } from "./sources.ts";
+import { relayUnits } from "./systemd_unit.ts";
+import { allWrappers } from "./wrappers.ts";
+
+/**
+ * Paths that go into wrappers, permission flags and settings unquoted: absolute, and only
+ * letters, digits and `. _ - + @ /` (a comma would split a `--allow-read` list).
+ */
+export const SAFE_PATH = /^\/[A-Za-z0-9._+@\/-]*$/;
+
+/** Checks a path against {@linkcode SAFE_PATH}; throws a `ConfigError` naming the flag. */
+export function checkPath(flag: string, path: string): void {
+  if (!SAFE_PATH.test(path) || path.split("/").includes("..")) {
+    throw new ConfigError(
+      `Cannot use ${flag} "${path}": give an absolute path of letters, digits and . _ - + @ /`,
+    );
+  }
+}
+
+/** What to install. */
+export interface InstallRequest {
+  /** Absolute install dir. */
+  installDir: string;
+  /** The checkout to copy `hooks/` and `shared/` from. */
+  repoDir: string;
+  /** The deno binary the wrappers run (absolute, resolved: `Deno.execPath()`). */
+  denoPath: string;
+  /** Values for `.env` (see `EnvUpdates`); ZO_LOG_DIR falls back to `defaultLogDir`. */
+  env: EnvUpdates;
+  /** Log dir when neither the flags nor an existing `.env` give one. */
+  defaultLogDir: string;
+  /** A settings file to merge the block into. */
+  settingsPath?: string;
+  hookType: HookType;
+  dryRun: boolean;
+  /** Progress lines (stderr). */
+  log: (line: string) => void;
+}
+
+/** What an install produced. */
+export interface InstallResult {
+  config: VmConfig;
+  commandBlock: HooksSettings;
+  httpBlock: HooksSettings;
+  settingsChange?: SettingsChange;
+  /** Files written or changed in this run: relative to the install dir, or absolute (settings). */
+  changed: string[];
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+async function removeStale(dir: string, previous: Manifest | undefined, files: Set<string>) {
+  for (const file of previous?.files ?? []) {
+    if (files.has(file)) continue;
+    await Deno.remove(`${dir}/${file}`).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+  }
+}
+
+/** Installs (or, with `dryRun`, plans) per `request`. */
+export async function install(request: InstallRequest): Promise<InstallResult> {
+  const { log, dryRun } = request;
+  checkPath("--install-dir", request.installDir);
+  const layout = installLayout(request.installDir);
+  const previous = await readManifest(layout);
+
+  const existingEnv = parseEnvFile(await readText(layout.envFile) ?? "");
+  const updates: EnvUpdates = { ...request.env };
+  if (!updates.ZO_LOG_DIR && !existingEnv.get("ZO_LOG_DIR")) {
+    updates.ZO_LOG_DIR = request.defaultLogDir;
+  }
+  const envValues = composeEnv(existingEnv, updates);
+  const config = loadVmConfig((name) => envValues.get(name));
+  checkPath("--log-dir", config.logDir);
+  const envText = renderEnvFile(envValues);
+
+  const sources = await listRuntimeFiles(request.repoDir);
+  const wrappers = allWrappers({ layout, denoPath: request.denoPath, config });
+  const units = relayUnits({ installDir: layout.dir, logDir: config.logDir });
+  const commandBlock = hooksBlock({
+    installDir: layout.dir,
+    hookType: "command",
+    relayPort: config.relayPort,
+  });
+  const httpBlock = hooksBlock({
+    installDir: layout.dir,
+    hookType: "http",
+    relayPort: config.relayPort,
+  });
+  const blockFiles = new Map([
+    ["settings/hooks.command.json", JSON.stringify({ hooks: commandBlock }, null, 2) + "\n"],
+    ["settings/hooks.http.json", JSON.stringify({ hooks: httpBlock }, null, 2) + "\n"],
+  ]);
+  const generated = new Map<string, { text: string; mode: number }>();
+  for (const [name, text] of wrappers) generated.set(`bin/${name}`, { text, mode: 0o755 });
+  for (const unit of units) generated.set(`systemd/${unit.name}`, { text: unit.text, mode: 0o644 });
+  for (const [name, text] of blockFiles) generated.set(name, { text, mode: 0o644 });
+
+  const entries = [...HOOK_SCRIPTS.map((s) => s.file), "relay.ts"].map((file) =>
+    `${layout.hooksDir}/${file}`
+  );
+  const keySet = envValues.has("ZO_API_KEY");
+  const prefix = dryRun ? "would " : "";
+  log(`${dryRun ? "Dry run: nothing is written. " : ""}Installing into ${layout.dir}`);
+  log(`  ${prefix}copy ${sources.length} files of hooks/ and shared/`);
+  log(`  ${prefix}cache ${entries.length} entry scripts in ${layout.denoDir}`);
+  log(
+    `  ${prefix}write ${layout.envFile} (0600): endpoint ${config.endpoint?.href ?? "none"}, ` +
+      `key ${keySet ? "set" : "none"}, project ${config.projectId ?? "none"}, log dir ` +
+      `${config.logDir}, salt ${existingEnv.get("ZO_REDACTION_SALT") ? "kept" : "new"}`,
+  );
+  log(`  ${prefix}write ${wrappers.size} wrappers in ${layout.binDir} (0755)`);
+  log(`  ${prefix}write the relay's systemd units in ${layout.systemdDir}`);
+  if (!config.endpoint) log("  no endpoint: events stay in the spool under the log dir");
+  else if (!keySet) log("  no API key: only a bridge without keys (loopback) will take events");
+  if (request.denoPath.includes("/_npx/")) {
+    log(
+      `  note: deno runs from npx's cache (${request.denoPath}), which npm may clear; ` +
+        "install deno (scripts/bootstrap_vm.sh does) so the wrappers keep a stable path",
+    );
+  }
+
+  const changed: string[] = [];
+  let settingsChange: SettingsChange | undefined;
+  if (!dryRun) {
+    await Deno.mkdir(layout.dir, { recursive: true, mode: 0o755 });
+    changed.push(...await copyRuntimeFiles(request.repoDir, layout.dir, sources));
+    const pathVersion = await pathDenoVersion();
+    if (pathVersion !== Deno.version.deno) {
+      log(
+        `  warning: the deno on PATH is ${pathVersion ?? "missing"}, not ${Deno.version.deno}; ` +
+          "the first hook runs may transpile again",
+      );
+    }
+    await cacheEntryScripts({ denoDir: layout.denoDir, entries });
+    if (await writeEnvFile(layout.envFile, envText)) changed.push(".env");
+    for (const [file, { text, mode }] of generated) {
+      if (await writeIfChanged(`${layout.dir}/${file}`, new TextEncoder().encode(text), mode)) {
+        changed.push(file);
+      }
+    }
+    await Deno.mkdir(config.logDir, { recursive: true, mode: 0o700 });
+  }
+  if (request.settingsPath) {
+    const block = request.hookType === "http" ? httpBlock : commandBlock;
+    settingsChange = await applySettingsFile(request.settingsPath, block, {
+      installDir: layout.dir,
+      dryRun,
+    });
+    if (settingsChange.changed && !dryRun) changed.push(request.settingsPath);
+    log(
+      settingsChange.changed
+        ? `  ${prefix}merge ${request.hookType} hooks into ${request.settingsPath}` +
+          (settingsChange.backupWritten ? ` (backup: ${settingsChange.backupWritten})` : "")
+        : `  ${request.settingsPath} already has these hooks: left as is`,
+    );
+    if (request.hookType === "http") {
+      log(
+        `  http hooks need the relay running as a service: ${layout.binDir}/relay --service, ` +
+          `or a unit from ${layout.systemdDir}`,
+      );
+    }
+  }
+
+  const files = new Set([...sources, ".env", ...generated.keys(), "install.json"]);
+  const settings: SettingsTarget[] = (previous?.settings ?? []).filter((s) =>
+    s.path !== request.settingsPath
+  );
+  if (request.settingsPath) {
+    settings.push({ path: request.settingsPath, hookType: request.hookType });
+  }
+  const manifest: Manifest = {
+    version: 1,
+    denoPath: request.denoPath,
+    logDir: config.logDir,
+    files: [...files],
+    dirs: ["deno_dir"],
+    settings,
+  };
+  if (!dryRun) {
+    await removeStale(layout.dir, previous, files);
+    const text = new TextEncoder().encode(renderManifest(manifest));
+    if (await writeIfChanged(layout.manifestFile, text, 0o644)) changed.push("install.json");
+    log(
+      changed.length === 0
+        ? "Done: nothing changed."
+        : `Done: ${changed.length} files written or changed.`,
+    );
+    // `deno task` would first install the bridge's npm packages; doctor needs none.
+    log(
+      `Check it: ${request.denoPath} task --quiet --node-modules-dir=manual --config ` +
+        `${request.repoDir}/deno.json doctor --install-dir ${layout.dir}`,
+    );
+  }
+  return { config, commandBlock, httpBlock, settingsChange, changed };
+}

@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { copyRuntimeFiles, isRuntimeFile, listRuntimeFiles, writeIfChanged } from "./sources.ts";
+
+const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+
+Deno.test("isRuntimeFile() keeps code and data, not tests or test helpers", () => {
+  assert.equal(isRuntimeFile("hooks/stop.ts"), true);
+  assert.equal(isRuntimeFile("shared/relay/pump.ts"), true);
+  assert.equal(isRuntimeFile("shared/usage/prices.json"), true);
+  assert.equal(isRuntimeFile("shared/spool_test.ts"), false);
+  assert.equal(isRuntimeFile("shared/relay/_testing.ts"), false);
+  assert.equal(isRuntimeFile("hooks/testing/run_hook.ts"), false);
+  assert.equal(isRuntimeFile("hooks/README.md"), false);
+});
+
+Deno.test("listRuntimeFiles() lists this checkout's hooks and shared code, sorted", async () => {
+  const files = await listRuntimeFiles(REPO);
+  assert.ok(files.includes("hooks/stop.ts"));
+  assert.ok(files.includes("hooks/relay.ts"));
+  assert.ok(files.includes("shared/hook_runner.ts"));
+  assert.ok(files.includes("shared/relay/relay.ts"));
+  assert.ok(files.every(isRuntimeFile));
+  assert.deepEqual(files, [...files].sort());
+});
+
+Deno.test("copyRuntimeFiles() writes changed files only, mode 0644", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const files = ["hooks/stop.ts", "shared/relay/checkpoint.ts"];
+    assert.deepEqual(await copyRuntimeFiles(REPO, dir, files), files);
+    assert.equal((await Deno.stat(`${dir}/shared/relay/checkpoint.ts`)).mode! & 0o777, 0o644);
+    assert.deepEqual(await copyRuntimeFiles(REPO, dir, files), []);
+    await Deno.writeTextFile(`${dir}/hooks/stop.ts`, "changed");
+    assert.deepEqual(await copyRuntimeFiles(REPO, dir, files), ["hooks/stop.ts"]);
+    assert.equal(
+      await Deno.readTextFile(`${dir}/hooks/stop.ts`),
+      await Deno.readTextFile(`${REPO}/hooks/stop.ts`),
+    );
+    await Deno.chmod(`${dir}/hooks/stop.ts`, 0o600);
+    assert.equal(
+      await writeIfChanged(
+        `${dir}/hooks/stop.ts`,
+        await Deno.readFile(`${REPO}/hooks/stop.ts`),
+        0o644,
+      ),
+      false,
+    );
+    assert.equal((await Deno.stat(`${dir}/hooks/stop.ts`)).mode! & 0o777, 0o644);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,125 @@
+/**
+ * The wrappers in `<install>/bin/`: one small `sh` script per entry script of `hooks/`, which
+ * Claude Code (or a person, or systemd) runs instead of a long `deno run` line. Each runs the
+ * installed script with absolute paths and exactly its flags from `shared/hook_permissions.ts`
+ * (the relay: `relayPermissionFlags()` of `shared/relay_launcher.ts`), loads `<install>/.env`
+ * through Deno's `--env-file`, and sets what it needs itself (`DENO_DIR`, `ZO_LOG_DIR`), so it
+ * works from any directory under `env -i PATH=/usr/bin:/bin`. A wrapper never blocks the agent:
+ * with its deno binary gone it prints one line on stderr and exits 0.
+ *
+ * @module
+ */
+import { HOOK_SCRIPTS, hookCommand } from "../../shared/hook_permissions.ts";
+import { relayPermissionFlags } from "../../shared/relay_launcher.ts";
+import type { VmConfig } from "../../shared/vm_config.ts";
+import type { InstallLayout } from "./layout.ts";
+
+/** Name of the relay's wrapper. */
+export const RELAY_WRAPPER = "relay";
+
+/** The wrapper of an entry script: `stop.ts` -> `stop`; `report_event.ts` -> `zo_report_event`. */
+export function wrapperName(file: string): string {
+  const base = file.replace(/\.ts$/, "");
+  return base === "report_event" ? "zo_report_event" : base;
+}
+
+/** Every wrapper name, relay included, in a stable order. */
+export function wrapperNames(): string[] {
+  return [...HOOK_SCRIPTS.map((script) => wrapperName(script.file)), RELAY_WRAPPER];
+}
+
+/** Quotes one word for `sh` when it needs it (`'...'`, with `'` as `'\''`). */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_.,:=\/@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The values every wrapper is built from. */
+export interface WrapperValues {
+  layout: InstallLayout;
+  /** Absolute, resolved deno binary (`Deno.execPath()`). */
+  denoPath: string;
+  /** The VM settings as the `.env` file gives them (log dir, endpoint, relay port). */
+  config: VmConfig;
+}
+
+function render(name: string, what: string, values: WrapperValues, command: string[]): string {
+  const { layout, denoPath, config } = values;
+  const [, ...args] = command;
+  const exports = [
+    `DENO_DIR=${shellQuote(layout.denoDir)}`,
+    "DENO_NO_UPDATE_CHECK=1",
+    "DENO_NO_PROMPT=1",
+    `ZO_LOG_DIR=${shellQuote(config.logDir)}`,
+  ];
+  return [
+    "#!/bin/sh",
+    `# Claude Code telemetry: ${what}. Written by scripts/bootstrap.ts into ${layout.dir};`,
+    "# re-run bootstrap rather than editing it. The settings are in ../.env.",
+    `deno=${shellQuote(denoPath)}`,
+    'if [ ! -x "$deno" ]; then',
+    `  echo "zo-telemetry ${name}: no deno at $deno; re-run scripts/bootstrap.ts" >&2`,
+    "  exit 0",
+    "fi",
+    `export ${exports.join(" ")}`,
+    `exec "$deno" ${args.map(shellQuote).join(" ")} "$@"`,
+    "",
+  ].join("\n");
+}
+
+/** `run --env-file=<install>/.env` followed by the rest of a `deno run` command. */
+function withEnvFile(layout: InstallLayout, command: string[]): string[] {
+  const [deno, run, ...rest] = command;
+  return [deno!, run!, `--env-file=${layout.envFile}`, ...rest];
+}
+
+/** The wrapper of one entry script of `hooks/` (by file name, e.g. `stop.ts`). */
+export function hookWrapper(file: string, values: WrapperValues): string {
+  const command = hookCommand(file, {
+    logDir: values.config.logDir,
+    denoPath: values.denoPath,
+    hooksDir: values.layout.hooksDir,
+  });
+  const script = HOOK_SCRIPTS.find((s) => s.file === file);
+  const what = script?.event ? `the ${script.event} hook` : `hooks/${file}`;
+  return render(wrapperName(file), what, values, withEnvFile(values.layout, command));
+}
+
+/**
+ * The relay's wrapper: `hooks/relay.ts` with the flags of its module doc (the endpoint's host
+ * and the loopback http-hook port on the network). Arguments pass through: `relay --service`.
+ */
+export function relayWrapper(values: WrapperValues): string {
+  const command = [
+    values.denoPath,
+    "run",
+    "--no-config",
+    "--no-npm",
+    "--no-remote",
+    ...relayPermissionFlags(values.config),
+    `${values.layout.hooksDir}/relay.ts`,
+  ];
+  return render(
+    RELAY_WRAPPER,
+    "the relay (hooks/relay.ts)",
+    values,
+    withEnvFile(values.layout, command),
+  );
+}
+
+/** Every wrapper: name -> text. */
+export function allWrappers(values: WrapperValues): Map<string, string> {
+  const wrappers = new Map<string, string>();
+  for (const script of HOOK_SCRIPTS) {
+    wrappers.set(wrapperName(script.file), hookWrapper(script.file, values));
+  }
+  wrappers.set(RELAY_WRAPPER, relayWrapper(values));
+  return wrappers;
+}
+
+/** The deno binary a wrapper runs, as its `deno=` line names it; undefined if it has none. */
+export function wrapperDenoPath(text: string): string | undefined {
+  const line = text.split("\n").find((l) => l.startsWith("deno="));
+  if (line === undefined) return undefined;
+  const value = line.slice("deno=".length);
+  return value.startsWith("'") ? value.slice(1, -1).replaceAll(`'\\''`, "'") : value;
+}

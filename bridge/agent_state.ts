@@ -6,6 +6,7 @@
  * @module
  */
 import type { Event } from "../shared/schema.ts";
+import { addTokens, type TokenCounts, zeroTokens } from "../shared/usage/tokens.ts";
 
 /** What an agent is doing, as its latest event says. */
 export const AGENT_STATUSES = ["active", "idle", "ended", "error"] as const;
@@ -33,6 +34,26 @@ export interface StateCounts {
   subagents_started: number;
 }
 
+/**
+ * Token usage on a state record: API responses and their tokens, each response counted once
+ * (only by how much it raised its response's maximum; see `usage_records.ts`).
+ */
+export interface StateUsage extends TokenCounts {
+  messages: number;
+}
+
+/** No usage yet. */
+export function zeroUsage(): StateUsage {
+  return { messages: 0, ...zeroTokens() };
+}
+
+/** Adds `other` to `into`. */
+export function addUsage(into: StateUsage, other: Readonly<StateUsage>): StateUsage {
+  into.messages += other.messages;
+  addTokens(into, other);
+  return into;
+}
+
 /** One `agent_state` record. */
 export interface AgentState {
   /** Record id: `["<scope>", project_id or null, <scope's id>]` as JSON. */
@@ -55,6 +76,8 @@ export interface AgentState {
   last_tool_name?: string;
   last_msg?: string;
   counts: StateCounts;
+  /** Token usage of the scope, once it has any (see {@linkcode StateUsage}). */
+  usage?: StateUsage;
 }
 
 /**
@@ -154,11 +177,13 @@ function setLast(state: AgentState, event: Event, tsMs: number): void {
  * Folds newly stored events into their records. `previous` holds the current records by id
  * (absent ones start empty); the answer holds every record the events touch. Events may come in
  * any order: counts add up, and the "last" fields follow the latest event by ts.
- * Pass each event once: the caller has already removed duplicates.
+ * Pass each event once: the caller has already removed duplicates. `usage` holds, by event id,
+ * how much a usage event raised the usage of the records it touches.
  */
 export function applyEvents(
   previous: ReadonlyMap<string, AgentState>,
   events: readonly Event[],
+  usage?: ReadonlyMap<string, StateUsage>,
 ): Map<string, AgentState> {
   const touched = new Map<string, AgentState>();
   for (const event of events) {
@@ -189,6 +214,8 @@ export function applyEvents(
         if (Date.parse(event.ts) < Date.parse(state.first_ts)) state.first_ts = event.ts;
       }
       addCounts(state.counts, event);
+      const raised = usage?.get(event.event_id);
+      if (raised !== undefined) state.usage = addUsage(state.usage ?? zeroUsage(), raised);
       touched.set(key.id, state);
     }
   }
@@ -223,7 +250,9 @@ export function parseState(document: string | null | undefined): AgentState | un
       value === null || typeof value !== "object" || typeof value.id !== "string" ||
       typeof value.last_ts_ms !== "number" || typeof value.counts !== "object"
     ) return undefined;
-    return { ...value, counts: { ...emptyCounts(), ...value.counts } } as AgentState;
+    const state = { ...value, counts: { ...emptyCounts(), ...value.counts } } as AgentState;
+    if (value.usage !== undefined) state.usage = { ...zeroUsage(), ...value.usage };
+    return state;
   } catch {
     return undefined;
   }

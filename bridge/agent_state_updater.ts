@@ -14,7 +14,13 @@
  * @module
  */
 import type { Event } from "../shared/schema.ts";
-import { type AgentState, applyEvents } from "./agent_state.ts";
+import {
+  addUsage,
+  type AgentState,
+  applyEvents,
+  type StateUsage,
+  zeroUsage,
+} from "./agent_state.ts";
 
 /** A stored record and the update that last wrote it. */
 export interface StoredState {
@@ -51,8 +57,11 @@ export interface AgentStateUpdaterOptions {
 
 /** The updater; see the module doc. */
 export interface AgentStateUpdater {
-  /** Folds freshly stored events (each passed once, after it is durable) into pending deltas. */
-  add(events: readonly Event[]): void;
+  /**
+   * Folds freshly stored events (each passed once, after it is durable) into pending deltas;
+   * `usage` holds, by event id, how much a usage event raised usage (see `applyEvents`).
+   */
+  add(events: readonly Event[], usage?: ReadonlyMap<string, StateUsage>): void;
   /** Records with a delta not yet applied. */
   readonly pending: number;
   /**
@@ -77,6 +86,7 @@ export function mergeState(base: AgentState, delta: AgentState): AgentState {
     const key = name as keyof AgentState["counts"];
     merged.counts[key] = (merged.counts[key] ?? 0) + value;
   }
+  if (delta.usage !== undefined) merged.usage = addUsage(merged.usage ?? zeroUsage(), delta.usage);
   if (Date.parse(delta.first_ts) < Date.parse(merged.first_ts)) merged.first_ts = delta.first_ts;
   const later = delta.last_ts_ms > base.last_ts_ms ||
     (delta.last_ts_ms === base.last_ts_ms && delta.last_event_id > base.last_event_id);
@@ -186,9 +196,9 @@ export function createAgentStateUpdater(
   }
 
   return {
-    add(events) {
+    add(events, usage) {
       if (closed || events.length === 0) return;
-      const touched = applyEvents(pending, events);
+      const touched = applyEvents(pending, events, usage);
       let dropped = 0;
       for (const [id, state] of touched) {
         if (pending.has(id) || pending.size < maxKeys) pending.set(id, state);

@@ -2,8 +2,11 @@
  * The bridge's HTTP core: a plain `(req: Request) => Promise<Response>` handler, testable
  * in-process with `new Request(...)`; `main.ts` only hands it to `Deno.serve`.
  *
- * Routes: `POST /ingest` (scope `ingest`), `GET /query` (scope `read`), `GET /health` (open),
- * `GET /metrics` (scope `read` unless public). One error handler turns known errors into 4xx
+ * Routes: `POST /ingest` (scope `ingest`), `GET /query` (scope `read`), `GET /live` (scope
+ * `read`: stored events as server-sent events, `live_route.ts`), `GET /usage` (scope `read`:
+ * tokens and cost, `usage_route.ts`), `GET /health` (open),
+ * `GET /metrics` (scope `read` unless public), and the dashboard's static files at `GET /` and
+ * `GET /dashboard/*` (open: they hold no data; `dashboard/serve.ts`). One error handler turns known errors into 4xx
  * (or 503) JSON `{"error": ..., "details"?: ...}` and anything else into a logged 500 that
  * echoes nothing. Each request is logged as one JSON line, without keys or bodies.
  *
@@ -17,6 +20,7 @@ import { parseEvent } from "../shared/schema.ts";
 import type { Event } from "../shared/schema.ts";
 import { type Authenticator, type Principal, requireScope } from "./auth.ts";
 import { errorResponse, HttpError, jsonResponse } from "./errors.ts";
+import { serveDashboard } from "./dashboard/serve.ts";
 import { createGroupCommitter, type GroupCommitOptions, QueueFullError } from "./group_commit.ts";
 import type { GroupCommitter } from "./group_commit.ts";
 import {
@@ -26,9 +30,13 @@ import {
   type IngestLimits,
   readIngestBody,
 } from "./ingest_body.ts";
+import { createLiveHub, type LiveHub, type LiveHubOptions } from "./live.ts";
+import { liveResponse } from "./live_route.ts";
 import { type BridgeMetrics, createMetrics, type RouteLabel } from "./metrics.ts";
 import { parseQueryParams } from "./query_params.ts";
 import { type EventStore, QueryError, StoreUnavailableError } from "./store.ts";
+import { builtinPrices, type Prices } from "../shared/usage/prices.ts";
+import { createUsageRoute } from "./usage_route.ts";
 
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
@@ -47,12 +55,18 @@ export interface AppOptions {
   unavailableRetryAfterSeconds?: number;
   /** Receives one JSON line per request; default stderr. */
   log?: (line: string) => void;
+  /** The price table of `GET /usage`; default the committed one (`shared/usage/prices.json`). */
+  prices?: Prices;
+  /** Bounds of the `GET /live` hub (buffer per client, clients, heartbeat). */
+  live?: Omit<LiveHubOptions, "registry">;
 }
 
 /** The bridge's request handler, with the parts tests and the entry point look at. */
 export type App = ((req: Request) => Promise<Response>) & {
   readonly metrics: BridgeMetrics;
   readonly committer: GroupCommitter;
+  /** The live feed; `close()` it before shutting the server down (its streams never end). */
+  readonly live: LiveHub;
 };
 
 /** The response body of `POST /ingest`. */
@@ -67,12 +81,18 @@ const ROUTE_METHODS: Record<Exclude<RouteLabel, "unmatched">, string> = {
   "/query": "GET",
   "/health": "GET",
   "/metrics": "GET",
+  "/live": "GET",
+  "/usage": "GET",
+  "/dashboard": "GET",
 };
 
 const MAX_ERROR_CHARS = 1_000;
 const MAX_LOGGED_PATH_CHARS = 200;
 
 function matchRoute(pathname: string): RouteLabel {
+  if (pathname === "/" || pathname === "/dashboard" || pathname.startsWith("/dashboard/")) {
+    return "/dashboard";
+  }
   return pathname in ROUTE_METHODS ? pathname as RouteLabel : "unmatched";
 }
 
@@ -96,6 +116,8 @@ export function createApp(options: AppOptions): App {
     onWrite: ({ size, seconds }) => metrics.observeWrite(size, seconds),
   });
   metrics.setQueueDepthSource(() => committer.depth);
+  const live = createLiveHub({ ...options.live, registry: metrics.registry });
+  const usage = createUsageRoute(store, options.prices ?? builtinPrices());
 
   async function ingest(req: Request, principal: Principal, note: Record<string, unknown>) {
     requireScope(principal, "ingest");
@@ -133,6 +155,7 @@ export function createApp(options: AppOptions): App {
           `Cannot ingest: key ${principal.name} may only write events of project "${principal.projectId}", and ${foreign.length} events here have another or no project_id; nothing was stored`,
           {
             details: {
+              reason: "forbidden_project",
               project_id: principal.projectId,
               event_ids: foreign.slice(0, 10).map((event) => event.event_id),
             },
@@ -161,12 +184,16 @@ export function createApp(options: AppOptions): App {
       throw error;
     }
     let accepted = 0;
+    const stored: Event[] = [];
     outcomes.forEach((outcome, i) => {
       if (outcome === "stored") {
         accepted++;
         metrics.ingested(valid[i]!.event_type);
+        stored.push(valid[i]!);
       }
     });
+    // Durable now: live followers see it (duplicates were published when first stored).
+    live.publish(stored);
     const duplicates = valid.length - accepted;
     metrics.duplicates(duplicates);
     Object.assign(note, { accepted, duplicates, rejected: rejected.length });
@@ -228,6 +255,7 @@ export function createApp(options: AppOptions): App {
       });
     }
     if (route === "/health") return await health();
+    if (route === "/dashboard") return await serveDashboard(req, url);
     if (route === "/metrics" && options.metricsPublic) return await renderMetrics();
     const principal = await authenticate(req);
     note.key = principal.name;
@@ -236,6 +264,11 @@ export function createApp(options: AppOptions): App {
         return await ingest(req, principal, note);
       case "/query":
         return await query(url, principal);
+      case "/live":
+        requireScope(principal, "read");
+        return liveResponse(live, req, { url, principal });
+      case "/usage":
+        return await usage(url, principal);
       case "/metrics":
         requireScope(principal, "read");
         return await renderMetrics();
@@ -313,5 +346,5 @@ export function createApp(options: AppOptions): App {
     }));
     return response;
   };
-  return Object.assign(handler, { metrics, committer });
+  return Object.assign(handler, { metrics, committer, live });
 }

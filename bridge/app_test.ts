@@ -158,7 +158,11 @@ Deno.test("a key bound to a project writes and reads only that project", async (
     const theirs = await makeEvent({ project_id: "other" });
     const { status, body } = await ingest(app, [mine, theirs], INGEST_ACME);
     assert.equal(status, 403);
-    assert.deepEqual((body.details as { event_ids: string[] }).event_ids, [theirs.event_id]);
+    const details = body.details as { event_ids: string[]; reason: string; project_id: string };
+    assert.deepEqual(details.event_ids, [theirs.event_id]);
+    // The relay reads these two to dead-letter the foreign events instead of retrying forever.
+    assert.equal(details.reason, "forbidden_project");
+    assert.equal(details.project_id, "acme");
     assert.ok(!store.events.has(mine.event_id));
   });
   await t.step("no project_id: 403", async () => {

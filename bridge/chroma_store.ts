@@ -5,7 +5,9 @@
  * few round trips, and resolve only once Chroma holds the events, embeddings and artifacts; any
  * Chroma failure is a {@linkcode StoreUnavailableError}. `agent_state` is derived from the stored
  * events and updated shortly after each write by `agent_state_updater.ts` (eventually
- * consistent; {@linkcode ChromaStore.flushAgentState} waits for it).
+ * consistent; {@linkcode ChromaStore.flushAgentState} waits for it). A fifth collection, `usage`,
+ * holds one immutable record per reading of an API response (`usage_records.ts`), written with
+ * the events, for `GET /usage`.
  *
  * @module
  */
@@ -20,7 +22,14 @@ import {
 import { ConfigError } from "../shared/config.ts";
 import { uuidV7Time } from "../shared/ids.ts";
 import type { Event } from "../shared/schema.ts";
-import { type AgentState, parseState, stateMetadata } from "./agent_state.ts";
+import { usageDataOf } from "../shared/usage/usage_event.ts";
+import {
+  type AgentState,
+  parseState,
+  stateMetadata,
+  type StateUsage,
+  zeroUsage,
+} from "./agent_state.ts";
 import {
   type AgentStateUpdater,
   type AgentStateUpdaterOptions,
@@ -43,8 +52,18 @@ import {
   type QueryParams,
   type QueryResult,
   StoreUnavailableError,
+  type UsageFilter,
   type WriteResult,
 } from "./store.ts";
+import { raiseTokens, TOKEN_FIELDS, type TokenCounts, zeroTokens } from "../shared/usage/tokens.ts";
+import {
+  messageKey,
+  recordFromMetadata,
+  recordMetadata,
+  USAGE_COLLECTION,
+  type UsageRecord,
+  usageRecordOf,
+} from "./usage_records.ts";
 
 /** How the auth token travels: Chroma Cloud reads `x-chroma-token`, token-auth servers either. */
 export type ChromaAuthHeader = "x-chroma-token" | "authorization" | "both";
@@ -160,7 +179,7 @@ interface EmbeddingStamp {
   embedding_dimension: number;
 }
 
-type Collections = Record<CollectionName, Collection>;
+type Collections = Record<CollectionName, Collection> & { [USAGE_COLLECTION]: Collection };
 
 /** A candidate of an ordered page: id and sort key. */
 interface Candidate {
@@ -290,11 +309,16 @@ export class ChromaStore implements EventStore {
           ...(metadata ? { metadata } : {}),
           ...(name === "embeddings" ? { configuration: { hnsw: { space: "cosine" } } } : {}),
         }));
-    const [events, artifacts, embeddings, agentState] = await Promise.all([
+    const [events, artifacts, embeddings, agentState, usage] = await Promise.all([
       open("events"),
       open("artifacts"),
       open("embeddings", { ...stamp }),
       open("agent_state"),
+      this.#call(
+        `open collection ${USAGE_COLLECTION}`,
+        () =>
+          this.#client.getOrCreateCollection({ name: USAGE_COLLECTION, embeddingFunction: null }),
+      ),
     ]);
     const found = embeddings.metadata ?? {};
     const mismatch = (Object.keys(stamp) as (keyof EmbeddingStamp)[])
@@ -309,7 +333,7 @@ export class ChromaStore implements EventStore {
           "ZO_EMBEDDING_MODEL back, or use a new Chroma database (CHROMA_DB_PATH)",
       );
     }
-    return { events, artifacts, embeddings, agent_state: agentState };
+    return { events, artifacts, embeddings, agent_state: agentState, usage };
   }
 
   /**
@@ -317,9 +341,15 @@ export class ChromaStore implements EventStore {
    * their embeddings and artifacts are in Chroma; their agent_state records follow shortly.
    */
   async write(events: readonly Event[]): Promise<WriteResult> {
+    // A usage event also waits for writes of the same API response: its usage deltas are
+    // computed against what those wrote.
     const keys = [
       ...new Set(
-        events.flatMap((e) => e.hash === undefined ? [e.event_id] : [e.event_id, `hash:${e.hash}`]),
+        events.flatMap((e) => {
+          const own = e.hash === undefined ? [e.event_id] : [e.event_id, `hash:${e.hash}`];
+          const usage = usageDataOf(e);
+          return usage ? [...own, `usage:${messageKey(e.project_id, usage.message_id)}`] : own;
+        }),
       ),
     ];
     while (true) {
@@ -414,16 +444,159 @@ export class ChromaStore implements EventStore {
       await this.#markingIrregular;
     }
 
+    const usage = await this.#usageRecords(collections.usage, withSecondary, fresh);
     await Promise.all([
       this.#addEvents(collections.events, fresh),
       this.#addEmbeddings(collections.embeddings, withSecondary),
       this.#addArtifacts(collections.artifacts, withSecondary),
+      this.#addUsage(collections.usage, usage.records),
     ]);
     // Only once the events are in, and only the fresh ones: a failed write is retried and then
     // finds them stored, so a state count may miss a batch after a failure (or a crash before the
     // updater applies it) but never counts one twice.
-    this.#agentState.add(fresh);
+    this.#agentState.add(fresh, usage.raised);
     return { stored: fresh.map((e) => e.event_id), duplicates };
+  }
+
+  /**
+   * The usage records of a batch's usage events that are not stored yet, and how much each
+   * FRESH usage event raises its response's counts over every reading stored before it (the
+   * agent_state usage deltas: a response adds its maximum once, however often it is read).
+   */
+  async #usageRecords(
+    collection: Collection,
+    events: readonly Event[],
+    fresh: readonly Event[],
+  ): Promise<{ records: UsageRecord[]; raised: Map<string, StateUsage> }> {
+    const storedMs = Date.now();
+    const records: UsageRecord[] = [];
+    for (const event of events) {
+      const record = await usageRecordOf(event, storedMs);
+      if (record !== undefined) records.push(record);
+    }
+    const raised = new Map<string, StateUsage>();
+    if (records.length === 0) return { records, raised };
+    const stored = await this.#readUsage(collection, {
+      message_key: [...new Set(records.map((r) => r.message_key))],
+    });
+    const known = new Set(stored.map((r) => r.id));
+    const maxima = new Map<string, TokenCounts>();
+    for (const record of stored) {
+      maxima.set(
+        record.message_key,
+        raiseTokens(maxima.get(record.message_key) ?? zeroTokens(), record),
+      );
+    }
+    const freshIds = new Set(fresh.map((e) => e.event_id));
+    const added: UsageRecord[] = [];
+    for (const record of records) {
+      const before = maxima.get(record.message_key);
+      const after = raiseTokens({ ...(before ?? zeroTokens()) }, record);
+      maxima.set(record.message_key, after);
+      if (!known.has(record.id)) {
+        known.add(record.id);
+        added.push(record);
+      }
+      if (!freshIds.has(record.event_id)) continue;
+      const delta = zeroUsage();
+      delta.messages = before === undefined ? 1 : 0;
+      for (const field of TOKEN_FIELDS) delta[field] = after[field] - (before?.[field] ?? 0);
+      if (delta.messages > 0 || TOKEN_FIELDS.some((field) => delta[field] > 0)) {
+        raised.set(record.event_id, delta);
+      }
+    }
+    return { records: added, raised };
+  }
+
+  async #addUsage(collection: Collection, records: readonly UsageRecord[]): Promise<void> {
+    for (const part of chunks(records)) {
+      await this.#call("store usage records", () =>
+        collection.add({
+          ids: part.map((r) => r.id),
+          metadatas: part.map(recordMetadata),
+          embeddings: part.map(() => [...PLACEHOLDER_EMBEDDING]),
+        }));
+    }
+  }
+
+  /**
+   * Usage records matching equality filters: each field names the values it may take (`$in`
+   * lists, a value at a time; never an operator from a client). Reads every match, page by page.
+   */
+  async #readUsage(
+    collection: Collection,
+    filters: Record<string, readonly string[]>,
+    range: { since?: number; until?: number } = {},
+  ): Promise<UsageRecord[]> {
+    const records: UsageRecord[] = [];
+    const lists = Object.entries(filters);
+    // Long lists are split so that no one call names more than 500 values.
+    const [field, values] = lists.find(([, v]) => v.length > 500) ?? [undefined, []];
+    const parts = field === undefined ? [undefined] : chunks(values, 500);
+    for (const part of parts) {
+      const clauses: Where[] = [];
+      for (const [name, list] of lists) {
+        const use = name === field ? part! : list;
+        if (use.length === 0) return records;
+        clauses.push(
+          use.length === 1
+            ? { [name]: { $eq: use[0]! } } as Where
+            : { [name]: { $in: [...use] } } as Where,
+        );
+      }
+      if (range.since !== undefined) clauses.push({ ts_ms: { $gte: range.since } });
+      if (range.until !== undefined) clauses.push({ ts_ms: { $lte: range.until } });
+      const where = clauses.length === 0
+        ? undefined
+        : clauses.length === 1
+        ? clauses[0]
+        : { $and: clauses };
+      for (let offset = 0;; offset += MAX_BATCH) {
+        const page = await this.#call("read usage records", () =>
+          collection.get({
+            ...(where ? { where } : {}),
+            limit: MAX_BATCH,
+            offset,
+            include: ["metadatas"],
+          }));
+        page.ids.forEach((id, i) => {
+          const record = recordFromMetadata(id, page.metadatas[i]);
+          if (record !== undefined) records.push(record);
+        });
+        if (page.ids.length < MAX_BATCH) break;
+      }
+    }
+    return records;
+  }
+
+  /**
+   * Every stored reading of every API response that may match `filter` (see
+   * `EventStore.usageRecords`): the matching readings, plus, when the filter names more than the
+   * project, the other readings of the same responses, so that the report can count each
+   * response whole and by its owner.
+   */
+  async usageRecords(filter: UsageFilter): Promise<UsageRecord[]> {
+    const visible = filter.project_ids;
+    const wanted = filter.filters.project_id;
+    let projects: readonly string[] | undefined = wanted === undefined ? visible : [wanted];
+    if (visible !== undefined && wanted !== undefined && !visible.includes(wanted)) projects = [];
+    if (projects !== undefined && projects.length === 0) return [];
+    const { usage } = await this.#getCollections();
+    const lists: Record<string, readonly string[]> = {};
+    for (const [name, value] of Object.entries(filter.filters)) {
+      if (typeof value === "string" && name !== "project_id") lists[name] = [value];
+    }
+    if (projects !== undefined) lists.project_id = projects;
+    const range = { since: filter.since, until: filter.until };
+    const matching = await this.#readUsage(usage, lists, range);
+    const narrowed = Object.keys(lists).some((name) => name !== "project_id") ||
+      range.since !== undefined || range.until !== undefined;
+    if (!narrowed || matching.length === 0) return matching;
+    // The other readings of these responses: their maxima and first owner may lie outside.
+    const all = await this.#readUsage(usage, {
+      message_key: [...new Set(matching.map((r) => r.message_key))],
+    });
+    return all;
   }
 
   async #storedIds(events: Collection, ids: string[]): Promise<Set<string>> {

@@ -15,6 +15,7 @@ import {
 } from "../shared/config.ts";
 import { type ApiKeyConfig, checkedKey, parseApiKeys, secretOf } from "./auth.ts";
 import { EMBEDDING_ENV_VARS, type EmbeddingConfig, loadEmbeddingConfig } from "./embeddings.ts";
+import { builtinPrices, parsePrices, type Prices } from "../shared/usage/prices.ts";
 import type { GroupCommitOptions } from "./group_commit.ts";
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./ingest_body.ts";
 
@@ -157,6 +158,15 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
       "Set by Deno Deploy, never by hand: there the bridge needs `CHROMA_URL` (no subprocess, " +
       "no file system).",
   },
+  {
+    name: "ZO_PRICES_FILE",
+    default: "",
+    usedBy: "bridge",
+    description:
+      "A price table replacing the committed `shared/usage/prices.json` (same JSON shape; see " +
+      "docs/usage.md): what `GET /usage` prices tokens with. Add its path to `--allow-read`. " +
+      "`deno task usage` reads the same variable to price on the client side instead.",
+  },
   ...EMBEDDING_ENV_VARS,
 ];
 
@@ -176,6 +186,8 @@ export interface BridgeConfig {
   limits: IngestLimits;
   groupCommit: Required<Omit<GroupCommitOptions, "onWrite">>;
   embedding: EmbeddingConfig;
+  /** The price table of `GET /usage`: `ZO_PRICES_FILE`, else the committed one. */
+  prices: Prices;
   /** Running on Deno Deploy. */
   deploy: boolean;
 }
@@ -189,6 +201,32 @@ export function isLoopback(hostname: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/** Reads a file named by `variable`; a failure is a `ConfigError` saying how to fix it. */
+function readNamedFile(variable: string, file: string, readFile: FileReader): string {
+  try {
+    return readFile(file);
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotFound
+      ? "it does not exist"
+      : error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+      ? `add it to the bridge's --allow-read (--allow-read=${file})`
+      : (error as Error).message;
+    throw new ConfigError(`Cannot read ${variable}="${file}": ${why}`);
+  }
+}
+
+/** The price table: `ZO_PRICES_FILE` when set, else the committed one. */
+function readPrices(env: EnvReader, readFile: FileReader): Prices {
+  const file = (env("ZO_PRICES_FILE") ?? "").trim();
+  if (file === "") return builtinPrices();
+  try {
+    return parsePrices(readNamedFile("ZO_PRICES_FILE", file, readFile), file);
+  } catch (error) {
+    if (error instanceof TypeError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
 function readKeys(env: EnvReader, readFile: FileReader): ApiKeyConfig[] {
   const keys: ApiKeyConfig[] = [];
   const single = (env("ZO_API_KEY") ?? "").trim();
@@ -199,17 +237,7 @@ function readKeys(env: EnvReader, readFile: FileReader): ApiKeyConfig[] {
   if (list.trim() !== "") keys.push(...parseApiKeys(list, "ZO_API_KEYS"));
   const file = (env("ZO_API_KEYS_FILE") ?? "").trim();
   if (file !== "") {
-    let text: string;
-    try {
-      text = readFile(file);
-    } catch (error) {
-      const why = error instanceof Deno.errors.NotFound
-        ? "it does not exist"
-        : error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-        ? `add it to the bridge's --allow-read (--allow-read=${file})`
-        : (error as Error).message;
-      throw new ConfigError(`Cannot read ZO_API_KEYS_FILE="${file}": ${why}`);
-    }
+    const text = readNamedFile("ZO_API_KEYS_FILE", file, readFile);
     keys.push(...parseApiKeys(text, "ZO_API_KEYS_FILE"));
   }
   return keys;
@@ -309,6 +337,7 @@ export function loadBridgeConfig(
       maxQueuedEvents,
     },
     embedding: loadEmbeddingConfig(env),
+    prices: readPrices(env, options.readFile ?? ((path) => Deno.readTextFileSync(path))),
     deploy,
   };
 }

@@ -7,7 +7,7 @@
  * ```sh
  * deno task bridge
  * # which runs:
- * deno run --no-prompt --v8-flags=--max-semi-space-size=2 --allow-net --allow-run=deno --allow-env=PORT,HOSTNAME,CHROMA_URL,CHROMA_TENANT,CHROMA_DATABASE,CHROMA_AUTH_TOKEN,CHROMA_DB_PATH,ZO_API_KEY,ZO_API_KEYS,ZO_API_KEYS_FILE,ZO_METRICS_PUBLIC,ZO_INGEST_QUEUE_EVENTS,ZO_INGEST_BATCH_EVENTS,ZO_INGEST_LINGER_MS,ZO_INGEST_WRITES_IN_FLIGHT,DENO_DEPLOYMENT_ID,ZO_EMBEDDING_PROVIDER,ZO_EMBEDDING_MODEL,OLLAMA_URL,OPENAI_API_KEY,OPENAI_BASE_URL,ZO_MAX_EVENT_BYTES bridge/main.ts
+ * deno run --no-prompt --v8-flags=--max-semi-space-size=2 --allow-net --allow-run=deno --allow-env=PORT,HOSTNAME,CHROMA_URL,CHROMA_TENANT,CHROMA_DATABASE,CHROMA_AUTH_TOKEN,CHROMA_DB_PATH,ZO_API_KEY,ZO_API_KEYS,ZO_API_KEYS_FILE,ZO_METRICS_PUBLIC,ZO_INGEST_QUEUE_EVENTS,ZO_INGEST_BATCH_EVENTS,ZO_INGEST_LINGER_MS,ZO_INGEST_WRITES_IN_FLIGHT,DENO_DEPLOYMENT_ID,ZO_EMBEDDING_PROVIDER,ZO_EMBEDDING_MODEL,OLLAMA_URL,OPENAI_API_KEY,OPENAI_BASE_URL,ZO_PRICES_FILE,ZO_MAX_EVENT_BYTES bridge/main.ts
  * ```
  *
  * - `--v8-flags=--max-semi-space-size=2`: a young generation of 2 MB a semi-space, far below
@@ -18,7 +18,8 @@
  * - `--allow-run=deno`: the embedded Chroma server runs as `deno run ... bridge/chroma_child.ts`
  *   (the child gets its own narrow flags; its native server writes `CHROMA_DB_PATH` itself).
  * - `--allow-env=...`: exactly the variables in `BRIDGE_ENV_VARS` plus `ZO_MAX_EVENT_BYTES`.
- * - With `ZO_API_KEYS_FILE`, add `--allow-read=<that file>`.
+ * - With `ZO_API_KEYS_FILE` or `ZO_PRICES_FILE`, add `--allow-read=<that file>` (the committed
+ *   price table is imported as a module: no read permission).
  *
  * On Deno Deploy there is no subprocess and no file system: set `CHROMA_URL` (and an API key);
  * the embedded server's module is only imported when it is used.
@@ -116,6 +117,7 @@ export async function main(): Promise<void> {
     metricsPublic: config.metricsPublic,
     limits: config.limits,
     groupCommit: config.groupCommit,
+    prices: config.prices,
   });
   const onListen = ({ hostname, port }: Deno.NetAddr) =>
     log("info", "listening", { url: `http://${hostname}:${port}`, port });
@@ -128,6 +130,8 @@ export async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log("info", "stopping", { signal });
+    // Live streams never end by themselves: close them, or shutdown would wait forever.
+    app.live.close();
     // Requests in progress finish first: each waits for its events to be stored.
     await server.shutdown();
     // agent_state trails the acknowledged events by a flush: apply what is pending (bounded).

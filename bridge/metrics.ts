@@ -25,7 +25,16 @@ export const REJECT_REASONS = [
 export type RejectReason = typeof REJECT_REASONS[number];
 
 /** The routes the app knows, plus "unmatched": the only values of the `route` label. */
-export const ROUTES = ["/ingest", "/query", "/health", "/metrics", "unmatched"] as const;
+export const ROUTES = [
+  "/ingest",
+  "/query",
+  "/health",
+  "/metrics",
+  "/live",
+  "/usage",
+  "/dashboard", // also "/": the dashboard's static files
+  "unmatched",
+] as const;
 /** One of {@linkcode ROUTES}. */
 export type RouteLabel = typeof ROUTES[number];
 

@@ -7,12 +7,15 @@
  */
 import { z } from "zod";
 import { EVENT_TYPES, LEVELS, LIMITS } from "../shared/contract.ts";
+import { AGENT_STATUSES, STATE_SCOPES } from "./agent_state.ts";
 import {
   type CollectionName,
   COLLECTIONS,
   QUERY_FILTER_FIELDS,
   type QueryFilterField,
   type QueryParams,
+  STATE_FILTER_FIELDS,
+  type StateFilterField,
 } from "./store.ts";
 
 /** Default and largest page size. */
@@ -52,11 +55,14 @@ export function decodeCursor(text: string): Cursor | undefined {
 }
 
 /** The filters each collection holds as metadata (agent_state records have no event fields). */
-export const COLLECTION_FILTERS: Record<CollectionName, readonly QueryFilterField[]> = {
+export const COLLECTION_FILTERS: Record<
+  CollectionName,
+  readonly (QueryFilterField | StateFilterField)[]
+> = {
   events: QUERY_FILTER_FIELDS,
   embeddings: QUERY_FILTER_FIELDS,
   artifacts: QUERY_FILTER_FIELDS,
-  agent_state: ["project_id", "run_id", "session_id", "worker_id"],
+  agent_state: ["project_id", "run_id", "session_id", "worker_id", ...STATE_FILTER_FIELDS],
 };
 
 const identifier = (name: string) =>
@@ -90,6 +96,11 @@ const Params = z.strictObject({
   hook_event_name: identifier("hook_event_name").optional(),
   tool_name: identifier("tool_name").optional(),
   level: z.enum(LEVELS, { error: `level must be one of: ${LEVELS.join(", ")}` }).optional(),
+  scope: z.enum(STATE_SCOPES, { error: `scope must be one of: ${STATE_SCOPES.join(", ")}` })
+    .optional(),
+  status: z.enum(AGENT_STATUSES, {
+    error: `status must be one of: ${AGENT_STATUSES.join(", ")}`,
+  }).optional(),
   since: instant("since").optional(),
   until: instant("until").optional(),
   text: z.string().min(1, { error: "text must not be empty" }).max(QUERY_LIMITS.textChars, {
@@ -141,7 +152,7 @@ export function parseQueryParams(search: URLSearchParams): ParsedQuery {
   }
   const data = parsed.data;
   const filters: QueryParams["filters"] = {};
-  for (const field of QUERY_FILTER_FIELDS) {
+  for (const field of [...QUERY_FILTER_FIELDS, ...STATE_FILTER_FIELDS]) {
     const value = data[field];
     if (value === undefined) continue;
     if (!COLLECTION_FILTERS[data.collection].includes(field)) {

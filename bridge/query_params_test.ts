@@ -83,6 +83,15 @@ Deno.test("parseQueryParams() checks limit, collection, text and q", async (t) =
       /tool_name does not apply to collection agent_state/,
     );
   });
+  await t.step("agent_state also filters by the record's scope and status", () => {
+    assert.deepEqual(ok("collection=agent_state&scope=session&status=error").filters, {
+      scope: "session",
+      status: "error",
+    });
+    refused("collection=agent_state&scope=vm", /scope must be one of: project, worker, run/);
+    refused("collection=agent_state&status=busy", /status must be one of: active, idle/);
+    refused("scope=session", /scope does not apply to collection events/);
+  });
   await t.step("enumerated filters take their values only", () => {
     refused("event_type=whatever", /event_type must be one of/);
     refused("level=fatal", /level must be one of/);

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Event } from "../shared/schema.ts";
+import type { UsageRecord } from "./usage_records.ts";
 
 /** The collections the bridge keeps, as the original system partitioned them. */
 export const COLLECTIONS = ["events", "artifacts", "embeddings", "agent_state"] as const;
@@ -37,6 +38,11 @@ export const QUERY_FILTER_FIELDS = [
 /** One of {@linkcode QUERY_FILTER_FIELDS}. */
 export type QueryFilterField = typeof QUERY_FILTER_FIELDS[number];
 
+/** Filters only `agent_state` records hold: the record's scope and status. */
+export const STATE_FILTER_FIELDS = ["scope", "status"] as const;
+/** One of {@linkcode STATE_FILTER_FIELDS}. */
+export type StateFilterField = typeof STATE_FILTER_FIELDS[number];
+
 /**
  * A validated query, as `parseQueryParams()` in `query_params.ts` returns it. Every value is a
  * plain string or number: nothing here can become a Chroma operator.
@@ -45,7 +51,7 @@ export interface QueryParams {
   /** Which collection to read; default "events". */
   collection: CollectionName;
   /** Equality filters; absent fields do not filter. */
-  filters: Partial<Record<QueryFilterField, string>>;
+  filters: Partial<Record<QueryFilterField | StateFilterField, string>>;
   /** Only events at or after this instant (Unix ms). */
   since?: number;
   /** Only events at or before this instant (Unix ms). */
@@ -76,6 +82,20 @@ export class QueryError extends Error {
   override name = "QueryError";
 }
 
+/** Which usage records `GET /usage` needs (see `usage_params.ts` for the client side). */
+export interface UsageFilter {
+  /** Equality filters on the records; absent fields do not filter. */
+  filters: Partial<
+    Record<"project_id" | "worker_id" | "run_id" | "session_id" | "agent_id" | "model", string>
+  >;
+  /** Responses at or after this instant (Unix ms). */
+  since?: number;
+  /** Responses at or before this instant (Unix ms). */
+  until?: number;
+  /** Set by the caller: the only projects visible; absent means no restriction. */
+  project_ids?: readonly string[];
+}
+
 /** What the bridge needs from its storage. */
 export interface EventStore {
   /** Stores valid events; resolves only once they are durable in Chroma. Dedupes by event_id
@@ -85,4 +105,10 @@ export interface EventStore {
   query(params: QueryParams): Promise<QueryResult>;
   /** Record count per collection (for /health). */
   counts(): Promise<Record<CollectionName, number>>;
+  /**
+   * Every stored usage record of every API response with a reading that matches `filter` (all
+   * of that response's readings, so it can be counted whole). Optional: without it, a store
+   * answers no `GET /usage` (501).
+   */
+  usageRecords?(filter: UsageFilter): Promise<UsageRecord[]>;
 }

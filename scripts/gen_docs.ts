@@ -1,7 +1,8 @@
 /**
  * Writes the artefacts generated from code: `docs/schema.json` (JSON Schema of the envelope),
  * the generated sections of `docs/schema.md` (fields, event types, hook mapping, redaction rules,
- * hashed fields, limits) and of `README.md` (configuration table). With `--check`, writes nothing
+ * hashed fields, limits), of `README.md` (configuration table) and of `docs/SECURITY.md` (the
+ * permission flags of every script, `permissions_doc.ts`). With `--check`, writes nothing
  * and exits 1 when a committed file differs from what the code generates.
  *
  * ```sh
@@ -24,6 +25,7 @@ import { BRIDGE_ENV_VARS } from "../bridge/config.ts";
 import { HOOK_EVENTS, type HookEventSpec, UNKNOWN_HOOK_EVENT } from "../shared/hook_events.ts";
 import { HOST_NAME_RULE, RULES } from "../shared/redaction_rules.ts";
 import { eventJsonSchema } from "../shared/schema.ts";
+import { permissionFlagsSection } from "./permissions_doc.ts";
 
 type JsonSchema = {
   type?: string;
@@ -211,6 +213,14 @@ export async function generate(): Promise<Map<string, string>> {
       fillSections(await Deno.readTextFile("README.md"), {
         "configuration-vm": envTable(VM_VARIABLES),
         "configuration-bridge": envTable(BRIDGE_VARIABLES),
+      }),
+    ),
+  );
+  files.set(
+    "docs/SECURITY.md",
+    await formatMarkdown(
+      fillSections(await Deno.readTextFile("docs/SECURITY.md"), {
+        "permission-flags": permissionFlagsSection(),
       }),
     ),
   );

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { fillSections, generate } from "./gen_docs.ts";
 
-const GENERATED_FILES = ["docs/schema.json", "docs/schema.md", "README.md"];
+const GENERATED_FILES = ["docs/schema.json", "docs/schema.md", "README.md", "docs/SECURITY.md"];
 const REQUIRED_FIELDS = [
   "event_id",
   "ts",

@@ -8,9 +8,22 @@
  * the deno binary (`Deno.execPath()`, e.g. `$(readlink -f "$(command -v deno)")`):
  * `--allow-run=deno` does not cover it.
  *
+ * The usage collector (`hooks/usage_collector.ts`, started by the Stop, SubagentStop, SessionEnd
+ * and PreCompact hooks) has flags of its own, re-exported here from
+ * `shared/usage/collector_flags.ts`; `<transcript-dir>` is the directory of the session's
+ * transcript, the one extra path it may read.
+ *
  * @module
  */
 import { HOOK_EVENTS } from "./hook_events.ts";
+
+export {
+  COLLECTOR_ENV_NAMES,
+  COLLECTOR_SCRIPT,
+  collectorCommand,
+  type CollectorFlagValues,
+  collectorPermissionFlags,
+} from "./usage/collector_flags.ts";
 
 /** Flags every hook runs with besides permissions: no config discovery, no npm, no remote. */
 export const HOOK_RUN_FLAGS = ["--no-config", "--no-npm", "--no-remote"] as const;

@@ -2,7 +2,9 @@
  * The hook pipeline, the one place the logic of every `hooks/*.ts` entry script lives: read the
  * payload, build the envelope (redacted, sized, with run/worker/subagent context), append it as
  * one line to the spool, start a relay when one is needed, and return. Whatever happens, the
- * hook exits 0 with nothing on stdout: it must never get in the agent's way.
+ * hook exits 0 with nothing on stdout: it must never get in the agent's way. On Stop,
+ * SubagentStop, SessionEnd and PreCompact it also queues a usage job: the transcript is read by
+ * the usage collector, a process of its own, never on the hook's path.
  *
  * `createHookPipeline()` is also what the relay's loopback http-hook endpoint uses, so an event
  * POSTed there becomes the same envelope as one piped to a command hook.
@@ -26,6 +28,17 @@ import type { Event } from "./schema.ts";
 import { appendToSpool, enforceSpoolBound } from "./spool.ts";
 import { LIMITS } from "./contract.ts";
 import { loadVmConfig, type VmConfig } from "./vm_config.ts";
+
+/**
+ * The hook events whose transcript holds new API responses: their hook queues a usage job (see
+ * `usage/launcher.ts`, loaded for these events only, so the other hooks never load it).
+ */
+export const USAGE_HOOK_EVENTS: ReadonlySet<string> = new Set([
+  "Stop",
+  "SubagentStop",
+  "SessionEnd",
+  "PreCompact",
+]);
 
 /** Largest payload read from stdin; a bigger one is cut (and kept as an error event). */
 export const MAX_INPUT_BYTES = 32 * 1024 * 1024;
@@ -186,7 +199,12 @@ export async function createHookPipeline(
     }, { ...seal, now: now(), dataRedactedBy: raw.rules });
   };
 
-  const build = async (input: string | Uint8Array, hint: HookHint): Promise<Event> => {
+  /** `found.payload` is set to the payload of a Claude Code hook event, unredacted. */
+  const build = async (
+    input: string | Uint8Array,
+    hint: HookHint,
+    found: { payload?: Record<string, unknown> },
+  ): Promise<Event> => {
     const text = typeof input === "string" ? input : new TextDecoder().decode(input);
     const bytes = typeof input === "string" ? new TextEncoder().encode(input).length : input.length;
     if (options.configError) {
@@ -234,6 +252,7 @@ export async function createHookPipeline(
     }
 
     if (hint.kind === undefined) {
+      found.payload = payload;
       return await eventFromHookPayload(payload, context, { ...seal, now: now() });
     }
     // Own events and artifacts are rare: their modules load only when needed, which keeps the
@@ -259,8 +278,9 @@ export async function createHookPipeline(
     config,
     async record(input, hint) {
       let event: Event;
+      const found: { payload?: Record<string, unknown> } = {};
       try {
-        event = await build(input, hint);
+        event = await build(input, hint, found);
       } catch (error) {
         // A bug or an impossible input: still keep what came in.
         try {
@@ -294,9 +314,34 @@ export async function createHookPipeline(
           eventId: event.event_id,
         }).catch((error) => onError(`Cannot link the subagent: ${errorMessage(error)}`));
       }
+      if (found.payload !== undefined && USAGE_HOOK_EVENTS.has(event.hook_event_name ?? "")) {
+        await queueUsage(found.payload, event);
+      }
       return event;
     },
   };
+
+  /**
+   * Hands the transcript's usage to the collector: a job file, and the collector started when
+   * none runs, by the relay when events are shipped (the hook makes sure one runs), else here.
+   * The transcript is read off the hook's path. Loaded for these events only.
+   */
+  async function queueUsage(payload: Record<string, unknown>, event: Event): Promise<void> {
+    try {
+      const launcher = await import("./usage/launcher.ts");
+      await launcher.queueUsage(config.logDir, {
+        payload,
+        context: {
+          session_id: event.session_id,
+          run_id: event.run_id,
+          agent_id: event.agent_id,
+          project_dir: base.source.project_dir,
+        },
+      }, { launch: config.endpoint === undefined });
+    } catch (error) {
+      onError(`Cannot queue the usage collection: ${errorMessage(error)}`);
+    }
+  }
 
   /** A new segment began: the moment a hook checks the spool's disk bound. */
   async function boundSpool(event: Event): Promise<void> {

@@ -20,9 +20,14 @@ export const RELAY_ENV_NAMES = ["ZO_*", "CLAUDE_RUN_ID", "CLAUDE_PROJECT_DIR", "
 
 /**
  * The relay's permission flags: the log dir, the endpoint's host and the loopback http-hook port
- * on the network, the host name (worker id), and its settings.
+ * on the network, the host name (worker id), its settings, and this deno binary (`denoPath`,
+ * default `Deno.execPath()`) to start the usage collector for http-hook Stop, SubagentStop,
+ * SessionEnd and PreCompact events, as a command hook would.
  */
-export function relayPermissionFlags(config: VmConfig): string[] {
+export function relayPermissionFlags(
+  config: VmConfig,
+  denoPath: string = Deno.execPath(),
+): string[] {
   const net = [`127.0.0.1:${config.relayPort}`];
   if (config.endpoint) net.unshift(config.endpoint.host || config.endpoint.hostname);
   return [
@@ -31,6 +36,7 @@ export function relayPermissionFlags(config: VmConfig): string[] {
     `--allow-read=${config.logDir}`,
     `--allow-write=${config.logDir}`,
     `--allow-net=${net.join(",")}`,
+    `--allow-run=${denoPath}`,
   ];
 }
 
@@ -47,7 +53,7 @@ export function relayCommand(config: VmConfig, denoPath: string = Deno.execPath(
     "--no-config",
     "--no-npm",
     "--no-remote",
-    ...relayPermissionFlags(config),
+    ...relayPermissionFlags(config, denoPath),
     relayScriptPath(),
     "--on-demand",
   ];

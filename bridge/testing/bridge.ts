@@ -101,6 +101,7 @@ export async function startTestBridge(options: TestBridgeOptions = {}): Promise<
   let stopped: Promise<void> | undefined;
   const stop = () =>
     stopped ??= (async () => {
+      app.live.close(); // its streams would hold shutdown() open
       await server.shutdown();
       await app.committer.idle();
       // Its agent_state updates trail the acknowledgements: apply them while Chroma is up.
@@ -145,6 +146,7 @@ export const MAIN_ENV_VARS = [
   "OLLAMA_URL",
   "OPENAI_API_KEY",
   "OPENAI_BASE_URL",
+  "ZO_PRICES_FILE",
   "ZO_MAX_EVENT_BYTES",
 ] as const;
 

@@ -135,7 +135,7 @@ export async function checkInstall(
       problems.push(`${file} is not executable (mode ${((info.mode ?? 0) & 0o777).toString(8)})`);
     }
   }
-  for (const file of [...HOOK_SCRIPTS.map((s) => s.file), "relay.ts"]) {
+  for (const file of [...HOOK_SCRIPTS.map((s) => s.file), "relay.ts", "usage_collector.ts"]) {
     const cached = cachedModulePath(layout.denoDir, `${layout.hooksDir}/${file}`);
     if (!(await statOptional(cached))) problems.push(`hooks/${file} is not cached in deno_dir`);
   }

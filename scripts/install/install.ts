@@ -134,9 +134,9 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
   for (const unit of units) generated.set(`systemd/${unit.name}`, { text: unit.text, mode: 0o644 });
   for (const [name, text] of blockFiles) generated.set(name, { text, mode: 0o644 });
 
-  const entries = [...HOOK_SCRIPTS.map((s) => s.file), "relay.ts"].map((file) =>
-    `${layout.hooksDir}/${file}`
-  );
+  const entries = [...HOOK_SCRIPTS.map((s) => s.file), "relay.ts", "usage_collector.ts"].map((
+    file,
+  ) => `${layout.hooksDir}/${file}`);
   const keySet = envValues.has("ZO_API_KEY");
   const prefix = dryRun ? "would " : "";
   log(`${dryRun ? "Dry run: nothing is written. " : ""}Installing into ${layout.dir}`);

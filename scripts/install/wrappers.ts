@@ -95,7 +95,7 @@ export function relayWrapper(values: WrapperValues): string {
     "--no-config",
     "--no-npm",
     "--no-remote",
-    ...relayPermissionFlags(values.config),
+    ...relayPermissionFlags(values.config, values.denoPath),
     `${values.layout.hooksDir}/relay.ts`,
   ];
   return render(

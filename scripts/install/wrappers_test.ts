@@ -79,7 +79,10 @@ Deno.test("relayWrapper() runs hooks/relay.ts with the endpoint host and the rel
   const words = execWords(relayWrapper(VALUES));
   assert.ok(words.includes("--allow-net=telemetry.example.com:8443,127.0.0.1:9100"));
   assert.ok(words.includes("--allow-read=/var/lib/zo"));
-  assert.ok(!words.some((w) => w.startsWith("--allow-run")));
+  // The relay starts usage collectors: deno itself, by the wrapper's absolute path, and no more.
+  assert.deepEqual(words.filter((w) => w.startsWith("--allow-run")), [
+    `--allow-run=${VALUES.denoPath}`,
+  ]);
   assert.equal(words.at(-2), "/opt/claude-hooks/hooks/relay.ts");
 });
 

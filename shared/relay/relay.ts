@@ -1,7 +1,9 @@
 /**
  * The relay process of one log dir: holds the single-instance lock and heartbeat, ships the spool
  * to `ZO_EVENT_ENDPOINT` (see `pump.ts`), keeps the spool within `ZO_SPOOL_MAX_MB`, deletes
- * shipped segments, and serves Claude Code's `"type": "http"` hooks on a loopback port. Started
+ * shipped segments, serves Claude Code's `"type": "http"` hooks on a loopback port, and starts
+ * the usage collector of a transcript directory when hooks queued usage jobs for it (so that the
+ * Stop-type hooks never pay for starting a process; `shared/usage/launcher.ts`). Started
  * on demand by a hook (then it exits after `ZO_RELAY_IDLE_SECONDS` with nothing to do) or run as
  * a service (until stopped).
  *
@@ -12,6 +14,7 @@ import { baseContext, hostName, sessionRunId } from "../hook_context.ts";
 import { UNKNOWN_SESSION } from "../envelope.ts";
 import { createRedactor } from "../redact.ts";
 import { type DropReport, enforceSpoolBound, LAYOUT, listSegments, segmentPath } from "../spool.ts";
+import { startPendingCollectors } from "../usage/launcher.ts";
 import type { VmConfig } from "../vm_config.ts";
 import { type BackoffOptions, sleep } from "./backoff.ts";
 import { type Checkpoint, readCheckpoint, SPOOL_START } from "./checkpoint.ts";
@@ -208,8 +211,22 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
       return done.batches;
     };
 
+    const collectorsStarted = new Map<string, number>();
+    /** Starts the usage collectors hooks left jobs for; one started counts as activity. */
+    const startCollectors = async () => {
+      try {
+        const started = await startPendingCollectors(config.logDir, {
+          started: collectorsStarted,
+        });
+        if (started.length > 0) lastActivity = Date.now();
+      } catch (error) {
+        log(`Cannot start the usage collector: ${errorMessage(error)}`);
+      }
+    };
+
     const idleMs = options.idleMs ?? 0;
     while (!stop.signal.aborted) {
+      await startCollectors();
       if (reader && shipper) {
         try {
           if ((await pass(reader, shipper)) > 0) lastActivity = Date.now();
@@ -233,6 +250,7 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
         // more for lines appended by hooks that still saw the heartbeat fresh; a relay a hook
         // starts from now on waits for this lock (DEFAULT_LOCK_TIMEOUT_MS), then takes over.
         await lock.setAlive(false);
+        await startCollectors();
         const unread = reader ? await reader.hasUnread().catch(() => true) : false;
         if (!unread && Date.now() - lastActivity >= idleMs) return { reason: "idle", totals };
         await lock.setAlive(true);

@@ -1,8 +1,8 @@
 /**
  * Sends batches of spooled envelopes to the bridge (`POST <endpoint>`, NDJSON, gzip, keep-alive,
  * `Authorization: Bearer`), and decides per answer: done (dead-lettering what the bridge
- * rejected), split (413, or a body the bridge could not read), or retry later (429, 5xx, network,
- * auth, anything unexpected) with capped, jittered backoff that honours `Retry-After`. Events
+ * rejected, or events of a project the key may not write), split (413, or a body the bridge could
+ * not read), or retry later (429, 5xx, network, auth, anything unexpected) with capped, jittered backoff that honours `Retry-After`. Events
  * only leave the spool's custody as "shipped" or "dead-lettered", never silently.
  *
  * @module
@@ -25,6 +25,12 @@ export type SendOutcome =
   | { kind: "unreadable"; status: number; error: string }
   | { kind: "too_large"; status: number; error: string }
   | { kind: "auth"; status: number; error: string }
+  /**
+   * 403 because the key is bound to `projectId` and some events carry another (or no)
+   * `project_id`: those can never be accepted with this key, so they are dead-lettered and the
+   * rest is sent again. Retrying would block the spool behind them for good.
+   */
+  | { kind: "forbidden_project"; status: number; error: string; projectId: string }
   | { kind: "retry"; status: number | undefined; error: string; retryAfterMs: number | undefined };
 
 /** What delivering a batch came to. */
@@ -149,6 +155,13 @@ export async function classifyResponse(
       : { kind: "invalid", status, error, rejected };
   }
   if (status === 413) return { kind: "too_large", status, error };
+  const details = body.details as Record<string, unknown> | undefined;
+  if (
+    status === 403 && details?.reason === "forbidden_project" &&
+    typeof details.project_id === "string"
+  ) {
+    return { kind: "forbidden_project", status, error, projectId: details.project_id };
+  }
   if (status === 401 || status === 403) return { kind: "auth", status, error };
   return {
     kind: "retry",
@@ -164,6 +177,15 @@ function parseEnvelope(text: string): unknown {
   } catch {
     return text; // the reader only passes JSON objects; kept whole should that ever change
   }
+}
+
+/** The `project_id` of a spooled envelope, if it has one. */
+function projectOf(line: Shippable): string | undefined {
+  const event = parseEnvelope(line.text);
+  return event !== null && typeof event === "object" &&
+      typeof (event as Record<string, unknown>).project_id === "string"
+    ? (event as Record<string, unknown>).project_id as string
+    : undefined;
 }
 
 /** Creates a {@linkcode Shipper} for `options.endpoint`. */
@@ -264,6 +286,28 @@ export function createShipper(options: ShipperOptions): Shipper {
           const half = Math.ceil(lines.length / 2);
           for (const part of [lines.slice(0, half), lines.slice(half)]) {
             const sub = await deliver(part);
+            result.shipped += sub.shipped;
+            result.deadLetters.push(...sub.deadLetters);
+          }
+          return result;
+        }
+        case "forbidden_project": {
+          const foreign = lines.filter((line) => projectOf(line) !== outcome.projectId);
+          if (foreign.length === 0) {
+            // The bridge and the relay disagree on which events are foreign: keep them all.
+            note("auth", `Cannot ship events: ${outcome.error}; retrying with backoff`);
+            break;
+          }
+          for (const line of foreign) {
+            result.deadLetters.push({
+              reason: `forbidden project (HTTP ${outcome.status}): the key may only write ` +
+                `project "${outcome.projectId}"; set ZO_PROJECT_ID or use a key of this project`,
+              event: parseEnvelope(line.text),
+            });
+          }
+          const rest = lines.filter((line) => projectOf(line) === outcome.projectId);
+          if (rest.length > 0) {
+            const sub = await deliver(rest);
             result.shipped += sub.shipped;
             result.deadLetters.push(...sub.deadLetters);
           }

@@ -249,6 +249,39 @@ Deno.test("Shipper.deliver() keeps events on 401, says so on stderr, and ships o
   );
 });
 
+Deno.test("Shipper.deliver() dead-letters events of a project the key may not write, ships the rest", async () => {
+  const ofProject = (n: number, project?: string) => ({
+    text: JSON.stringify({ ...fakeEvent(n), ...(project ? { project_id: project } : {}) }),
+  });
+  await withBridge(
+    (request) =>
+      request.events.some((e) => e.project_id !== "acme")
+        ? Response.json({
+          error: 'Cannot ingest: key vm may only write events of project "acme"',
+          details: { reason: "forbidden_project", project_id: "acme" },
+        }, { status: 403 })
+        : Response.json({ accepted: request.events.length, duplicates: 0, rejected: [] }),
+    async (bridge) => {
+      const shipper = createShipper({ endpoint: bridge.url, backoff: fastBackoff, maxAttempts: 2 });
+      try {
+        const batch = [
+          ofProject(0, "acme"),
+          ofProject(1, "other"),
+          ofProject(2),
+          ofProject(3, "acme"),
+        ];
+        const result = await shipper.deliver(batch);
+        assert.equal(result.shipped, 2);
+        assert.deepEqual(result.deadLetters.map((d) => (d.event as { seq: number }).seq), [1, 2]);
+        assert.match(result.deadLetters[0]!.reason, /forbidden project \(HTTP 403\).*"acme"/);
+        assert.deepEqual(bridge.accepted.map((e) => e.seq), [0, 3]);
+      } finally {
+        shipper.close();
+      }
+    },
+  );
+});
+
 Deno.test("Shipper.deliver() stops waiting when its signal aborts", async () => {
   const stop = new AbortController();
   await withBridge(
@@ -290,6 +323,17 @@ Deno.test("classifyResponse() reads the bridge's answers", async (t) => {
   await t.step("403 is an auth problem, 404 a retry (wrong URL, fixable)", async () => {
     assert.equal((await classifyResponse(new Response("no", { status: 403 }))).kind, "auth");
     assert.equal((await classifyResponse(new Response("no", { status: 404 }))).kind, "retry");
+    const foreign = await classifyResponse(
+      Response.json({ error: "no", details: { reason: "forbidden_project", project_id: "a" } }, {
+        status: 403,
+      }),
+    );
+    assert.deepEqual(foreign, {
+      kind: "forbidden_project",
+      status: 403,
+      error: "no",
+      projectId: "a",
+    });
   });
   await t.step("a 2xx that is not JSON counts as all accepted", async () => {
     const outcome = await classifyResponse(new Response("ok", { status: 202 }));

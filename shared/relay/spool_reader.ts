@@ -359,8 +359,28 @@ export class SpoolReader {
       batch.quarantined.push({ segment: name, offset, reason: problem, line: text });
       return true;
     }
-    batch.lines.push({ segment: name, offset, text, bytes: raw.length });
+    batch.lines.push({
+      segment: name,
+      offset,
+      text: deadLetteredEnvelope(text) ?? text,
+      bytes: raw.length,
+    });
     batch.bytes += bytes;
     return true;
   }
+}
+
+/**
+ * The envelope inside a line of `relay/dead_letter.jsonl` (`{"at", "reason", "event"}`), so a
+ * dead-letter file can be replayed as it is once the cause is fixed; undefined for any other line.
+ * Envelopes start with `{"event_id"`, so only dead-letter lines are parsed a second time.
+ */
+export function deadLetteredEnvelope(text: string): string | undefined {
+  if (!text.startsWith('{"at":')) return undefined;
+  const value = JSON.parse(text) as Record<string, unknown>;
+  const event = value.event;
+  return typeof value.reason === "string" && event !== null && typeof event === "object" &&
+      !Array.isArray(event)
+    ? JSON.stringify(event)
+    : undefined;
 }

@@ -200,3 +200,21 @@ Deno.test("SpoolReader.hasUnread() tells whether a pass would find anything", as
     assert.equal(await reader.hasUnread(), false, "an empty file behind the checkpoint");
   });
 });
+
+Deno.test("SpoolReader reads the envelope inside a dead-letter line, so dead letters replay as they are", async () => {
+  await withLogDir(async (logDir) => {
+    const letter = {
+      at: "2026-11-24T10:00:00.000Z",
+      reason: "forbidden project",
+      event: fakeEvent(7),
+    };
+    await writeSegment(logDir, segmentAgo(10), [fakeEvent(6), letter, fakeEvent(8)]);
+    const reader = new SpoolReader(logDirSource(logDir), SPOOL_START);
+    const batch = await reader.next();
+    assert.deepEqual(batch!.lines.map((line) => JSON.parse(line.text)), [
+      fakeEvent(6),
+      fakeEvent(7),
+      fakeEvent(8),
+    ]);
+  });
+});

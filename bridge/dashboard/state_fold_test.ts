@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { type AgentState, applyEvents, statusOf as serverStatusOf } from "../agent_state.ts";
+import { fixtureSession } from "./fixture_session.ts";
+import {
+  foldLiveEvent,
+  groupFleet,
+  recordKeysOf,
+  recordTokens,
+  type StateRecord,
+  statusOf,
+} from "./state_fold.js";
+import { EVENT_TYPES } from "./vocabulary.js";
+
+async function twoSessions() {
+  const start = Date.now() - 120_000;
+  const a = await fixtureSession({
+    run_id: "run-a",
+    project_id: "acme",
+    worker_id: "vm-1",
+    session_id: "session-a",
+    startMs: start,
+  });
+  const b = await fixtureSession({
+    run_id: "run-b",
+    project_id: "acme",
+    worker_id: "vm-2",
+    session_id: "session-b",
+    // Not a whole number of steps apart: no two events share a millisecond, which the live
+    // fold cannot order against a read record (see foldLiveEvent()).
+    startMs: start + 501,
+    until: "post_tool_use_failure",
+  });
+  return [...a, ...b].sort((x, y) => Date.parse(x.ts) - Date.parse(y.ts));
+}
+
+Deno.test("statusOf() agrees with the bridge's for every event type", () => {
+  for (const event_type of EVENT_TYPES) {
+    assert.equal(statusOf({ event_type }), serverStatusOf({ event_type } as never), event_type);
+  }
+});
+
+Deno.test("foldLiveEvent() builds the records the bridge's agent_state builds", async () => {
+  const events = await twoSessions();
+  const live = new Map<string, StateRecord>();
+  for (const event of events) foldLiveEvent(live, event);
+  const server = applyEvents(new Map<string, AgentState>(), events);
+  assert.deepEqual([...live.keys()].sort(), [...server.keys()].sort());
+  for (const [id, record] of server) assert.deepEqual(live.get(id), record, id);
+  for (const event of events) {
+    assert.deepEqual(
+      recordKeysOf(event).map((k) => k.id),
+      [...new Set(recordKeysOf(event).map((k) => k.id))],
+    );
+  }
+});
+
+Deno.test("foldLiveEvent() skips what a record read from the bridge already counts", async () => {
+  const events = await twoSessions();
+  const half = Math.floor(events.length / 2);
+  const read = applyEvents(new Map(), events.slice(0, half));
+  const records = new Map<string, StateRecord>(
+    [...read].map(([id, state]) => [id, structuredClone(state) as StateRecord]),
+  );
+  // The stream also delivers events the read already holds: they must not count twice.
+  for (const event of events.slice(half - 3)) foldLiveEvent(records, event);
+  const whole = applyEvents(new Map(), events);
+  for (const [id, record] of whole) assert.deepEqual(records.get(id), record, id);
+  assert.deepEqual(foldLiveEvent(records, events[0]!), []);
+});
+
+Deno.test("groupFleet() groups by project, newest first", async () => {
+  const events = await twoSessions();
+  const records = [...applyEvents(new Map(), events).values()] as StateRecord[];
+  const other = { ...records.find((r) => r.scope === "session")! };
+  other.id = JSON.stringify(["session", null, "lonely"]);
+  delete other.project_id;
+  other.session_id = "lonely";
+  other.last_ts_ms = 0;
+  const groups = groupFleet([...records, other]);
+  assert.deepEqual(groups.map((g) => g.project_id), ["acme", undefined]);
+  const acme = groups[0]!;
+  assert.equal(acme.record?.scope, "project");
+  assert.deepEqual(acme.workers.map((r) => r.worker_id), ["vm-1", "vm-2"]);
+  assert.deepEqual(acme.sessions.map((r) => r.session_id), ["session-a", "session-b"]);
+  assert.equal(acme.sessions[0]!.status, "ended");
+  assert.equal(acme.sessions[1]!.status, "active");
+  assert.equal(acme.runs.length, 2);
+});
+
+Deno.test("recordTokens() sums the four token kinds", () => {
+  const record = { usage: { input_tokens: 1, output_tokens: 2, cache_read_input_tokens: 4 } };
+  assert.equal(recordTokens(record as StateRecord), 7);
+  assert.equal(recordTokens({} as StateRecord), undefined);
+});

@@ -1,0 +1,341 @@
+// @ts-check
+/**
+ * The session timeline's model: a session's events in order, with each tool call's events
+ * paired by `tool_use_id` (PreToolUse with its PostToolUse or PostToolUseFailure, and a
+ * PermissionDenied that stopped it) and timed, and each subagent's events nested under its
+ * SubagentStart (by `parent_event_id`, else by `agent_id`). Every event appears exactly once.
+ * Pure, so the dashboard and its tests share it.
+ *
+ * @module
+ */
+
+/**
+ * The part of an envelope the timeline reads.
+ * @typedef {{
+ *   event_id: string, ts: string, event_type: string, level: string,
+ *   hook_event_name?: string, tool_name?: string, tool_use_id?: string, agent_id?: string,
+ *   parent_event_id?: string, msg?: string, data?: Record<string, unknown>
+ * }} TimelineEvent
+ */
+
+/**
+ * One event on its own.
+ * @typedef {{ kind: "event", key: string, ts: string, tsMs: number, event: TimelineEvent,
+ *   error: boolean }} EventItem
+ */
+
+/**
+ * A tool call: its events (first the PreToolUse when there is one), outcome and duration.
+ * @typedef {{ kind: "tool", key: string, ts: string, tsMs: number, tool_name: string,
+ *   tool_use_id: string, pre?: TimelineEvent, post?: TimelineEvent, events: TimelineEvent[],
+ *   outcome: "running" | "ok" | "failed" | "denied", durationMs?: number,
+ *   error: boolean }} ToolItem
+ */
+
+/**
+ * A subagent: its SubagentStart (when seen), its SubagentStop, and what happened inside.
+ * @typedef {{ kind: "subagent", key: string, ts: string, tsMs: number, agent_id: string,
+ *   agent_type?: string, start?: TimelineEvent, stop?: TimelineEvent,
+ *   children: TimelineItem[], durationMs?: number, error: boolean, errors: number,
+ *   events: number }} SubagentItem
+ */
+
+/** @typedef {EventItem | ToolItem | SubagentItem} TimelineItem */
+
+/**
+ * The timeline and its totals.
+ * @typedef {{ items: TimelineItem[], events: number, errors: number, tools: number,
+ *   failedTools: number, runningTools: number, subagents: number,
+ *   firstTsMs: number | undefined, lastTsMs: number | undefined }} Timeline
+ */
+
+/** Hook events that belong to a tool call when they carry its `tool_use_id`. */
+const TOOL_HOOKS = new Set([
+  "PreToolUse",
+  "PostToolUse",
+  "PostToolUseFailure",
+  "PermissionRequest",
+  "PermissionDenied",
+]);
+
+/**
+ * True for an event that went wrong: level error, or an error event.
+ * @param {TimelineEvent} event
+ */
+export function isErrorEvent(event) {
+  return event.level === "error" || event.event_type === "error";
+}
+
+/** @param {TimelineEvent} a @param {TimelineEvent} b */
+function byTime(a, b) {
+  return Date.parse(a.ts) - Date.parse(b.ts) ||
+    (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0);
+}
+
+/** @param {TimelineItem} a @param {TimelineItem} b */
+function itemOrder(a, b) {
+  return a.tsMs - b.tsMs || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+/**
+ * @param {TimelineEvent} event
+ * @returns {string | undefined}
+ */
+function agentTypeOf(event) {
+  const type = event.data?.agent_type;
+  return typeof type === "string" ? type : undefined;
+}
+
+/**
+ * Builds the timeline of one session's events (any order, duplicates by `event_id` ignored).
+ *
+ * @param {readonly TimelineEvent[]} input
+ * @returns {Timeline}
+ */
+export function buildTimeline(input) {
+  /** @type {Map<string, TimelineEvent>} */
+  const unique = new Map();
+  for (const event of input) if (!unique.has(event.event_id)) unique.set(event.event_id, event);
+  const events = [...unique.values()].sort(byTime);
+
+  // Subagents: one group per SubagentStart, found by its event id or its agent id.
+  /** @type {Map<string, SubagentItem>} */
+  const groupByStart = new Map();
+  /** @type {Map<string, SubagentItem>} */
+  const groupByAgent = new Map();
+  /** @type {(agentId: string, start?: TimelineEvent) => SubagentItem} */
+  const newGroup = (agentId, start) => {
+    const ts = start?.ts ?? "";
+    /** @type {SubagentItem} */
+    const group = {
+      kind: "subagent",
+      key: start ? `subagent:${start.event_id}` : `agent:${agentId}`,
+      ts,
+      tsMs: start ? Date.parse(start.ts) : Infinity,
+      agent_id: agentId,
+      children: [],
+      error: false,
+      errors: 0,
+      events: 0,
+    };
+    if (start) {
+      group.start = start;
+      const type = agentTypeOf(start);
+      if (type !== undefined) group.agent_type = type;
+    }
+    return group;
+  };
+  for (const event of events) {
+    if (event.hook_event_name === "SubagentStart") {
+      const group = newGroup(event.agent_id ?? event.event_id, event);
+      groupByStart.set(event.event_id, group);
+      if (event.agent_id !== undefined) groupByAgent.set(event.agent_id, group);
+    }
+  }
+
+  /**
+   * The subagent an event happened in, if any (creating a group for an agent whose start is
+   * not among the events).
+   * @param {TimelineEvent} event
+   * @returns {SubagentItem | undefined}
+   */
+  const containerOf = (event) => {
+    if (event.hook_event_name === "SubagentStart") {
+      return event.parent_event_id === undefined
+        ? undefined
+        : groupByStart.get(event.parent_event_id);
+    }
+    const byParent = event.parent_event_id === undefined
+      ? undefined
+      : groupByStart.get(event.parent_event_id);
+    if (byParent) return byParent;
+    if (event.agent_id === undefined) return undefined;
+    let group = groupByAgent.get(event.agent_id);
+    if (group === undefined) {
+      group = newGroup(event.agent_id);
+      groupByAgent.set(event.agent_id, group);
+    }
+    return group;
+  };
+
+  /** @type {TimelineItem[]} */
+  const top = [];
+  /** @type {Map<string, ToolItem>} */
+  const tools = new Map();
+  /** @type {Set<SubagentItem>} */
+  const placedGroups = new Set();
+  let errors = 0;
+
+  /** @param {SubagentItem | undefined} container @param {TimelineItem} item */
+  const place = (container, item) => {
+    if (container) container.children.push(item);
+    else top.push(item);
+  };
+
+  for (const event of events) {
+    const error = isErrorEvent(event);
+    if (error) errors++;
+    const container = containerOf(event);
+    if (container && container.tsMs === Infinity) {
+      // A subagent whose start is not here begins with its first event.
+      container.tsMs = Date.parse(event.ts);
+      container.ts = event.ts;
+    }
+    // A SubagentStart heads its group, which is placed below once every group exists.
+    if (event.hook_event_name === "SubagentStart" && groupByStart.has(event.event_id)) continue;
+    if (event.hook_event_name === "SubagentStop" && container) container.stop = event;
+    const toolUseId = event.tool_use_id;
+    if (toolUseId !== undefined && TOOL_HOOKS.has(event.hook_event_name ?? "")) {
+      let tool = tools.get(toolUseId);
+      if (tool === undefined) {
+        tool = {
+          kind: "tool",
+          key: `tool:${toolUseId}`,
+          ts: event.ts,
+          tsMs: Date.parse(event.ts),
+          tool_name: event.tool_name ?? "tool",
+          tool_use_id: toolUseId,
+          events: [],
+          outcome: "running",
+          error: false,
+        };
+        tools.set(toolUseId, tool);
+        place(container, tool);
+      }
+      tool.events.push(event);
+      if (event.tool_name !== undefined && tool.tool_name === "tool") {
+        tool.tool_name = event.tool_name;
+      }
+      const hook = event.hook_event_name;
+      if (hook === "PreToolUse" && tool.pre === undefined) tool.pre = event;
+      if ((hook === "PostToolUse" || hook === "PostToolUseFailure") && tool.post === undefined) {
+        tool.post = event;
+        tool.outcome = hook === "PostToolUse" ? "ok" : "failed";
+      }
+      if (hook === "PermissionDenied" && tool.post === undefined) tool.outcome = "denied";
+      if (error) tool.error = true;
+      continue;
+    }
+    place(container, {
+      kind: "event",
+      key: `event:${event.event_id}`,
+      ts: event.ts,
+      tsMs: Date.parse(event.ts),
+      event,
+      error,
+    });
+  }
+
+  // Subagent groups go where their start happened (top level, or inside their parent).
+  for (const group of groupByStart.values()) {
+    place(containerOf(/** @type {TimelineEvent} */ (group.start)), group);
+    placedGroups.add(group);
+  }
+  for (const group of groupByAgent.values()) {
+    if (!placedGroups.has(group)) top.push(group);
+  }
+
+  let failedTools = 0;
+  let runningTools = 0;
+  for (const tool of tools.values()) {
+    if (tool.outcome === "failed") {
+      tool.error = true;
+      failedTools++;
+    }
+    if (tool.outcome === "running") runningTools++;
+    if (tool.pre && tool.post) {
+      tool.durationMs = Date.parse(tool.post.ts) - Date.parse(tool.pre.ts);
+    }
+    // Listed from the PreToolUse on, whichever event arrived first.
+    tool.events.sort(byTime);
+    const first = tool.pre ?? tool.events[0];
+    if (first) {
+      tool.ts = first.ts;
+      tool.tsMs = Date.parse(first.ts);
+    }
+  }
+
+  /** @param {TimelineItem[]} items @returns {boolean} */
+  const finish = (items) => {
+    items.sort(itemOrder);
+    let anyError = false;
+    for (const item of items) {
+      if (item.kind === "subagent") {
+        const inner = finish(item.children);
+        const all = eventsOf(item);
+        item.events = all.length;
+        item.errors = all.filter(isErrorEvent).length;
+        item.error = item.errors > 0 || inner;
+        if (item.start && item.stop) {
+          item.durationMs = Date.parse(item.stop.ts) - Date.parse(item.start.ts);
+        }
+      }
+      if (item.error) anyError = true;
+    }
+    return anyError;
+  };
+  finish(top);
+
+  const first = events[0];
+  const last = events[events.length - 1];
+  return {
+    items: top,
+    events: events.length,
+    errors,
+    tools: tools.size,
+    failedTools,
+    runningTools,
+    subagents: new Set([...groupByStart.values(), ...groupByAgent.values()]).size,
+    firstTsMs: first ? Date.parse(first.ts) : undefined,
+    lastTsMs: last ? Date.parse(last.ts) : undefined,
+  };
+}
+
+/**
+ * The events of an item, in order (a subagent's include its start and everything inside).
+ * @param {TimelineItem} item
+ * @returns {TimelineEvent[]}
+ */
+export function eventsOf(item) {
+  if (item.kind === "event") return [item.event];
+  if (item.kind === "tool") return item.events;
+  return [
+    ...(item.start ? [item.start] : []),
+    ...item.children.flatMap(eventsOf),
+  ];
+}
+
+/**
+ * The items that hold at least one event matching `filter` (a subagent keeps only its matching
+ * children); an empty filter keeps everything.
+ *
+ * @param {readonly TimelineItem[]} items
+ * @param {{ event_type?: string, tool_name?: string, level?: string, errorsOnly?: boolean }} filter
+ * @returns {TimelineItem[]}
+ */
+export function filterTimeline(items, filter) {
+  /** @param {TimelineEvent} event */
+  const matches = (event) =>
+    (!filter.event_type || event.event_type === filter.event_type) &&
+    (!filter.tool_name || event.tool_name === filter.tool_name) &&
+    (!filter.level || event.level === filter.level) &&
+    (!filter.errorsOnly || isErrorEvent(event));
+  if (!filter.event_type && !filter.tool_name && !filter.level && !filter.errorsOnly) {
+    return [...items];
+  }
+  /** @type {TimelineItem[]} */
+  const kept = [];
+  for (const item of items) {
+    if (item.kind === "subagent") {
+      const children = filterTimeline(item.children, filter);
+      if (children.length > 0 || (item.start && matches(item.start))) {
+        kept.push({ ...item, children });
+      }
+    } else if (item.kind === "tool") {
+      if (item.events.some(matches) || (filter.errorsOnly && item.error)) kept.push(item);
+    } else if (matches(item.event)) {
+      kept.push(item);
+    }
+  }
+  return kept;
+}

@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import type { Event } from "../../shared/schema.ts";
+import { FIXTURE_AGENT_ID, fixtureSession } from "./fixture_session.ts";
+import {
+  buildTimeline,
+  eventsOf,
+  filterTimeline,
+  type TimelineItem,
+  type ToolItem,
+} from "./timeline_model.js";
+
+function flatten(items: readonly TimelineItem[]): TimelineItem[] {
+  return items.flatMap((item) =>
+    item.kind === "subagent" ? [item, ...flatten(item.children)] : [item]
+  );
+}
+
+function tool(items: readonly TimelineItem[], toolUseId: string): ToolItem {
+  const found = flatten(items).find((item) =>
+    item.kind === "tool" && item.tool_use_id === toolUseId
+  );
+  assert.ok(found && found.kind === "tool", `no tool item ${toolUseId}`);
+  return found;
+}
+
+async function session(): Promise<Event[]> {
+  return await fixtureSession({ run_id: "run-1", project_id: "acme", worker_id: "vm-1" });
+}
+
+Deno.test("buildTimeline() shows every event exactly once, in order", async () => {
+  const events = await session();
+  // Shuffled and with a duplicate: the model orders and dedupes.
+  const input = [...events].reverse().concat([events[3]!]);
+  const model = buildTimeline(input);
+  const shown = model.items.flatMap(eventsOf).map((e) => e.event_id);
+  assert.deepEqual([...shown].sort(), events.map((e) => e.event_id).sort());
+  assert.equal(new Set(shown).size, shown.length);
+  assert.equal(model.events, events.length);
+  const top = model.items.map((item) => item.tsMs);
+  assert.deepEqual(top, [...top].sort((a, b) => a - b));
+  assert.equal(model.firstTsMs, Date.parse(events[0]!.ts));
+  assert.equal(model.lastTsMs, Date.parse(events.at(-1)!.ts));
+});
+
+Deno.test("buildTimeline() pairs tool calls by tool_use_id and times them", async (t) => {
+  const model = buildTimeline(await session());
+  await t.step("PreToolUse with its PostToolUse: ok, 1.5 s", () => {
+    const bash = tool(model.items, "toolu_01ABC123");
+    assert.equal(bash.tool_name, "Bash");
+    assert.equal(bash.outcome, "ok");
+    assert.equal(bash.durationMs, 1_500);
+    assert.deepEqual(bash.events.map((e) => e.hook_event_name), ["PreToolUse", "PostToolUse"]);
+    assert.equal(bash.error, false);
+  });
+  await t.step("a PostToolUseFailure alone: failed, an error, no duration", () => {
+    const failed = tool(model.items, "toolu_01JKL012");
+    assert.equal(failed.outcome, "failed");
+    assert.equal(failed.error, true);
+    assert.equal(failed.durationMs, undefined);
+  });
+  await t.step("a PermissionDenied: denied", () => {
+    assert.equal(tool(model.items, "toolu_01MNO345").outcome, "denied");
+  });
+  await t.step("totals", () => {
+    assert.equal(model.failedTools, 1);
+    // The Edit, MCP and subagent calls have their answers; the denied one never ran.
+    assert.equal(model.tools, 6);
+    assert.equal(model.runningTools, 0);
+  });
+  await t.step("a PreToolUse without an answer is running", async () => {
+    const events = await fixtureSession({ run_id: "r", until: "permission_request" });
+    assert.equal(tool(buildTimeline(events).items, "toolu_01ABC123").outcome, "running");
+  });
+});
+
+Deno.test("buildTimeline() nests a subagent's events under its start", async (t) => {
+  const events = await session();
+  const model = buildTimeline(events);
+  const group = model.items.find((item) => item.kind === "subagent");
+  assert.ok(group && group.kind === "subagent");
+  await t.step("the group has the start, the stop, the agent type and a duration", () => {
+    assert.equal(group.agent_id, FIXTURE_AGENT_ID);
+    assert.equal(group.agent_type, "Explore");
+    assert.equal(group.start?.hook_event_name, "SubagentStart");
+    assert.equal(group.stop?.hook_event_name, "SubagentStop");
+    assert.equal(group.durationMs, 3_000);
+    assert.equal(model.subagents, 1);
+  });
+  await t.step("its tool call and its stop are inside, not at the top", () => {
+    assert.deepEqual(group.children.map((c) => c.kind), ["tool", "event"]);
+    const inner = tool(group.children, "toolu_sub_01");
+    assert.equal(inner.durationMs, 2_250);
+    assert.equal(
+      flatten(model.items.filter((i) => i.kind !== "subagent")).some((i) =>
+        i.kind === "tool" && i.tool_use_id === "toolu_sub_01"
+      ),
+      false,
+    );
+    assert.equal(group.events, 4);
+  });
+  await t.step("events with an agent_id but no start seen form a group of their own", () => {
+    const orphans = events.filter((e) =>
+      e.agent_id === FIXTURE_AGENT_ID && e.hook_event_name !== "SubagentStart"
+    );
+    const alone = buildTimeline(orphans.map(({ parent_event_id: _, ...e }) => e));
+    assert.equal(alone.items.length, 1);
+    const only = alone.items[0]!;
+    assert.equal(only.kind, "subagent");
+    if (only.kind === "subagent") {
+      assert.equal(only.start, undefined);
+      assert.equal(only.events, orphans.length);
+    }
+  });
+  await t.step("a subagent started inside another nests under it", () => {
+    const start = events.find((e) => e.hook_event_name === "SubagentStart")!;
+    const nested: Event = {
+      ...start,
+      event_id: crypto.randomUUID(),
+      agent_id: "agent-inner",
+      parent_event_id: start.event_id,
+      ts: new Date(Date.parse(start.ts) + 100).toISOString(),
+    };
+    const outer = buildTimeline([...events, nested]).items.find((i) => i.kind === "subagent");
+    assert.ok(outer && outer.kind === "subagent");
+    assert.ok(outer.children.some((c) => c.kind === "subagent" && c.agent_id === "agent-inner"));
+  });
+});
+
+Deno.test("buildTimeline() makes errors stand out", async () => {
+  const model = buildTimeline(await session());
+  // StopFailure and PostToolUseFailure are at level error.
+  assert.equal(model.errors, 2);
+  const flagged = flatten(model.items).filter((item) => item.error);
+  assert.ok(flagged.some((i) => i.kind === "event" && i.event.hook_event_name === "StopFailure"));
+  assert.ok(flagged.some((i) => i.kind === "tool" && i.outcome === "failed"));
+});
+
+Deno.test("filterTimeline() keeps the items with a matching event", async (t) => {
+  const model = buildTimeline(await session());
+  await t.step("an empty filter keeps everything", () => {
+    assert.equal(filterTimeline(model.items, {}).length, model.items.length);
+  });
+  await t.step("errors only", () => {
+    const kept = filterTimeline(model.items, { errorsOnly: true });
+    assert.deepEqual(
+      kept.map((i) => i.kind === "event" ? i.event.hook_event_name : i.kind),
+      ["tool", "StopFailure"],
+    );
+  });
+  await t.step("by tool: the subagent stays with only its matching children", () => {
+    const kept = filterTimeline(model.items, { tool_name: "Bash" });
+    const group = kept.find((i) => i.kind === "subagent");
+    assert.ok(group && group.kind === "subagent");
+    assert.deepEqual(group.children.map((c) => c.kind), ["tool"]);
+    assert.ok(kept.every((i) => eventsOf(i).some((e) => e.tool_name === "Bash")));
+  });
+  await t.step("by event type and level", () => {
+    const kept = filterTimeline(model.items, { event_type: "session_start" });
+    assert.equal(kept.length, 1);
+    assert.equal(
+      filterTimeline(model.items, { level: "debug" }).every((i) =>
+        eventsOf(i).some((e) => e.level === "debug")
+      ),
+      true,
+    );
+  });
+});

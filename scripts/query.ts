@@ -19,7 +19,8 @@
  * @module
  */
 import { BridgeError, queryAll } from "./fleet/bridge_client.ts";
-import { type CliOptions, parseCliArgs, usage } from "./fleet/cli_args.ts";
+import type { CliOptions } from "./fleet/cli_args.ts";
+import { readCliOptions, terminalIo } from "./fleet/cli_main.ts";
 import { tableLines } from "./fleet/table.ts";
 
 /** Where the command writes: results to `out`, remarks to `note` (stderr). */
@@ -62,40 +63,12 @@ export async function runQuery(options: CliOptions, io: QueryIo): Promise<number
   return 0;
 }
 
-function terminalColumns(): number {
-  try {
-    return Deno.stdout.isTerminal() ? Deno.consoleSize().columns : 160;
-  } catch {
-    return 160;
-  }
-}
-
 /** Reads the flags and runs the query; exits with its status. */
 export async function main(): Promise<void> {
-  // deno-lint-ignore no-console -- a command-line tool's output is the point
-  const note = (text: string) => console.error(text);
-  let options;
-  try {
-    options = parseCliArgs("query", Deno.args, {
-      env: (name) => Deno.env.get(name),
-      nowMs: Date.now(),
-    });
-  } catch (error) {
-    note(`${(error as Error).message}\n\n${usage("query")}`);
-    Deno.exit(2);
-  }
-  if (options === "help") {
-    // deno-lint-ignore no-console -- help goes to stdout
-    console.log(usage("query"));
-    return;
-  }
-  const encoder = new TextEncoder();
-  const status = await runQuery(options, {
-    out: (text) => Deno.stdout.writeSync(encoder.encode(text)),
-    note,
-    columns: terminalColumns(),
-  });
-  Deno.exit(status);
+  const io = terminalIo();
+  const options = readCliOptions("query", io);
+  if (options === undefined) return;
+  Deno.exit(await runQuery(options, io));
 }
 
 if (import.meta.main) {

@@ -20,7 +20,8 @@
  * @module
  */
 import { BridgeError, followLive, queryAll } from "./fleet/bridge_client.ts";
-import { type CliOptions, parseCliArgs, usage } from "./fleet/cli_args.ts";
+import type { CliOptions } from "./fleet/cli_args.ts";
+import { readCliOptions, terminalIo } from "./fleet/cli_main.ts";
 import { tableLines } from "./fleet/table.ts";
 
 /** Where tail writes: events to `out`, its state (connected, reconnecting) to `note`. */
@@ -119,42 +120,14 @@ export async function runTail(
   return 0;
 }
 
-function terminalColumns(): number {
-  try {
-    return Deno.stdout.isTerminal() ? Deno.consoleSize().columns : 160;
-  } catch {
-    return 160;
-  }
-}
-
 /** Reads the flags and follows until Ctrl-C. */
 export async function main(): Promise<void> {
-  // deno-lint-ignore no-console -- a command-line tool's output is the point
-  const note = (text: string) => console.error(text);
-  let options;
-  try {
-    options = parseCliArgs("tail", Deno.args, {
-      env: (name) => Deno.env.get(name),
-      nowMs: Date.now(),
-    });
-  } catch (error) {
-    note(`${(error as Error).message}\n\n${usage("tail")}`);
-    Deno.exit(2);
-  }
-  if (options === "help") {
-    // deno-lint-ignore no-console -- help goes to stdout
-    console.log(usage("tail"));
-    return;
-  }
+  const io = terminalIo();
+  const options = readCliOptions("tail", io);
+  if (options === undefined) return;
   const stop = new AbortController();
   Deno.addSignalListener("SIGINT", () => stop.abort());
-  const encoder = new TextEncoder();
-  const status = await runTail(options, {
-    out: (text) => Deno.stdout.writeSync(encoder.encode(text)),
-    note,
-    columns: terminalColumns(),
-  }, stop.signal);
-  Deno.exit(status);
+  Deno.exit(await runTail(options, io, stop.signal));
 }
 
 if (import.meta.main) {

@@ -115,6 +115,9 @@ function whole(flag: string, text: string, min: number, max: number): number {
   return value;
 }
 
+/** Flags with a value that are not query parameters. */
+const OTHER_VALUE_FLAGS = new Set(["since", "url", "key", "limit", "max"]);
+
 /**
  * Reads the arguments; `"help"` when help was asked for. Throws `TypeError` naming a bad or
  * unknown flag. Each filter may be given once.
@@ -146,12 +149,15 @@ export function parseCliArgs(
       else throw new TypeError("Cannot use --all with tail: it follows until stopped");
       continue;
     }
+    const param = FILTER_FLAGS[name] ?? (command === "query" ? QUERY_FLAGS[name] : undefined);
+    if (param === undefined && !OTHER_VALUE_FLAGS.has(name)) {
+      throw new TypeError(`Cannot use --${name}: unknown flag (--help lists them)`);
+    }
     let value = match[2];
     if (value === undefined) {
       value = args[++i];
       if (value === undefined) throw new TypeError(`Cannot use --${name}: it needs a value`);
     }
-    const param = FILTER_FLAGS[name] ?? (command === "query" ? QUERY_FLAGS[name] : undefined);
     if (param !== undefined) {
       if (params.has(param)) throw new TypeError(`Cannot use --${name} twice`);
       params.set(param, param === "until" ? parseTime(name, value, options.nowMs) : value);

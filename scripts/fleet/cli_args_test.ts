@@ -52,6 +52,7 @@ Deno.test("parseCliArgs() refuses what it cannot use, saying why", () => {
   const refused = (args: string[], pattern: RegExp, command: "query" | "tail" = "query") =>
     assert.throws(() => parseCliArgs(command, args, { env: env({}), nowMs: NOW }), pattern);
   refused(["--nope=1"], /--nope: unknown flag/);
+  refused(["--nope"], /--nope: unknown flag/);
   refused(["acme"], /flags look like --name=value/);
   refused(["--project=a", "--project_id=b"], /--project_id twice/);
   refused(["--limit=0"], /whole number from 1 to 1000/);

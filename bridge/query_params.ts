@@ -65,12 +65,14 @@ export const COLLECTION_FILTERS: Record<
   agent_state: ["project_id", "run_id", "session_id", "worker_id", ...STATE_FILTER_FIELDS],
 };
 
-const identifier = (name: string) =>
+/** A query parameter holding an id (the limits of the envelope's ids); `name` for its errors. */
+export const identifier = (name: string): z.ZodString =>
   z.string().min(1, { error: `${name} must not be empty` }).max(LIMITS.idChars, {
     error: `${name} must be at most ${LIMITS.idChars} characters`,
   });
 
-const instant = (name: string) =>
+/** A query parameter holding an instant: RFC 3339 or Unix milliseconds, as Unix milliseconds. */
+export const instant = (name: string): z.ZodPipe<z.ZodString, z.ZodTransform<number, string>> =>
   z.string().transform((text, ctx) => {
     if (/^\d{1,15}$/.test(text)) return Number(text);
     const iso = z.iso.datetime({ offset: true }).safeParse(text);

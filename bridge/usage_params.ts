@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { LIMITS } from "../shared/contract.ts";
+import { identifier, instant } from "./query_params.ts";
 
 /** What usage can be grouped by. */
 export const USAGE_DIMENSIONS = [
@@ -57,23 +57,6 @@ export interface UsageQuery {
 
 /** The outcome of {@linkcode parseUsageParams}. */
 export type ParsedUsageQuery = { ok: true; query: UsageQuery } | { ok: false; error: string };
-
-const identifier = (name: string) =>
-  z.string().min(1, { error: `${name} must not be empty` }).max(LIMITS.idChars, {
-    error: `${name} must be at most ${LIMITS.idChars} characters`,
-  });
-
-const instant = (name: string) =>
-  z.string().transform((text, ctx) => {
-    if (/^\d{1,15}$/.test(text)) return Number(text);
-    const iso = z.iso.datetime({ offset: true }).safeParse(text);
-    if (iso.success) return Date.parse(text);
-    ctx.addIssue({
-      code: "custom",
-      message: `${name} must be RFC 3339 (like 2026-11-24T10:00:00Z) or Unix milliseconds`,
-    });
-    return z.NEVER;
-  });
 
 const Params = z.strictObject({
   group_by: z.string().transform((text, ctx) => {

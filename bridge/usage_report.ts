@@ -189,31 +189,56 @@ class Accumulator {
   }
 
   summary(): UsageSummary {
-    const none = this.messages > 0 && this.priced === 0;
-    const cost = (usd: number) => none ? null : roundUsd(usd);
-    const counts = {} as TokenCounts;
-    for (const field of TOKEN_FIELDS) counts[field] = this.tokens[field];
-    return {
-      messages: this.messages,
-      ...counts,
-      total_tokens: totalTokens(this.tokens),
-      cost_usd: cost(
-        this.costs.input + this.costs.output + this.costs.cache_creation + this.costs.cache_read,
-      ),
-      cost_by_field_usd: {
-        input: cost(this.costs.input),
-        output: cost(this.costs.output),
-        cache_creation: cost(this.costs.cache_creation),
-        cache_read: cost(this.costs.cache_read),
-      },
-      cost_complete: this.priced === this.messages,
-      unpriced_messages: this.messages - this.priced,
-      unknown_models: [...this.unknown].sort(),
-      models: [...this.models].sort(),
-      first_ts: this.messages > 0 ? new Date(this.first).toISOString() : null,
-      last_ts: this.messages > 0 ? new Date(this.last).toISOString() : null,
-    };
+    const some = this.messages > 0;
+    return summarize(
+      this,
+      some ? new Date(this.first).toISOString() : null,
+      some ? new Date(this.last).toISOString() : null,
+    );
   }
+}
+
+/** The running sums a {@linkcode UsageSummary} is made of. */
+export interface UsageSums {
+  tokens: TokenCounts;
+  /** Responses counted. */
+  messages: number;
+  /** Responses among them with a price. */
+  priced: number;
+  costs: FieldCosts;
+  unknown: ReadonlySet<string>;
+  models: ReadonlySet<string>;
+}
+
+/** The summary of `sums`; its costs are null when none of its responses has a price. */
+export function summarize(
+  sums: UsageSums,
+  firstTs: string | null,
+  lastTs: string | null,
+): UsageSummary {
+  const none = sums.messages > 0 && sums.priced === 0;
+  const cost = (usd: number) => none ? null : roundUsd(usd);
+  const counts = {} as TokenCounts;
+  for (const field of TOKEN_FIELDS) counts[field] = sums.tokens[field];
+  const { input, output, cache_creation, cache_read } = sums.costs;
+  return {
+    messages: sums.messages,
+    ...counts,
+    total_tokens: totalTokens(sums.tokens),
+    cost_usd: cost(input + output + cache_creation + cache_read),
+    cost_by_field_usd: {
+      input: cost(input),
+      output: cost(output),
+      cache_creation: cost(cache_creation),
+      cache_read: cost(cache_read),
+    },
+    cost_complete: sums.priced === sums.messages,
+    unpriced_messages: sums.messages - sums.priced,
+    unknown_models: [...sums.unknown].sort(),
+    models: [...sums.models].sort(),
+    first_ts: firstTs,
+    last_ts: lastTs,
+  };
 }
 
 function compareKeys(a: (string | null)[], b: (string | null)[]): number {

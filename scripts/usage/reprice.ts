@@ -9,17 +9,16 @@
  *
  * @module
  */
-import type { UsageGroup, UsageReport, UsageSummary } from "../../bridge/usage_report.ts";
-import type { UsageDimension } from "../../bridge/usage_params.ts";
 import {
-  addCosts,
-  type FieldCosts,
-  responseCost,
-  roundUsd,
-  zeroCosts,
-} from "../../shared/usage/cost.ts";
+  summarize,
+  type UsageGroup,
+  type UsageReport,
+  type UsageSummary,
+} from "../../bridge/usage_report.ts";
+import type { UsageDimension } from "../../bridge/usage_params.ts";
+import { addCosts, type FieldCosts, responseCost, zeroCosts } from "../../shared/usage/cost.ts";
 import { priceOf, type Prices, priceTableInfo } from "../../shared/usage/prices.ts";
-import { addTokens, TOKEN_FIELDS, totalTokens, zeroTokens } from "../../shared/usage/tokens.ts";
+import { addTokens, zeroTokens } from "../../shared/usage/tokens.ts";
 
 class Merge {
   tokens = zeroTokens();
@@ -52,29 +51,7 @@ class Merge {
   }
 
   summary(): UsageSummary {
-    const none = this.messages > 0 && this.priced === 0;
-    const cost = (usd: number) => none ? null : roundUsd(usd);
-    const counts = Object.fromEntries(TOKEN_FIELDS.map((f) => [f, this.tokens[f]]));
-    return {
-      messages: this.messages,
-      ...counts as typeof this.tokens,
-      total_tokens: totalTokens(this.tokens),
-      cost_usd: cost(
-        this.costs.input + this.costs.output + this.costs.cache_creation + this.costs.cache_read,
-      ),
-      cost_by_field_usd: {
-        input: cost(this.costs.input),
-        output: cost(this.costs.output),
-        cache_creation: cost(this.costs.cache_creation),
-        cache_read: cost(this.costs.cache_read),
-      },
-      cost_complete: this.priced === this.messages,
-      unpriced_messages: this.messages - this.priced,
-      unknown_models: [...this.unknown].sort(),
-      models: [...this.models].sort(),
-      first_ts: this.first,
-      last_ts: this.last,
-    };
+    return summarize(this, this.first, this.last);
   }
 }
 

@@ -29,18 +29,13 @@ import { runLoad } from "../bridge/testing/load.ts";
 import { eventHash, uuidV7 } from "../shared/ids.ts";
 import type { Event } from "../shared/schema.ts";
 import { launchChromium } from "../e2e/browser.ts";
+import { median } from "./_stats.ts";
 
 const SESSION_EVENTS = 500;
 
 function option(name: string, fallback: number): number {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
   return arg === undefined ? fallback : Number(arg.slice(name.length + 3));
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function log(text: string): void {

@@ -15,32 +15,11 @@
 import { startTestBridge } from "../bridge/testing/bridge.ts";
 import { hookCommand } from "../shared/hook_permissions.ts";
 import { LAYOUT } from "../shared/spool.ts";
+import { median, timedRun } from "./_stats.ts";
 
 const HOOKS_DIR = new URL("../hooks", import.meta.url).pathname;
 const PAYLOAD = new URL("../testdata/claude-code/payloads/post_tool_use.json", import.meta.url);
 const SCRIPT = "post_tool_use.ts";
-
-interface Sample {
-  ms: number;
-  code: number;
-}
-
-async function runOnce(args: string[], env: Record<string, string>, stdin: Uint8Array) {
-  const started = performance.now();
-  const child = new Deno.Command(args[0]!, {
-    args: args.slice(1),
-    clearEnv: true,
-    env,
-    stdin: "piped",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(stdin);
-  await writer.close();
-  const status = await child.status;
-  return { ms: performance.now() - started, code: status.code } satisfies Sample;
-}
 
 /** Max RSS in KB of one run, from GNU time. */
 async function peakKb(args: string[], env: Record<string, string>, stdin: Uint8Array) {
@@ -58,12 +37,6 @@ async function peakKb(args: string[], env: Record<string, string>, stdin: Uint8A
   const output = await child.output();
   const lines = new TextDecoder().decode(output.stderr).trim().split("\n");
   return Number(lines.at(-1));
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 interface Result {
@@ -90,14 +63,14 @@ async function measure(
   const hookMs: number[] = [];
   let failures = 0;
   for (let i = 0; i < 3; i++) { // warm the module and code caches
-    await runOnce(hook, env, stdin);
-    await runOnce(floor, env, stdin);
+    await timedRun(hook, env, stdin);
+    await timedRun(floor, env, stdin);
   }
   for (let i = 0; i < runs; i++) {
     // Alternate which goes first, so neither always runs right after the other.
     const order = i % 2 === 0 ? [floor, hook] : [hook, floor];
     for (const args of order) {
-      const sample = await runOnce(args, env, stdin);
+      const sample = await timedRun(args, env, stdin);
       if (sample.code !== 0) failures++;
       (args === hook ? hookMs : floorMs).push(sample.ms);
     }

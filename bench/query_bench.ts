@@ -21,18 +21,13 @@ import { ChromaStore, eventMetadata, PLACEHOLDER_EMBEDDING } from "../bridge/chr
 import { offlineProvider } from "../bridge/embeddings.ts";
 import { startEmbeddedChroma } from "../bridge/embedded_chroma.ts";
 import { parseQueryParams } from "../bridge/query_params.ts";
+import { median } from "./_stats.ts";
 
 const BATCH = 500;
 /** Events written interleaved with raw adds of the same records (then store writes only). */
 const INTERLEAVED = 20_000;
 const SESSION_EVENTS = 500;
 const QUERY_TARGET_MS = 50;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -17,31 +17,14 @@
  */
 import { hookCommand } from "../shared/hook_permissions.ts";
 import { LAYOUT } from "../shared/spool.ts";
+import { median, timedRun } from "./_stats.ts";
 
 const HOOKS_DIR = new URL("../hooks", import.meta.url).pathname;
 const FIXTURES = new URL("../testdata/claude-code/", import.meta.url).pathname;
 
-async function runOnce(args: string[], env: Record<string, string>, stdin: Uint8Array) {
-  const started = performance.now();
-  const child = new Deno.Command(args[0]!, {
-    args: args.slice(1),
-    clearEnv: true,
-    env,
-    stdin: "piped",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(stdin);
-  await writer.close();
-  await child.status;
-  return performance.now() - started;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+/** Wall time (ms) of one hook run. */
+async function wallMs(args: string[], env: Record<string, string>, stdin: Uint8Array) {
+  return (await timedRun(args, env, stdin)).ms;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -76,19 +59,19 @@ async function main(): Promise<void> {
     // A live relay for the shipping case: its heartbeat, fresh before every run (none is started).
     const beat = () => Deno.writeTextFile(`${logDirs.relay}/${LAYOUT.heartbeatFile}`, "0\n");
     const cases: [string, () => Promise<number>][] = [
-      ["floor", async () => (await beat(), await runOnce(floor, relayEnv, withoutJob))],
+      ["floor", async () => (await beat(), await wallMs(floor, relayEnv, withoutJob))],
       [
         "no job",
-        async () => (await beat(), await runOnce(command(logDirs.relay), relayEnv, withoutJob)),
+        async () => (await beat(), await wallMs(command(logDirs.relay), relayEnv, withoutJob)),
       ],
       [
         "job, relay runs",
-        async () => (await beat(), await runOnce(command(logDirs.relay), relayEnv, withJob)),
+        async () => (await beat(), await wallMs(command(logDirs.relay), relayEnv, withJob)),
       ],
       [
         "job, no relay, starts collector",
         () =>
-          runOnce(
+          wallMs(
             command(logDirs.spawn),
             { ZO_LOG_DIR: logDirs.spawn, ZO_RELAY_IDLE_SECONDS: "0" },
             withJob,
@@ -97,7 +80,7 @@ async function main(): Promise<void> {
       [
         "job, no relay, collector running",
         () =>
-          runOnce(command(logDirs.running), {
+          wallMs(command(logDirs.running), {
             ZO_LOG_DIR: logDirs.running,
             ZO_RELAY_IDLE_SECONDS: "600",
           }, withJob),

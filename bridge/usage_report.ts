@@ -27,18 +27,11 @@ import {
 import type { UsageDimension, UsageQuery } from "./usage_params.ts";
 import type { UsageRecord } from "./usage_records.ts";
 
-/** One API response as counted: its maximum counts, earliest time and owner. */
-export interface CountedResponse extends TokenCounts {
-  message_key: string;
-  message_id: string;
-  model: string;
-  project_id?: string;
-  worker_id?: string;
-  run_id: string;
-  session_id: string;
-  agent_id?: string;
-  ts_ms: number;
-}
+/**
+ * One API response as counted: the fields of its owning reading, with the maximum counts and
+ * the earliest time over all its readings (`ts_ms`).
+ */
+export type CountedResponse = Omit<UsageRecord, "id" | "stored_ms" | "event_id">;
 
 /** Usage and cost of a set of responses (the totals, or one group). */
 export interface UsageSummary extends TokenCounts {

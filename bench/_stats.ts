@@ -1,0 +1,35 @@
+/**
+ * What the benchmarks share: the median of samples, and the wall time of one child process fed
+ * a given stdin (the hook benchmarks' unit of measure).
+ *
+ * @module
+ */
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Wall time (ms) and exit code of one run of `args` (program first) with `stdin` piped in. */
+export async function timedRun(
+  args: readonly string[],
+  env: Record<string, string>,
+  stdin: Uint8Array,
+): Promise<{ ms: number; code: number }> {
+  const started = performance.now();
+  const child = new Deno.Command(args[0]!, {
+    args: args.slice(1),
+    clearEnv: true,
+    env,
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(stdin);
+  await writer.close();
+  const status = await child.status;
+  return { ms: performance.now() - started, code: status.code };
+}

@@ -28,7 +28,7 @@ import { startEmbeddedChroma } from "../bridge/embedded_chroma.ts";
 import { offlineProvider } from "../bridge/embeddings.ts";
 import { spawnBridge } from "../bridge/testing/bridge.ts";
 import { runLoad } from "../bridge/testing/load.ts";
-import { eventFromHookPayload } from "../shared/envelope.ts";
+import { eventFromHookPayload } from "../hooks/pipeline/envelope.ts";
 import { createRedactor } from "../shared/redact.ts";
 import type { Event } from "../shared/schema.ts";
 

@@ -13,7 +13,7 @@
  * @module
  */
 import { ChromaClient, type Collection } from "chromadb";
-import { eventFromHookPayload } from "../shared/envelope.ts";
+import { eventFromHookPayload } from "../hooks/pipeline/envelope.ts";
 import { uuidV7 } from "../shared/ids.ts";
 import { createRedactor } from "../shared/redact.ts";
 import type { Event } from "../shared/schema.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { eventFromHookPayload } from "../shared/envelope.ts";
+import { eventFromHookPayload } from "../hooks/pipeline/envelope.ts";
 import { createRedactor } from "../shared/redact.ts";
 
 const TARGET_BYTES = 100 * 1024;

@@ -19,9 +19,9 @@
 import { spawnBridge } from "../bridge/testing/bridge.ts";
 import { makeEvent } from "../bridge/testing/fakes.ts";
 import { runLoad } from "../bridge/testing/load.ts";
-import { relayCommand } from "../shared/relay_launcher.ts";
-import { listSegments, segmentName } from "../shared/spool.ts";
-import { loadVmConfig } from "../shared/vm_config.ts";
+import { relayCommand } from "../hooks/pipeline/relay_launcher.ts";
+import { listSegments, segmentName } from "../hooks/pipeline/spool.ts";
+import { loadVmConfig } from "../hooks/pipeline/vm_config.ts";
 import type { Event } from "../shared/schema.ts";
 
 // deno-lint-ignore no-console -- a benchmark prints its figures

@@ -15,8 +15,8 @@
  *
  * @module
  */
-import { hookCommand } from "../shared/hook_permissions.ts";
-import { LAYOUT } from "../shared/spool.ts";
+import { hookCommand } from "../scripts/install/hook_permissions.ts";
+import { LAYOUT } from "../hooks/pipeline/spool.ts";
 import { median, timedRun } from "./_stats.ts";
 
 const HOOKS_DIR = new URL("../hooks", import.meta.url).pathname;

@@ -35,7 +35,7 @@ import { liveResponse } from "./live_route.ts";
 import { type BridgeMetrics, createMetrics, type RouteLabel } from "./metrics.ts";
 import { parseQueryParams } from "./query_params.ts";
 import { type EventStore, QueryError, StoreUnavailableError } from "./store.ts";
-import { builtinPrices, type Prices } from "../shared/usage/prices.ts";
+import { builtinPrices, type Prices } from "./usage/prices.ts";
 import { createUsageRoute } from "./usage_route.ts";
 
 /** Options of {@linkcode createApp}. */
@@ -55,7 +55,7 @@ export interface AppOptions {
   unavailableRetryAfterSeconds?: number;
   /** Receives one JSON line per request; default stderr. */
   log?: (line: string) => void;
-  /** The price table of `GET /usage`; default the committed one (`shared/usage/prices.json`). */
+  /** The price table of `GET /usage`; default the committed one (`bridge/usage/prices.json`). */
   prices?: Prices;
   /** Bounds of the `GET /live` hub (buffer per client, clients, heartbeat). */
   live?: Omit<LiveHubOptions, "registry">;

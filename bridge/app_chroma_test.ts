@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { ChromaClient } from "chromadb";
-import { type EventContext, eventFromHookPayload } from "../shared/envelope.ts";
+import { type EventContext, eventFromHookPayload } from "../hooks/pipeline/envelope.ts";
 import { createRedactor } from "../shared/redact.ts";
 import type { Event } from "../shared/schema.ts";
 import { makeEvent } from "./testing/fakes.ts";

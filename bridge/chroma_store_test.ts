@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type EventContext, eventFromHookPayload, sealEvent } from "../shared/envelope.ts";
+import { type EventContext, eventFromHookPayload, sealEvent } from "../hooks/pipeline/envelope.ts";
 import { createRedactor, type Redactor } from "../shared/redact.ts";
 import { type Event, parseEvent } from "../shared/schema.ts";
 import type { AgentState } from "./agent_state.ts";

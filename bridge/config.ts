@@ -15,7 +15,7 @@ import {
 } from "../shared/config.ts";
 import { type ApiKeyConfig, checkedKey, parseApiKeys, secretOf } from "./auth.ts";
 import { EMBEDDING_ENV_VARS, type EmbeddingConfig, loadEmbeddingConfig } from "./embeddings.ts";
-import { builtinPrices, parsePrices, type Prices } from "../shared/usage/prices.ts";
+import { builtinPrices, parsePrices, type Prices } from "./usage/prices.ts";
 import type { GroupCommitOptions } from "./group_commit.ts";
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./ingest_body.ts";
 
@@ -163,7 +163,7 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
     default: "",
     usedBy: "bridge",
     description:
-      "A price table replacing the committed `shared/usage/prices.json` (same JSON shape; see " +
+      "A price table replacing the committed `bridge/usage/prices.json` (same JSON shape; see " +
       "docs/usage.md): what `GET /usage` prices tokens with. Add its path to `--allow-read`. " +
       "`deno task usage` reads the same variable to price on the client side instead.",
   },

@@ -9,9 +9,9 @@
 import assert from "node:assert/strict";
 import { createRedactor } from "../shared/redact.ts";
 import type { Event } from "../shared/schema.ts";
-import { parsePrices } from "../shared/usage/prices.ts";
-import { readTranscriptUsage } from "../shared/usage/transcript_reader.ts";
-import type { MessageUsage } from "../shared/usage/transcript_line.ts";
+import { parsePrices } from "./usage/prices.ts";
+import { readTranscriptUsage } from "../hooks/pipeline/usage/transcript_reader.ts";
+import type { MessageUsage } from "../hooks/pipeline/usage/transcript_line.ts";
 import { type UsageContext, usageEvent } from "../shared/usage/usage_event.ts";
 import type { AgentState } from "./agent_state.ts";
 import { startTestChroma } from "./testing/chroma.ts";

@@ -8,14 +8,8 @@
  *
  * @module
  */
-import {
-  addCosts,
-  type FieldCosts,
-  responseCost,
-  roundUsd,
-  zeroCosts,
-} from "../shared/usage/cost.ts";
-import { priceOf, type Prices, priceTableInfo } from "../shared/usage/prices.ts";
+import { addCosts, type FieldCosts, responseCost, roundUsd, zeroCosts } from "./usage/cost.ts";
+import { priceOf, type Prices, priceTableInfo } from "./usage/prices.ts";
 import {
   addTokens,
   raiseTokens,

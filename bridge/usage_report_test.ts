@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { builtinPrices, parsePrices } from "../shared/usage/prices.ts";
+import { builtinPrices, parsePrices } from "./usage/prices.ts";
 import type { UsageQuery } from "./usage_params.ts";
 import { countResponses, formatOffset, usageReport } from "./usage_report.ts";
 import { messageKey, type UsageRecord } from "./usage_records.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Prices } from "../shared/usage/prices.ts";
+import type { Prices } from "./usage/prices.ts";
 import { type Principal, requireScope } from "./auth.ts";
 import { HttpError, jsonResponse } from "./errors.ts";
 import type { EventStore } from "./store.ts";

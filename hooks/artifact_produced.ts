@@ -6,7 +6,7 @@
  * on stdin (`session_id`, `task_id`, `description`, ...) is kept in `data`.
  *
  * Run with exactly these flags (it reads the files it hashes, so `--allow-read` is unscoped; `<log-dir>`: `$ZO_LOG_DIR`, absolute; `<deno>`: the resolved
- * deno binary, `Deno.execPath()`; the list lives in `shared/hook_permissions.ts`):
+ * deno binary, `Deno.execPath()`; the list lives in `scripts/install/hook_permissions.ts`):
  *
  *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname --allow-read --allow-write=<log-dir> --allow-run=<deno> hooks/artifact_produced.ts [--type=<kind>] <file>... < /dev/null
  *
@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { runHook } from "../shared/hook_runner.ts";
+import { runHook } from "./pipeline/hook_runner.ts";
 
 /** Splits `--type=<kind>` from the file arguments. */
 export function parseArtifactArgs(args: readonly string[]): { files: string[]; type?: string } {

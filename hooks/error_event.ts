@@ -4,7 +4,7 @@
  * text as the message.
  *
  * Run with exactly these flags (`<log-dir>`: `$ZO_LOG_DIR`, absolute; `<deno>`: the resolved
- * deno binary, `Deno.execPath()`; the list lives in `shared/hook_permissions.ts`):
+ * deno binary, `Deno.execPath()`; the list lives in `scripts/install/hook_permissions.ts`):
  *
  *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname --allow-read=<log-dir> --allow-write=<log-dir> --allow-run=<deno> hooks/error_event.ts < error.json
  *
@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { runHook } from "../shared/hook_runner.ts";
+import { runHook } from "./pipeline/hook_runner.ts";
 
 /** Records one error report from stdin. */
 export function main(): Promise<never> {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { COLLECTOR_SCRIPT, HOOK_SCRIPTS, snakeCase } from "../shared/hook_permissions.ts";
+import { COLLECTOR_SCRIPT, HOOK_SCRIPTS, snakeCase } from "../scripts/install/hook_permissions.ts";
 import { parseEvent } from "../shared/schema.ts";
 import { type HookRun, HOOKS_DIR, runHookScript, spooledEvents } from "./testing/run_hook.ts";
-import { withLogDir as withTempLogDir } from "../shared/testing/log_dir.ts";
+import { withLogDir as withTempLogDir } from "./testing/log_dir.ts";
 
 const PAYLOADS = new URL("../testdata/claude-code/payloads/", import.meta.url).pathname;
 
@@ -196,7 +196,7 @@ Deno.test("a segment that cannot be written (as on a full disk): exit 0, bounded
     // Every segment name of the next two minutes is a directory: each open fails at once.
     const now = Date.now();
     for (const ms of [now, now + 60_000]) {
-      const { segmentName, segmentPath } = await import("../shared/spool.ts");
+      const { segmentName, segmentPath } = await import("./pipeline/spool.ts");
       await Deno.mkdir(segmentPath(logDir, segmentName(ms)), { recursive: true });
     }
     const run = await runHookScript("stop.ts", {

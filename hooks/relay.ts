@@ -7,7 +7,7 @@
  * Run with exactly these flags (`<log-dir>`: `$ZO_LOG_DIR`, absolute; `<endpoint-host>`: the
  * host[:port] of `ZO_EVENT_ENDPOINT`, left out when it is unset; `<port>`: `ZO_RELAY_PORT`, 8790
  * by default; `<deno>`: the deno binary, which it runs only to start the usage collector for
- * http hooks; `shared/relay_launcher.ts` builds this line):
+ * http hooks; `hooks/pipeline/relay_launcher.ts` builds this line):
  *
  *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname --allow-read=<log-dir> --allow-write=<log-dir> --allow-net=<endpoint-host>,127.0.0.1:<port> --allow-run=<deno> hooks/relay.ts [--on-demand | --service] [--port=<n>] [--no-http]
  *
@@ -22,8 +22,8 @@
  *
  * @module
  */
-import { loadVmConfig } from "../shared/vm_config.ts";
-import { runRelay } from "../shared/relay/relay.ts";
+import { loadVmConfig } from "./pipeline/vm_config.ts";
+import { runRelay } from "./pipeline/relay/relay.ts";
 
 /** The relay's command-line flags. */
 export interface RelayFlags {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startTestBridge } from "../bridge/testing/bridge.ts";
-import { LAUNCH_MARKER } from "../shared/relay_launcher.ts";
-import { LAYOUT } from "../shared/spool.ts";
+import { LAUNCH_MARKER } from "./pipeline/relay_launcher.ts";
+import { LAYOUT } from "./pipeline/spool.ts";
 import { runHookScript } from "./testing/run_hook.ts";
 
 const PAYLOADS = new URL("../testdata/claude-code/payloads/", import.meta.url).pathname;

@@ -4,7 +4,7 @@
  * spool under `$ZO_LOG_DIR`.
  *
  * Run with exactly these flags (`<log-dir>`: `$ZO_LOG_DIR`, absolute; `<deno>`: the resolved
- * deno binary, `Deno.execPath()`; the list lives in `shared/hook_permissions.ts`):
+ * deno binary, `Deno.execPath()`; the list lives in `scripts/install/hook_permissions.ts`):
  *
  *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname --allow-read=<log-dir> --allow-write=<log-dir> --allow-run=<deno> hooks/report_event.ts
  *
@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { runHook } from "../shared/hook_runner.ts";
+import { runHook } from "./pipeline/hook_runner.ts";
 
 /** Records one hook payload from stdin, whatever its event. */
 export function main(): Promise<never> {

@@ -3,7 +3,7 @@
  * spool under `$ZO_LOG_DIR` (the relay, if `ZO_EVENT_ENDPOINT` is set, ships it).
  *
  * Run with exactly these flags (`<log-dir>`: `$ZO_LOG_DIR`, absolute; `<deno>`: the resolved
- * deno binary, `Deno.execPath()`; the list lives in `shared/hook_permissions.ts`):
+ * deno binary, `Deno.execPath()`; the list lives in `scripts/install/hook_permissions.ts`):
  *
  *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname --allow-read=<log-dir> --allow-write=<log-dir> --allow-run=<deno> hooks/session_start.ts
  *
@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { runHook } from "../shared/hook_runner.ts";
+import { runHook } from "./pipeline/hook_runner.ts";
 
 /** Records one `SessionStart` payload from stdin. */
 export function main(): Promise<never> {

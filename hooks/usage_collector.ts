@@ -2,13 +2,13 @@
  * The usage collector of one transcript directory: reads the transcripts that Stop,
  * SubagentStop, SessionEnd and PreCompact hooks queued (`$ZO_LOG_DIR/usage/<dir-key>/jobs/`) from
  * their saved positions, and appends one `usage` event per API response to the spool (see
- * `shared/usage/collector.ts`). Started, detached, by the relay (or by those hooks when no relay
+ * `hooks/pipeline/usage/collector.ts`). Started, detached, by the relay (or by those hooks when no relay
  * runs) when none runs for the directory; exits once no job came for a while (a second when a
  * relay runs, else `ZO_RELAY_IDLE_SECONDS`). Not registered in Claude Code's settings.
  *
  * Run with exactly these flags (`<log-dir>`: `$ZO_LOG_DIR`, absolute; `<transcript-dir>`: the
- * directory of the session's transcript; the list lives in `shared/usage/collector_flags.ts`,
- * re-exported by `shared/hook_permissions.ts`):
+ * directory of the session's transcript; the list lives in `hooks/pipeline/usage/collector_flags.ts`,
+ * re-exported by `scripts/install/hook_permissions.ts`):
  *
  *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,HOME' --allow-sys=hostname --allow-read=<log-dir>,<transcript-dir> --allow-write=<log-dir> hooks/usage_collector.ts --dir=<transcript-dir>
  *
@@ -17,9 +17,9 @@
  *
  * @module
  */
-import { relayAlive } from "../shared/relay_launcher.ts";
-import { DEFAULT_LINGER_MS, runCollector } from "../shared/usage/collector.ts";
-import { loadVmConfig, type VmConfig } from "../shared/vm_config.ts";
+import { relayAlive } from "./pipeline/relay_launcher.ts";
+import { DEFAULT_LINGER_MS, runCollector } from "./pipeline/usage/collector.ts";
+import { loadVmConfig, type VmConfig } from "./pipeline/vm_config.ts";
 
 /**
  * How long the collector waits for more jobs: a second when a relay runs (it starts the next

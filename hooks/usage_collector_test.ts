@@ -9,10 +9,10 @@
 import assert from "node:assert/strict";
 import { startTestBridge } from "../bridge/testing/bridge.ts";
 import type { UsageReport } from "../bridge/usage_report.ts";
-import { COLLECTOR_SCRIPT, collectorCommand } from "../shared/hook_permissions.ts";
-import { relayCommand } from "../shared/relay_launcher.ts";
-import { collectorDir, listJobs, writeJobSync } from "../shared/usage/jobs.ts";
-import { loadVmConfig } from "../shared/vm_config.ts";
+import { COLLECTOR_SCRIPT, collectorCommand } from "../scripts/install/hook_permissions.ts";
+import { relayCommand } from "./pipeline/relay_launcher.ts";
+import { collectorDir, listJobs, writeJobSync } from "./pipeline/usage/jobs.ts";
+import { loadVmConfig } from "./pipeline/vm_config.ts";
 import { parseCollectorFlags } from "./usage_collector.ts";
 import { HOOKS_DIR, runHookScript, spooledEvents } from "./testing/run_hook.ts";
 

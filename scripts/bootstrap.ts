@@ -27,7 +27,7 @@
  *    stay (`ZO_RELAY_PORT`, `ZO_REDACTION_MODE`, ...; re-run bootstrap after editing them).
  * 3. Writes the wrappers in `<install>/bin/` (0755): `zo_report_event`, `session_start`,
  *    `mcp_telemetry`, `worker_spawn`, `artifact_produced`, `error_event`, `relay`, and one per
- *    Claude Code event (snake_case, from `HOOK_SCRIPTS` in `shared/hook_permissions.ts`). Each is
+ *    Claude Code event (snake_case, from `HOOK_SCRIPTS` in `scripts/install/hook_permissions.ts`). Each is
  *    `sh`: it exports `DENO_DIR`, `ZO_LOG_DIR`, `DENO_NO_UPDATE_CHECK=1` and `DENO_NO_PROMPT=1`,
  *    and execs `<deno> run --env-file=<install>/.env` with the script's exact flags
  *    (`hookCommand()`, `--allow-run=<the resolved deno binary>`; the relay: the flags of its
@@ -80,7 +80,7 @@
  * @module
  */
 import { ConfigError } from "../shared/config.ts";
-import { DEFAULT_LOG_DIR_IN_HOME } from "../shared/vm_config.ts";
+import { DEFAULT_LOG_DIR_IN_HOME } from "../hooks/pipeline/vm_config.ts";
 import {
   BOOTSTRAP_USAGE,
   type BootstrapFlags,

@@ -10,8 +10,8 @@
  */
 import assert from "node:assert/strict";
 import { startTestBridge } from "../bridge/testing/bridge.ts";
-import { relayAlive } from "../shared/relay_launcher.ts";
-import { LAYOUT, segmentName } from "../shared/spool.ts";
+import { relayAlive } from "../hooks/pipeline/relay_launcher.ts";
+import { LAYOUT, segmentName } from "../hooks/pipeline/spool.ts";
 import { bootstrap, type BootstrapContext } from "./bootstrap.ts";
 import { type CheckResult, runDoctor } from "./install/doctor_checks.ts";
 import { parseEnvFile } from "./install/env_file.ts";
@@ -173,7 +173,7 @@ Deno.test("bootstrap installs hooks that deliver from a bare environment, and un
       assert.equal(env.get("ZO_LOG_DIR"), logDir);
       assert.match(env.get("ZO_REDACTION_SALT")!, /^[0-9a-f]{64}$/);
       await Deno.stat(`${installDir}/hooks/stop.ts`);
-      await Deno.stat(`${installDir}/shared/relay/relay.ts`);
+      await Deno.stat(`${installDir}/hooks/pipeline/relay/relay.ts`);
       await Deno.stat(`${installDir}/deno_dir/gen/file${installDir}/hooks/stop.ts.js`);
       await Deno.stat(`${installDir}/systemd/zo-relay.service`);
       const files = Object.keys(Object.fromEntries(await snapshot(installDir)));

@@ -1,8 +1,8 @@
 /**
  * The permission flags of every process this project runs, with the reason for each, as the
  * generated section `permission-flags` of `docs/SECURITY.md` (written by `scripts/gen_docs.ts`).
- * The flags come from the code that sets them: the hooks from `shared/hook_permissions.ts`, the
- * relay from `shared/relay_launcher.ts`, the embedded Chroma server from
+ * The flags come from the code that sets them: the hooks from `scripts/install/hook_permissions.ts`, the
+ * relay from `hooks/pipeline/relay_launcher.ts`, the embedded Chroma server from
  * `bridge/embedded_chroma.ts`, the tasks from `deno.json`. Only the reasons live here, next to
  * the flags they explain; `scripts/permissions_doc_test.ts` fails when a flag or a task has none.
  *
@@ -16,9 +16,9 @@ import {
   HOOK_RUN_FLAGS,
   HOOK_SCRIPTS,
   hookPermissionFlags,
-} from "../shared/hook_permissions.ts";
-import { relayCommand } from "../shared/relay_launcher.ts";
-import { loadVmConfig } from "../shared/vm_config.ts";
+} from "./install/hook_permissions.ts";
+import { relayCommand } from "../hooks/pipeline/relay_launcher.ts";
+import { loadVmConfig } from "../hooks/pipeline/vm_config.ts";
 
 /** Why a hook has each flag, keyed by the flag as `hookPermissionFlags()` writes it. */
 export const HOOK_FLAG_REASONS: Readonly<Record<string, string>> = {
@@ -280,7 +280,7 @@ function hooksSection(): string[] {
   return [
     `### Hooks (\`hooks/*.ts\`, ${all} entry scripts)`,
     "",
-    "From `shared/hook_permissions.ts`:",
+    "From `scripts/install/hook_permissions.ts`:",
     "",
     "```sh",
     `${line.join(" ")} hooks/<script>.ts`,
@@ -301,7 +301,7 @@ function relaySection(): string[] {
   return [
     "### Relay (`hooks/relay.ts`)",
     "",
-    "From `relayCommand()` in `shared/relay_launcher.ts` (how a hook starts it):",
+    "From `relayCommand()` in `hooks/pipeline/relay_launcher.ts` (how a hook starts it):",
     "",
     ...flagTable(flags, RELAY_FLAG_REASONS),
     "",
@@ -321,7 +321,7 @@ function collectorSection(): string[] {
   return [
     `### Usage collector (\`hooks/${COLLECTOR_SCRIPT}\`)`,
     "",
-    "From `collectorCommand()` (re-exported by `shared/hook_permissions.ts`); the Stop, " +
+    "From `collectorCommand()` (re-exported by `scripts/install/hook_permissions.ts`); the Stop, " +
     "SubagentStop, SessionEnd and PreCompact hooks (and the relay, for http hooks) start it:",
     "",
     ...flagTable(flags, COLLECTOR_FLAG_REASONS),

@@ -1,7 +1,7 @@
 // Tests of the generated permission-flags section: every flag and task has its reason, and the
 // section shows the flags the code really uses.
 import assert from "node:assert/strict";
-import { HOOK_RUN_FLAGS, HOOK_SCRIPTS, hookPermissionFlags } from "../shared/hook_permissions.ts";
+import { HOOK_RUN_FLAGS, HOOK_SCRIPTS, hookPermissionFlags } from "./install/hook_permissions.ts";
 import {
   CHROMA_CHILD_FLAG_REASONS,
   chromaChildFlags,

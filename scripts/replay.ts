@@ -22,10 +22,10 @@
  * @module
  */
 import { ConfigError } from "../shared/config.ts";
-import { loadVmConfig } from "../shared/vm_config.ts";
-import { createProgressBar } from "../shared/relay/progress_bar.ts";
-import { replayFiles, resolveReplayInput, runReplay } from "../shared/relay/replay.ts";
-import { DeliveryError } from "../shared/relay/shipper.ts";
+import { loadVmConfig } from "../hooks/pipeline/vm_config.ts";
+import { createProgressBar } from "./replay/progress_bar.ts";
+import { replayFiles, resolveReplayInput, runReplay } from "./replay/replay.ts";
+import { DeliveryError } from "../hooks/pipeline/relay/shipper.ts";
 
 /** The replay's arguments. */
 export interface ReplayArgs {

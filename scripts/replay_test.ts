@@ -6,8 +6,8 @@ import {
   segmentAgo,
   startFakeBridge,
   writeSegment,
-} from "../shared/relay/_testing.ts";
-import { withLogDir } from "../shared/testing/log_dir.ts";
+} from "../hooks/pipeline/relay/_testing.ts";
+import { withLogDir } from "../hooks/testing/log_dir.ts";
 
 const SCRIPT = new URL("./replay.ts", import.meta.url).pathname;
 

@@ -20,7 +20,7 @@
  */
 import type { UsageReport } from "../bridge/usage_report.ts";
 import type { UsageDimension } from "../bridge/usage_params.ts";
-import { parsePrices, type Prices } from "../shared/usage/prices.ts";
+import { parsePrices, type Prices } from "../bridge/usage/prices.ts";
 import { repriceReport } from "./usage/reprice.ts";
 import { renderUsageTable } from "./usage/table.ts";
 

@@ -8,10 +8,14 @@
  *
  * @module
  */
-import { type EventContext, eventFromHookPayload } from "../../shared/envelope.ts";
+import { type EventContext, eventFromHookPayload } from "../../hooks/pipeline/envelope.ts";
 import { createRedactor, type Redactor } from "../../shared/redact.ts";
 import type { Event } from "../../shared/schema.ts";
-import { foldUsage, type MessageUsage, usageOfLine } from "../../shared/usage/transcript_line.ts";
+import {
+  foldUsage,
+  type MessageUsage,
+  usageOfLine,
+} from "../../hooks/pipeline/usage/transcript_line.ts";
 import { usageEvent } from "../../shared/usage/usage_event.ts";
 
 const PAYLOADS = new URL("../../testdata/claude-code/payloads/", import.meta.url);

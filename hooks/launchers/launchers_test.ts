@@ -1,13 +1,13 @@
 // The Windows launchers cannot be run here (no Windows in CI), so this reads them: the flags they
-// pass must be exactly those of shared/hook_permissions.ts and of the relay launcher, so the
+// pass must be exactly those of scripts/install/hook_permissions.ts and of the relay launcher, so the
 // launchers cannot drift from the scripts they run.
 import assert from "node:assert/strict";
 import {
   HOOK_RUN_FLAGS,
   HOOK_SCRIPTS,
   hookPermissionFlags,
-} from "../../shared/hook_permissions.ts";
-import { DEFAULT_RELAY_PORT } from "../../shared/vm_config.ts";
+} from "../../scripts/install/hook_permissions.ts";
+import { DEFAULT_RELAY_PORT } from "../pipeline/vm_config.ts";
 import { relayFlags } from "../../scripts/permissions_doc.ts";
 
 const CMD = new URL("./zo_hook.cmd", import.meta.url);

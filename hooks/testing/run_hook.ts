@@ -1,11 +1,11 @@
 /**
  * Test helpers: run an entry script of `hooks/` as Claude Code would, with exactly its documented
- * flags (`shared/hook_permissions.ts`) plus `--no-prompt`, and read back what it spooled.
+ * flags (`scripts/install/hook_permissions.ts`) plus `--no-prompt`, and read back what it spooled.
  *
  * @module
  */
-import { hookCommand } from "../../shared/hook_permissions.ts";
-import { listSegments, segmentPath } from "../../shared/spool.ts";
+import { hookCommand } from "../../scripts/install/hook_permissions.ts";
+import { listSegments, segmentPath } from "../pipeline/spool.ts";
 
 /** The `hooks/` directory. */
 export const HOOKS_DIR = new URL("..", import.meta.url).pathname.replace(/\/$/, "");

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { readCheckpoint } from "../../shared/relay/checkpoint.ts";
-import { LAYOUT, listSegments, segmentPath, segmentStartMs } from "../../shared/spool.ts";
+import { readCheckpoint } from "../../hooks/pipeline/relay/checkpoint.ts";
+import { LAYOUT, listSegments, segmentPath, segmentStartMs } from "../../hooks/pipeline/spool.ts";
 
 /** Unshipped events of a spool. */
 export interface Backlog {

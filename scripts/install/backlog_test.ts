@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { writeCheckpoint } from "../../shared/relay/checkpoint.ts";
-import { LAYOUT, segmentName, segmentStartMs } from "../../shared/spool.ts";
-import { withLogDir } from "../../shared/testing/log_dir.ts";
+import { writeCheckpoint } from "../../hooks/pipeline/relay/checkpoint.ts";
+import { LAYOUT, segmentName, segmentStartMs } from "../../hooks/pipeline/spool.ts";
+import { withLogDir } from "../../hooks/testing/log_dir.ts";
 import { measureBacklog } from "./backlog.ts";
 
 Deno.test("measureBacklog() counts the events and bytes past the checkpoint", async () => {

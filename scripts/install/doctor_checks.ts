@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { HOOK_SCRIPTS } from "../../shared/hook_permissions.ts";
-import { relayAlive } from "../../shared/relay_launcher.ts";
-import { LAYOUT } from "../../shared/spool.ts";
+import { HOOK_SCRIPTS } from "./hook_permissions.ts";
+import { relayAlive } from "../../hooks/pipeline/relay_launcher.ts";
+import { LAYOUT } from "../../hooks/pipeline/spool.ts";
 import { type Backlog, measureBacklog } from "./backlog.ts";
 import { cachedModulePath } from "./deno_cache.ts";
 import { parseEnvFile } from "./env_file.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LAYOUT } from "../../shared/spool.ts";
+import { LAYOUT } from "../../hooks/pipeline/spool.ts";
 import {
   BACKLOG_STALE_MS,
   checkBacklog,

@@ -2,7 +2,7 @@
  * The Claude Code `hooks` settings block that wires events to an install: command hooks running
  * the wrappers in `<install>/bin/`, or `"type": "http"` hooks posting to the relay's loopback
  * endpoint (`http://127.0.0.1:<ZO_RELAY_PORT>/hook/<Event>`, see
- * `shared/relay/http_hook_server.ts`).
+ * `hooks/pipeline/relay/http_hook_server.ts`).
  *
  * - Every command hook is `"async": true` (it only reports: Claude Code runs it in the background
  *   and never waits), except `SessionEnd`, which Claude Code may not outlive: it runs in the
@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { CLAUDE_CODE_EVENTS, snakeCase } from "../../shared/hook_permissions.ts";
+import { CLAUDE_CODE_EVENTS, snakeCase } from "./hook_permissions.ts";
 import type { HookType } from "./layout.ts";
 import { wrapperName } from "./wrappers.ts";
 

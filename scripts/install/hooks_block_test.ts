@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { CLAUDE_CODE_EVENTS, snakeCase } from "../../shared/hook_permissions.ts";
-import { eventFromPath } from "../../shared/relay/http_hook_server.ts";
+import { CLAUDE_CODE_EVENTS, snakeCase } from "./hook_permissions.ts";
+import { eventFromPath } from "../../hooks/pipeline/relay/http_hook_server.ts";
 import {
   COMMAND_TIMEOUT_SECONDS,
   hooksBlock,

@@ -8,8 +8,8 @@
  * @module
  */
 import { ConfigError } from "../../shared/config.ts";
-import { HOOK_SCRIPTS } from "../../shared/hook_permissions.ts";
-import { loadVmConfig, type VmConfig } from "../../shared/vm_config.ts";
+import { HOOK_SCRIPTS } from "./hook_permissions.ts";
+import { loadVmConfig, type VmConfig } from "../../hooks/pipeline/vm_config.ts";
 import { cacheEntryScripts, pathDenoVersion } from "./deno_cache.ts";
 import {
   composeEnv,

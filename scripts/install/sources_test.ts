@@ -5,10 +5,10 @@ const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
 Deno.test("isRuntimeFile() keeps code and data, not tests or test helpers", () => {
   assert.equal(isRuntimeFile("hooks/stop.ts"), true);
-  assert.equal(isRuntimeFile("shared/relay/pump.ts"), true);
-  assert.equal(isRuntimeFile("shared/usage/prices.json"), true);
-  assert.equal(isRuntimeFile("shared/spool_test.ts"), false);
-  assert.equal(isRuntimeFile("shared/relay/_testing.ts"), false);
+  assert.equal(isRuntimeFile("hooks/pipeline/relay/pump.ts"), true);
+  assert.equal(isRuntimeFile("bridge/usage/prices.json"), true);
+  assert.equal(isRuntimeFile("hooks/pipeline/spool_test.ts"), false);
+  assert.equal(isRuntimeFile("hooks/pipeline/relay/_testing.ts"), false);
   assert.equal(isRuntimeFile("hooks/testing/run_hook.ts"), false);
   assert.equal(isRuntimeFile("hooks/README.md"), false);
 });
@@ -17,8 +17,8 @@ Deno.test("listRuntimeFiles() lists this checkout's hooks and shared code, sorte
   const files = await listRuntimeFiles(REPO);
   assert.ok(files.includes("hooks/stop.ts"));
   assert.ok(files.includes("hooks/relay.ts"));
-  assert.ok(files.includes("shared/hook_runner.ts"));
-  assert.ok(files.includes("shared/relay/relay.ts"));
+  assert.ok(files.includes("hooks/pipeline/hook_runner.ts"));
+  assert.ok(files.includes("hooks/pipeline/relay/relay.ts"));
   assert.ok(files.every(isRuntimeFile));
   assert.deepEqual(files, [...files].sort());
 });
@@ -26,9 +26,12 @@ Deno.test("listRuntimeFiles() lists this checkout's hooks and shared code, sorte
 Deno.test("copyRuntimeFiles() writes changed files only, mode 0644", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const files = ["hooks/stop.ts", "shared/relay/checkpoint.ts"];
+    const files = ["hooks/stop.ts", "hooks/pipeline/relay/checkpoint.ts"];
     assert.deepEqual(await copyRuntimeFiles(REPO, dir, files), files);
-    assert.equal((await Deno.stat(`${dir}/shared/relay/checkpoint.ts`)).mode! & 0o777, 0o644);
+    assert.equal(
+      (await Deno.stat(`${dir}/hooks/pipeline/relay/checkpoint.ts`)).mode! & 0o777,
+      0o644,
+    );
     assert.deepEqual(await copyRuntimeFiles(REPO, dir, files), []);
     await Deno.writeTextFile(`${dir}/hooks/stop.ts`, "changed");
     assert.deepEqual(await copyRuntimeFiles(REPO, dir, files), ["hooks/stop.ts"]);

@@ -6,8 +6,8 @@ Deno.test("uninstall() removes what the manifest lists and keeps the rest", asyn
   const root = await Deno.makeTempDir();
   try {
     const layout = installLayout(`${root}/opt`);
-    const files = ["bin/stop", "shared/relay/pump.ts", ".env", "install.json"];
-    for (const file of ["bin/stop", "shared/relay/pump.ts", ".env", "mine.txt"]) {
+    const files = ["bin/stop", "hooks/pipeline/relay/pump.ts", ".env", "install.json"];
+    for (const file of ["bin/stop", "hooks/pipeline/relay/pump.ts", ".env", "mine.txt"]) {
       await Deno.mkdir(`${layout.dir}/${file}`.replace(/\/[^/]+$/, ""), { recursive: true });
       await Deno.writeTextFile(`${layout.dir}/${file}`, "x");
     }

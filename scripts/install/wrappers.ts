@@ -1,17 +1,17 @@
 /**
  * The wrappers in `<install>/bin/`: one small `sh` script per entry script of `hooks/`, which
  * Claude Code (or a person, or systemd) runs instead of a long `deno run` line. Each runs the
- * installed script with absolute paths and exactly its flags from `shared/hook_permissions.ts`
- * (the relay: `relayPermissionFlags()` of `shared/relay_launcher.ts`), loads `<install>/.env`
+ * installed script with absolute paths and exactly its flags from `scripts/install/hook_permissions.ts`
+ * (the relay: `relayPermissionFlags()` of `hooks/pipeline/relay_launcher.ts`), loads `<install>/.env`
  * through Deno's `--env-file`, and sets what it needs itself (`DENO_DIR`, `ZO_LOG_DIR`), so it
  * works from any directory under `env -i PATH=/usr/bin:/bin`. A wrapper never blocks the agent:
  * with its deno binary gone it prints one line on stderr and exits 0.
  *
  * @module
  */
-import { HOOK_SCRIPTS, hookCommand } from "../../shared/hook_permissions.ts";
-import { relayPermissionFlags } from "../../shared/relay_launcher.ts";
-import type { VmConfig } from "../../shared/vm_config.ts";
+import { HOOK_SCRIPTS, hookCommand } from "./hook_permissions.ts";
+import { relayPermissionFlags } from "../../hooks/pipeline/relay_launcher.ts";
+import type { VmConfig } from "../../hooks/pipeline/vm_config.ts";
 import type { InstallLayout } from "./layout.ts";
 
 /** Name of the relay's wrapper. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { HOOK_SCRIPTS, hookPermissionFlags } from "../../shared/hook_permissions.ts";
-import { loadVmConfig } from "../../shared/vm_config.ts";
+import { HOOK_SCRIPTS, hookPermissionFlags } from "./hook_permissions.ts";
+import { loadVmConfig } from "../../hooks/pipeline/vm_config.ts";
 import { installLayout } from "./layout.ts";
 import {
   allWrappers,

@@ -16,8 +16,8 @@ import {
   type UsageSummary,
 } from "../../bridge/usage_report.ts";
 import type { UsageDimension } from "../../bridge/usage_params.ts";
-import { addCosts, type FieldCosts, responseCost, zeroCosts } from "../../shared/usage/cost.ts";
-import { priceOf, type Prices, priceTableInfo } from "../../shared/usage/prices.ts";
+import { addCosts, type FieldCosts, responseCost, zeroCosts } from "../../bridge/usage/cost.ts";
+import { priceOf, type Prices, priceTableInfo } from "../../bridge/usage/prices.ts";
 import { addTokens, zeroTokens } from "../../shared/usage/tokens.ts";
 
 class Merge {

@@ -9,10 +9,10 @@
  *
  * @module
  */
-import { type EventContext, sealEvent, type SealOptions } from "../envelope.ts";
+import { type EventContext, sealEvent, type SealOptions } from "../../hooks/pipeline/envelope.ts";
 import { canonicalJson, sha256Hex } from "../ids.ts";
 import type { Event } from "../schema.ts";
-import type { MessageUsage } from "./transcript_line.ts";
+import type { MessageUsage } from "../../hooks/pipeline/usage/transcript_line.ts";
 import { TOKEN_FIELDS } from "./tokens.ts";
 
 /** Which transcript a response was read from. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { uuidV7Time } from "../ids.ts";
 import { createRedactor } from "../redact.ts";
 import { parseEvent } from "../schema.ts";
-import type { MessageUsage } from "./transcript_line.ts";
+import type { MessageUsage } from "../../hooks/pipeline/usage/transcript_line.ts";
 import { deterministicUuidV7, usageDataOf, usageEvent } from "./usage_event.ts";
 
 const MESSAGE: MessageUsage = {

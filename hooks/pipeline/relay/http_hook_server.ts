@@ -1,0 +1,143 @@
+/**
+ * The relay's loopback endpoint for Claude Code's `"type": "http"` hooks: Claude Code POSTs the
+ * same JSON a command hook reads on stdin; the relay turns it into the same redacted envelope
+ * (through the hook pipeline of `hooks/pipeline/hook_runner.ts`, built once) and appends it to the same
+ * spool, with no process started per event.
+ *
+ * The answer is always `200` with an empty body, sent once the line is in the spool: Claude Code
+ * takes an empty 2xx as success with no decision, reads a JSON body as a decision and adds plain
+ * text to the agent's context, and shows a non-2xx as a hook error. So bad input still gets an
+ * empty 200 (it is kept as an `error` event), and telemetry never steers or blocks the agent.
+ *
+ * @module
+ */
+import type { HookPipeline } from "../hook_runner.ts";
+
+/** Largest request body read; the rest is cut (the event then says so). */
+export const MAX_HOOK_BODY_BYTES = 32 * 1024 * 1024;
+
+/** Options of {@linkcode startHttpHookServer}. */
+export interface HttpHookServerOptions {
+  /** Loopback port; 0 picks a free one. */
+  port: number;
+  /** Address to listen on; default 127.0.0.1 (never expose the endpoint beyond the VM). */
+  hostname?: string;
+  /** Called after each request is handled (activity, for the relay's idle timer). */
+  onEvent?: () => void;
+  /** Where failures go; default stderr. */
+  log?: (line: string) => void;
+}
+
+/** A running endpoint. */
+export interface HttpHookServer {
+  /** The port it listens on. */
+  readonly port: number;
+  /** Stops accepting; resolves once requests in progress are answered (their lines written). */
+  shutdown(): Promise<void>;
+}
+
+function defaultLog(line: string): void {
+  // deno-lint-ignore no-console -- the relay's operator reads stderr
+  console.error(line);
+}
+
+/** The Claude Code event a URL names in its last segment (`/hook/PostToolUse`), if any. */
+export function eventFromPath(pathname: string): string | undefined {
+  const last = pathname.slice(pathname.lastIndexOf("/") + 1);
+  return /^[A-Z][A-Za-z]{1,63}$/.test(last) ? last : undefined;
+}
+
+/** Reads a request body up to `max` bytes; `complete` is false when it was cut or broke off. */
+async function readBody(
+  request: Request,
+  max: number,
+): Promise<{ bytes: Uint8Array; complete: boolean }> {
+  if (!request.body) return { bytes: new Uint8Array(0), complete: true };
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  const reader = request.body.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = max - length;
+      parts.push(value.length > room ? value.subarray(0, room) : value);
+      length += Math.min(value.length, room);
+      if (value.length > room) {
+        await reader.cancel();
+        return { bytes: concat(parts, length), complete: false };
+      }
+    }
+  } catch {
+    return { bytes: concat(parts, length), complete: false };
+  }
+  return { bytes: concat(parts, length), complete: true };
+}
+
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/**
+ * The request handler alone (for in-process tests): POST → record → empty 200; other methods
+ * get an empty 200 too, except `GET /health`, which answers `ok` for people and scripts.
+ */
+export function httpHookHandler(
+  pipeline: HookPipeline,
+  options: Pick<HttpHookServerOptions, "onEvent" | "log"> = {},
+): (request: Request) => Promise<Response> {
+  const log = options.log ?? defaultLog;
+  return async (request) => {
+    const url = new URL(request.url);
+    if (request.method !== "POST") {
+      await request.body?.cancel();
+      if (request.method === "GET" && url.pathname === "/health") return new Response("ok\n");
+      return new Response(null, { status: 200 });
+    }
+    try {
+      const { bytes, complete } = await readBody(request, MAX_HOOK_BODY_BYTES);
+      const event = eventFromPath(url.pathname);
+      const hint = {
+        script: "relay http hook",
+        ...(event === undefined ? {} : { event }),
+        ...(complete ? {} : {
+          incomplete: bytes.length >= MAX_HOOK_BODY_BYTES
+            ? `input cut at ${MAX_HOOK_BODY_BYTES} bytes`
+            : "request body broke off",
+        }),
+      };
+      await pipeline.record(bytes, hint);
+    } catch (error) {
+      // record() does not throw; this guards the agent against a bug all the same.
+      log(`Cannot record an http hook event: ${(error as Error).message}`);
+    }
+    options.onEvent?.();
+    return new Response(null, { status: 200 });
+  };
+}
+
+/**
+ * Listens on `hostname:port` (127.0.0.1 by default) for http hooks. Throws
+ * `Deno.errors.AddrInUse` when the port is taken.
+ */
+export function startHttpHookServer(
+  pipeline: HookPipeline,
+  options: HttpHookServerOptions,
+): HttpHookServer {
+  const server = Deno.serve({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port,
+    onListen: () => {},
+  }, httpHookHandler(pipeline, options));
+  return {
+    port: server.addr.port,
+    shutdown: () => server.shutdown(),
+  };
+}

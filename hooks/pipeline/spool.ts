@@ -1,0 +1,461 @@
+/**
+ * The spool: the local, append-only JSONL log of sealed envelopes under `$ZO_LOG_DIR`, written by
+ * hooks (and the relay's http-hook endpoint) and read by the relay. This module is the contract
+ * between both sides: the layout, segment naming, the one-write append, and the disk bound.
+ *
+ * Layout under the log dir (files 0600, directories 0700):
+ * - `spool/<YYYYMMDDTHHMMSSZ>.jsonl`: segments named by the UTC start of their time window
+ *   (lexicographic = chronological); one line = one envelope + "\n", written by ONE append.
+ * - `spool/dropped.json`: totals of what the spool bound dropped ({@linkcode DroppedTotals}),
+ *   updated under an exclusive lock (flock).
+ * - `relay/checkpoint.json`, `relay/dead_letter.jsonl`, `relay/quarantine.jsonl`,
+ *   `relay/relay.lock`, `relay/heartbeat`: the relay's (see {@linkcode LAYOUT}).
+ * - `runs/<key>`: a session's run id; `agents/<key>`: a subagent's SubagentStart event id.
+ *
+ * @module
+ */
+import { type EventContext, sealEvent } from "./envelope.ts";
+import type { Redactor } from "../../shared/redact.ts";
+import type { Event } from "../../shared/schema.ts";
+
+/** Paths inside the log dir, relative to it. */
+export const LAYOUT = {
+  spoolDir: "spool",
+  droppedFile: "spool/dropped.json",
+  relayDir: "relay",
+  checkpointFile: "relay/checkpoint.json",
+  deadLetterFile: "relay/dead_letter.jsonl",
+  quarantineFile: "relay/quarantine.jsonl",
+  lockFile: "relay/relay.lock",
+  heartbeatFile: "relay/heartbeat",
+  runsDir: "runs",
+  agentsDir: "agents",
+} as const;
+
+/** Length of a segment's time window. */
+export const SEGMENT_WINDOW_MS = 60_000;
+/** How long after its window ends a segment is still written to (late or slow hooks). */
+export const SEGMENT_GRACE_MS = 60_000;
+/** How often a running relay refreshes the mtime of `relay/heartbeat`. */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+/** A heartbeat older than this means no relay runs for the log dir: a hook starts one. */
+export const HEARTBEAT_STALE_MS = 30_000;
+/** Mode of the directories the spool creates. */
+export const DIR_MODE = 0o700;
+/** Mode of the files the spool creates. */
+export const FILE_MODE = 0o600;
+
+/** A segment's file name: `YYYYMMDDTHHMMSSZ.jsonl`. */
+export const SEGMENT_PATTERN = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.jsonl$/;
+
+/** The name of the segment whose window holds `nowMs`, e.g. `20261124T101500Z.jsonl`. */
+export function segmentName(nowMs: number, windowMs: number = SEGMENT_WINDOW_MS): string {
+  if (!Number.isFinite(nowMs) || !(windowMs >= 1000) || windowMs % 1000 !== 0) {
+    throw new RangeError(
+      `Cannot name a segment: time ${nowMs} and window ${windowMs} ms (whole seconds) are needed`,
+    );
+  }
+  const start = Math.floor(nowMs / windowMs) * windowMs;
+  // 2026-11-24T10:15:00.000Z -> 20261124T101500Z
+  return new Date(start).toISOString().slice(0, 19).replace(/[-:]/g, "") + "Z.jsonl";
+}
+
+/** The Unix millisecond start of a segment's window, or undefined when `name` is no segment. */
+export function segmentStartMs(name: string): number | undefined {
+  const m = SEGMENT_PATTERN.exec(name);
+  if (!m) return undefined;
+  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * True when no hook writes to segment `name` any more: its window ended more than
+ * {@linkcode SEGMENT_GRACE_MS} before `nowMs`. Only closed segments may be deleted.
+ */
+export function isSegmentClosed(
+  name: string,
+  nowMs: number,
+  windowMs: number = SEGMENT_WINDOW_MS,
+): boolean {
+  const start = segmentStartMs(name);
+  return start !== undefined && start + windowMs + SEGMENT_GRACE_MS <= nowMs;
+}
+
+/** Absolute path of segment `name` in `logDir`. */
+export function segmentPath(logDir: string, name: string): string {
+  return `${logDir}/${LAYOUT.spoolDir}/${name}`;
+}
+
+/** The segments of a spool, oldest first; empty when the spool does not exist yet. */
+export async function listSegments(logDir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(`${logDir}/${LAYOUT.spoolDir}`)) {
+      if (entry.isFile && SEGMENT_PATTERN.test(entry.name)) names.push(entry.name);
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  return names.sort();
+}
+
+/** Creates `path` and its parents with mode 0700 (the umask cannot widen it). */
+export async function ensureDir(path: string): Promise<void> {
+  await Deno.mkdir(path, { recursive: true, mode: DIR_MODE });
+}
+
+/** Options of {@linkcode appendToSpool}. */
+export interface AppendOptions {
+  /** The instant that picks the segment; default now. */
+  nowMs?: number;
+  /** Segment window; default {@linkcode SEGMENT_WINDOW_MS}. */
+  windowMs?: number;
+}
+
+/** Where {@linkcode appendToSpool} wrote. */
+export interface AppendResult {
+  segment: string;
+  /** True when this append created the segment (the moment to enforce the spool bound). */
+  created: boolean;
+}
+
+/**
+ * Appends one line (an envelope's JSON; "\n" is added when missing) to the current segment, in
+ * ONE `write` on a file opened with O_APPEND, so lines of concurrent writers never interleave.
+ * Creates the spool directory (0700) and the segment (0600) when missing. Throws when the disk
+ * refuses the write; a partial line is then closed with "\n" if possible, so that only it, not
+ * the next line, is lost to the relay's quarantine.
+ *
+ * The file calls are synchronous on purpose: in a short-lived hook process the first async file
+ * call costs ~5 ms (thread-pool start), a sync one ~0.5 ms, and a local append does not block.
+ */
+export function appendToSpool(
+  logDir: string,
+  line: string,
+  options: AppendOptions = {},
+): Promise<AppendResult> {
+  try {
+    return Promise.resolve(appendToSpoolSync(logDir, line, options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** {@linkcode appendToSpool}, synchronously. */
+export function appendToSpoolSync(
+  logDir: string,
+  line: string,
+  options: AppendOptions = {},
+): AppendResult {
+  const segment = segmentName(options.nowMs ?? Date.now(), options.windowMs);
+  const path = segmentPath(logDir, segment);
+  const bytes = encoder.encode(line.endsWith("\n") ? line : line + "\n");
+  try {
+    // The common case, one open: the segment of this window already exists.
+    writeOnce(path, bytes, { append: true });
+    return { segment, created: false };
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw closeLine(path, error);
+  }
+  try {
+    writeOnce(path, bytes, { append: true, createNew: true, mode: FILE_MODE });
+    return { segment, created: true };
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) {
+      // Another writer created it between our two opens.
+      writeOnce(path, bytes, { append: true, create: true, mode: FILE_MODE });
+      return { segment, created: false };
+    }
+    if (!(error instanceof Deno.errors.NotFound)) throw closeLine(path, error);
+  }
+  Deno.mkdirSync(`${logDir}/${LAYOUT.spoolDir}`, { recursive: true, mode: DIR_MODE });
+  try {
+    writeOnce(path, bytes, { append: true, createNew: true, mode: FILE_MODE });
+    return { segment, created: true };
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw closeLine(path, error);
+    writeOnce(path, bytes, { append: true, create: true, mode: FILE_MODE });
+    return { segment, created: false };
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** One `write` call. A short write (disk full) is an error here, never a second write. */
+function writeOnce(path: string, bytes: Uint8Array, options: Deno.OpenOptions): void {
+  const file = Deno.openSync(path, { write: true, ...options });
+  try {
+    const written = file.writeSync(bytes);
+    if (written !== bytes.length) {
+      throw closeLine(
+        path,
+        new Deno.errors.WriteZero(
+          `Cannot append to ${path}: wrote ${written} of ${bytes.length} bytes`,
+        ),
+      );
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** After a failed write (say, disk full), ends a partial line so the next one stays whole. */
+function closeLine(path: string, error: unknown): unknown {
+  if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied) {
+    return error;
+  }
+  try {
+    const file = Deno.openSync(path, { read: true });
+    try {
+      const size = file.statSync().size;
+      if (size > 0) {
+        const last = new Uint8Array(1);
+        file.seekSync(size - 1, Deno.SeekMode.Start);
+        if (file.readSync(last) === 1 && last[0] !== 0x0a) {
+          Deno.writeFileSync(path, new Uint8Array([0x0a]), { append: true, create: false });
+        }
+      }
+    } finally {
+      file.close();
+    }
+  } catch {
+    // Nothing more can be done here; the relay quarantines a torn line.
+  }
+  return error;
+}
+
+/** What the spool bound dropped in one pass. */
+export interface SpoolDrop {
+  /** Segments deleted, oldest first. */
+  segments: string[];
+  /** Events in them the relay had not shipped yet (lost). */
+  events: number;
+  /** Bytes of those unshipped events. */
+  bytes: number;
+  /** Bytes freed on disk, shipped events included. */
+  freedBytes: number;
+  /** The error event that reported the drop, when one was appended. */
+  event?: Event;
+}
+
+/** Totals kept in `spool/dropped.json`. */
+export interface DroppedTotals {
+  dropped_events_total: number;
+  dropped_bytes_total: number;
+  dropped_segments_total: number;
+  /** ISO time of the last drop. */
+  last_drop_at: string;
+}
+
+/** How to report a drop as an event (see {@linkcode spoolDropEvent}). */
+export interface DropReport {
+  context: EventContext;
+  redactor: Redactor;
+  maxEventBytes?: number;
+}
+
+/** Options of {@linkcode enforceSpoolBound}. */
+export interface BoundOptions {
+  nowMs?: number;
+  windowMs?: number;
+  /** When set and something unshipped was dropped, an error event reports it in the spool. */
+  report?: DropReport;
+}
+
+interface Checkpoint {
+  segment: string;
+  offset: number;
+}
+
+async function readCheckpoint(logDir: string): Promise<Checkpoint | undefined> {
+  try {
+    const parsed = JSON.parse(await Deno.readTextFile(`${logDir}/${LAYOUT.checkpointFile}`));
+    if (typeof parsed?.segment === "string" && Number.isSafeInteger(parsed?.offset)) {
+      return { segment: parsed.segment, offset: parsed.offset };
+    }
+  } catch {
+    // No relay has shipped anything yet (or the file is torn): everything counts as unshipped.
+  }
+  return undefined;
+}
+
+/** Lines and bytes of a segment from `offset` on: the events a drop loses. */
+async function unshippedIn(path: string, offset: number): Promise<[number, number]> {
+  const bytes = await Deno.readFile(path);
+  let lines = 0;
+  for (let i = offset; i < bytes.length; i++) if (bytes[i] === 0x0a) lines++;
+  // A torn last line without "\n" is an event too.
+  if (bytes.length > offset && bytes[bytes.length - 1] !== 0x0a) lines++;
+  return [lines, Math.max(0, bytes.length - offset)];
+}
+
+/**
+ * Keeps `spool/*.jsonl` within `maxBytes`: while above it, deletes the oldest CLOSED segment
+ * (segments still written to are never deleted, so the bound can be exceeded by at most the open
+ * segments, about two windows of events). Counts what was lost (events after the relay's
+ * checkpoint), adds it to `spool/dropped.json`, and with `options.report` appends an error event
+ * saying so. Safe to run from a hook and the relay at once: a segment deleted by the other is
+ * not counted twice. The relay's reader must move past a checkpoint whose segment is gone.
+ */
+export async function enforceSpoolBound(
+  logDir: string,
+  maxBytes: number,
+  options: BoundOptions = {},
+): Promise<SpoolDrop> {
+  const nowMs = options.nowMs ?? Date.now();
+  const drop: SpoolDrop = { segments: [], events: 0, bytes: 0, freedBytes: 0 };
+  const segments: { name: string; size: number }[] = [];
+  let total = 0;
+  for (const name of await listSegments(logDir)) {
+    try {
+      const size = (await Deno.stat(segmentPath(logDir, name))).size;
+      segments.push({ name, size });
+      total += size;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  if (total <= maxBytes) return drop;
+
+  const checkpoint = await readCheckpoint(logDir);
+  for (const { name, size } of segments) {
+    if (total <= maxBytes || !isSegmentClosed(name, nowMs, options.windowMs)) break;
+    const path = segmentPath(logDir, name);
+    let lost: [number, number] = [0, 0];
+    if (!checkpoint || name >= checkpoint.segment) {
+      const from = checkpoint?.segment === name ? checkpoint.offset : 0;
+      try {
+        lost = await unshippedIn(path, from);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) continue;
+        throw error;
+      }
+    }
+    try {
+      await Deno.remove(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue; // the other side dropped it
+      throw error;
+    }
+    total -= size;
+    drop.segments.push(name);
+    drop.events += lost[0];
+    drop.bytes += lost[1];
+    drop.freedBytes += size;
+  }
+
+  if (drop.segments.length > 0) {
+    await recordDrop(logDir, drop, nowMs);
+    if (options.report && drop.events > 0) {
+      drop.event = await spoolDropEvent(drop, options.report, nowMs);
+      await appendToSpool(logDir, JSON.stringify(drop.event), {
+        nowMs,
+        windowMs: options.windowMs,
+      });
+    }
+  }
+  return drop;
+}
+
+const NO_DROPS: DroppedTotals = {
+  dropped_events_total: 0,
+  dropped_bytes_total: 0,
+  dropped_segments_total: 0,
+  last_drop_at: "",
+};
+
+function parseTotals(text: string): DroppedTotals {
+  try {
+    const parsed = JSON.parse(text);
+    return {
+      dropped_events_total: Number(parsed.dropped_events_total) || 0,
+      dropped_bytes_total: Number(parsed.dropped_bytes_total) || 0,
+      dropped_segments_total: Number(parsed.dropped_segments_total) || 0,
+      last_drop_at: typeof parsed.last_drop_at === "string" ? parsed.last_drop_at : "",
+    };
+  } catch {
+    return { ...NO_DROPS };
+  }
+}
+
+/** The totals of `spool/dropped.json`; zeros when nothing was ever dropped. */
+export async function readDroppedTotals(logDir: string): Promise<DroppedTotals> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(`${logDir}/${LAYOUT.droppedFile}`, { read: true });
+  } catch {
+    return { ...NO_DROPS };
+  }
+  try {
+    await file.lock(false);
+    return parseTotals(await new Response(file.readable).text());
+  } finally {
+    try {
+      file.close();
+    } catch {
+      // the readable closed it already
+    }
+  }
+}
+
+/**
+ * Adds a drop to `spool/dropped.json` under an exclusive lock: a hook and the relay may drop at
+ * the same moment, and neither count may be lost.
+ */
+async function recordDrop(logDir: string, drop: SpoolDrop, nowMs: number): Promise<void> {
+  const file = await Deno.open(`${logDir}/${LAYOUT.droppedFile}`, {
+    read: true,
+    write: true,
+    create: true,
+    mode: FILE_MODE,
+  });
+  try {
+    await file.lock(true);
+    const size = (await file.stat()).size;
+    const bytes = new Uint8Array(size);
+    let read = 0;
+    while (read < size) {
+      const n = await file.read(bytes.subarray(read));
+      if (n === null) break;
+      read += n;
+    }
+    const totals = parseTotals(new TextDecoder().decode(bytes.subarray(0, read)));
+    totals.dropped_events_total += drop.events;
+    totals.dropped_bytes_total += drop.bytes;
+    totals.dropped_segments_total += drop.segments.length;
+    totals.last_drop_at = new Date(nowMs).toISOString();
+    const out = encoder.encode(JSON.stringify(totals) + "\n");
+    await file.truncate(0);
+    await file.seek(0, Deno.SeekMode.Start);
+    let written = 0;
+    while (written < out.length) written += await file.write(out.subarray(written));
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * The error event that reports a drop: no `hook_event_name`, msg "spool full: N events
+ * dropped", data `{dropped_events, dropped_bytes, reason}`.
+ */
+export async function spoolDropEvent(
+  drop: Pick<SpoolDrop, "events" | "bytes" | "segments">,
+  report: DropReport,
+  nowMs: number = Date.now(),
+): Promise<Event> {
+  const reason =
+    `spool above ZO_SPOOL_MAX_MB: deleted the oldest ${drop.segments.length} segment(s) ` +
+    `(${drop.segments[0] ?? ""}${drop.segments.length > 1 ? ` .. ${drop.segments.at(-1)}` : ""})`;
+  const msg = `spool full: ${drop.events} events dropped`;
+  return await sealEvent({
+    session_id: "unknown",
+    ...report.context,
+    event_type: "error",
+    level: "error",
+    msg,
+    indexable_text: `${msg}. ${reason}`,
+    error_detail: { type: "spool_full", message: reason },
+    data: { dropped_events: drop.events, dropped_bytes: drop.bytes, reason },
+  }, { redactor: report.redactor, maxEventBytes: report.maxEventBytes, now: nowMs });
+}

@@ -18,10 +18,10 @@
  *
  * @module
  */
-import { BridgeError, queryAll } from "./fleet/bridge_client.ts";
-import type { CliOptions } from "./fleet/cli_args.ts";
-import { readCliOptions, terminalIo } from "./fleet/cli_main.ts";
-import { tableLines } from "./fleet/table.ts";
+import { BridgeError, queryAll } from "./bridge_cli/bridge_client.ts";
+import type { CliOptions } from "./bridge_cli/cli_args.ts";
+import { readCliOptions, terminalIo } from "./bridge_cli/cli_main.ts";
+import { tableLines } from "./bridge_cli/table.ts";
 
 /** Where the command writes: results to `out`, remarks to `note` (stderr). */
 export interface QueryIo {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createApp } from "../bridge/app.ts";
 import { createAuthenticator, parseApiKeys } from "../bridge/auth.ts";
 import { FakeStore, makeEvent } from "../bridge/testing/fakes.ts";
-import { parseCliArgs } from "./fleet/cli_args.ts";
+import { parseCliArgs } from "./bridge_cli/cli_args.ts";
 import { runQuery } from "./query.ts";
 
 const READ = "read-key-0000000000000000000";

@@ -19,10 +19,10 @@
  *
  * @module
  */
-import { BridgeError, followLive, queryAll } from "./fleet/bridge_client.ts";
-import type { CliOptions } from "./fleet/cli_args.ts";
-import { readCliOptions, terminalIo } from "./fleet/cli_main.ts";
-import { tableLines } from "./fleet/table.ts";
+import { BridgeError, followLive, queryAll } from "./bridge_cli/bridge_client.ts";
+import type { CliOptions } from "./bridge_cli/cli_args.ts";
+import { readCliOptions, terminalIo } from "./bridge_cli/cli_main.ts";
+import { tableLines } from "./bridge_cli/table.ts";
 
 /** Where tail writes: events to `out`, its state (connected, reconnecting) to `note`. */
 export interface TailIo {

@@ -3,7 +3,7 @@ import { type App, createApp } from "../bridge/app.ts";
 import { createAuthenticator, parseApiKeys } from "../bridge/auth.ts";
 import { FakeStore, makeEvent } from "../bridge/testing/fakes.ts";
 import type { Event } from "../shared/schema.ts";
-import { parseCliArgs } from "./fleet/cli_args.ts";
+import { parseCliArgs } from "./bridge_cli/cli_args.ts";
 import { runTail } from "./tail.ts";
 
 const READ = "read-key-0000000000000000000";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Event } from "../shared/schema.ts";
 import { createApp } from "./app.ts";
 import { createAuthenticator, parseApiKeys } from "./auth.ts";
-import { createSseParser, type SseMessage } from "./dashboard/sse.js";
+import { createSseParser, type SseMessage } from "./dashboard/static/sse.js";
 import { createLiveHub, formatSse, LiveFullError, matchesLive, summaryOf } from "./live.ts";
 import { FakeStore, makeEvent } from "./testing/fakes.ts";
 

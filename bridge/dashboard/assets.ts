@@ -2,29 +2,29 @@
  * The dashboard's static files, embedded in the bridge's module graph as text imports. They load
  * with the code itself, so serving them needs no `--allow-read`, and they travel wherever the
  * code does: `deno task bridge`, a `deno compile` binary, Deno Deploy. `assets_test.ts` fails
- * when a file in this directory is missing here (or listed but gone).
+ * when a file in `static/` is missing here (or listed but gone).
  *
  * @module
  */
-import apiJs from "./api.js" with { type: "text" };
-import appCss from "./app.css" with { type: "text" };
-import domJs from "./dom.js" with { type: "text" };
-import eventsJs from "./events.js" with { type: "text" };
-import filtersJs from "./filters.js" with { type: "text" };
-import fleetJs from "./fleet.js" with { type: "text" };
-import formatJs from "./format.js" with { type: "text" };
-import iconSvg from "./icon.svg" with { type: "text" };
-import indexHtml from "./index.html" with { type: "text" };
-import keyJs from "./key.js" with { type: "text" };
-import mainJs from "./main.js" with { type: "text" };
-import sessionJs from "./session.js" with { type: "text" };
-import sseJs from "./sse.js" with { type: "text" };
-import stateFoldJs from "./state_fold.js" with { type: "text" };
-import timelineModelJs from "./timeline_model.js" with { type: "text" };
-import urlStateJs from "./url_state.js" with { type: "text" };
-import usageJs from "./usage.js" with { type: "text" };
-import viewJs from "./view.js" with { type: "text" };
-import vocabularyJs from "./vocabulary.js" with { type: "text" };
+import apiJs from "./static/api.js" with { type: "text" };
+import appCss from "./static/app.css" with { type: "text" };
+import domJs from "./static/dom.js" with { type: "text" };
+import eventsJs from "./static/events.js" with { type: "text" };
+import filtersJs from "./static/filters.js" with { type: "text" };
+import fleetJs from "./static/fleet.js" with { type: "text" };
+import formatJs from "./static/format.js" with { type: "text" };
+import iconSvg from "./static/icon.svg" with { type: "text" };
+import indexHtml from "./static/index.html" with { type: "text" };
+import keyJs from "./static/key.js" with { type: "text" };
+import mainJs from "./static/main.js" with { type: "text" };
+import sessionJs from "./static/session.js" with { type: "text" };
+import sseJs from "./static/sse.js" with { type: "text" };
+import stateFoldJs from "./static/state_fold.js" with { type: "text" };
+import timelineModelJs from "./static/timeline_model.js" with { type: "text" };
+import urlStateJs from "./static/url_state.js" with { type: "text" };
+import usageJs from "./static/usage.js" with { type: "text" };
+import viewJs from "./static/view.js" with { type: "text" };
+import vocabularyJs from "./static/vocabulary.js" with { type: "text" };
 
 /** File name (as served under `/dashboard/`) to its content. */
 export const DASHBOARD_FILES: Readonly<Record<string, string>> = {

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { DASHBOARD_FILES } from "./assets.ts";
 
-/** What the browser may get: everything here but the TypeScript (tests, server code). */
+/** What the browser may get: the files of `static/` (tests and server code live outside it). */
 const SERVED = /\.(html|css|js|svg)$/;
 
 Deno.test("assets.ts embeds every file of the dashboard, as it is on disk", async () => {
-  const dir = new URL("./", import.meta.url);
+  const dir = new URL("./static/", import.meta.url);
   const onDisk = [...Deno.readDirSync(dir)]
     .filter((entry) => entry.isFile && SERVED.test(entry.name))
     .map((entry) => entry.name)

@@ -6,7 +6,7 @@ import {
   formatOffset,
   formatUsd,
   shortId,
-} from "./format.js";
+} from "./static/format.js";
 
 Deno.test("formatDuration() picks a unit a person reads at a glance", () => {
   assert.equal(formatDuration(850), "850 ms");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatSse } from "../live.ts";
-import { createSseParser, type SseMessage } from "./sse.js";
+import { createSseParser, type SseMessage } from "./static/sse.js";
 
 function parseAll(chunks: string[]): SseMessage[] {
   const messages: SseMessage[] = [];

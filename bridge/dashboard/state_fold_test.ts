@@ -8,8 +8,8 @@ import {
   recordTokens,
   type StateRecord,
   statusOf,
-} from "./state_fold.js";
-import { EVENT_TYPES } from "./vocabulary.js";
+} from "./static/state_fold.js";
+import { EVENT_TYPES } from "./static/vocabulary.js";
 
 async function twoSessions() {
   const start = Date.now() - 120_000;

@@ -7,7 +7,7 @@ import {
   filterTimeline,
   type TimelineItem,
   type ToolItem,
-} from "./timeline_model.js";
+} from "./static/timeline_model.js";
 
 function flatten(items: readonly TimelineItem[]): TimelineItem[] {
   return items.flatMap((item) =>

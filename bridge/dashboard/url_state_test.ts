@@ -7,7 +7,7 @@ import {
   stateQuery,
   timeBounds,
   utcOffset,
-} from "./url_state.js";
+} from "./static/url_state.js";
 
 const NOW = Date.parse("2026-11-24T12:00:00.000Z");
 

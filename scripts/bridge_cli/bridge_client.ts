@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createSseParser } from "../../bridge/dashboard/sse.js";
+import { createSseParser } from "../../bridge/dashboard/static/sse.js";
 
 /** The bridge answered with an error, or could not be reached (`status` 0). */
 export class BridgeError extends Error {

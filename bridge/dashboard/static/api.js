@@ -52,7 +52,7 @@ function sleep(ms, signal) {
  */
 export function createApi(options) {
   // The page is /dashboard/ on the bridge: the API is one level up (also behind a path prefix).
-  const base = new URL("../../dashbo/", document.baseURI);
+  const base = new URL("../", document.baseURI);
   const headers = { authorization: `Bearer ${options.key}` };
 
   /**

@@ -140,7 +140,7 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
   const keySet = envValues.has("ZO_API_KEY");
   const prefix = dryRun ? "would " : "";
   log(`${dryRun ? "Dry run: nothing is written. " : ""}Installing into ${layout.dir}`);
-  log(`  ${prefix}copy ${sources.length} files of hooks/ and shared/`);
+  log(`  ${prefix}copy the ${sources.length} files the hooks and the relay run`);
   log(`  ${prefix}cache ${entries.length} entry scripts in ${layout.denoDir}`);
   log(
     `  ${prefix}write ${layout.envFile} (0600): endpoint ${config.endpoint?.href ?? "none"}, ` +

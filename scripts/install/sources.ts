@@ -1,16 +1,17 @@
 /**
- * What bootstrap copies from the checkout into the install dir: the code that runs on a VM, i.e.
- * every `.ts` and `.json` file under `hooks/` and `shared/` except tests (`*_test.ts`) and test
- * helpers (`_testing.ts`, anything under a `testing/` directory). Copies are written only when
- * their bytes differ, so a re-run leaves unchanged files (and their mtimes) alone.
+ * What bootstrap copies from the checkout into the install dir: exactly the code a VM runs, i.e.
+ * the entry scripts under `hooks/` (every `.ts` file directly in it except tests) and every module
+ * they import, statically or by a literal `import()`, followed through relative specifiers. Shared
+ * modules the hooks never load (the zod schema, the bridge's code) stay behind. Copies are written
+ * only when their bytes differ, so a re-run leaves unchanged files (and their mtimes) alone.
  *
  * @module
  */
 
-/** The directories copied, relative to the checkout and to the install dir. */
-export const SOURCE_DIRS = ["hooks", "shared"] as const;
+/** The directory whose top-level scripts are the VM's entry points. */
+export const ENTRY_DIR = "hooks";
 
-/** True for a file that runs on the VM (by its path relative to the checkout). */
+/** True for a file that may run on the VM (by its path relative to the checkout). */
 export function isRuntimeFile(path: string): boolean {
   const parts = path.split("/");
   const name = parts[parts.length - 1]!;
@@ -19,18 +20,56 @@ export function isRuntimeFile(path: string): boolean {
   return !parts.slice(0, -1).includes("testing");
 }
 
+// `from "./x.ts"`, `import "./x.ts"`, `import("./x.ts")`: relative specifiers only (npm: and
+// node: ones are not files of the checkout).
+const SPECIFIER = /(?:\bfrom\s+|\bimport\s*\(?\s*)"(\.{1,2}\/[^"]+)"/g;
+
+/** The relative module specifiers `source` imports. */
+export function importedSpecifiers(source: string): string[] {
+  return [...source.matchAll(SPECIFIER)].map((match) => match[1]!);
+}
+
+function resolveRelative(from: string, specifier: string): string {
+  const parts = from.split("/").slice(0, -1);
+  for (const part of specifier.split("/")) {
+    if (part === "..") parts.pop();
+    else if (part !== ".") parts.push(part);
+  }
+  return parts.join("/");
+}
+
 /** The runtime files of the checkout at `repoDir`, relative to it, sorted. */
 export async function listRuntimeFiles(repoDir: string): Promise<string[]> {
-  const found: string[] = [];
-  async function walk(relative: string): Promise<void> {
-    for await (const entry of Deno.readDir(`${repoDir}/${relative}`)) {
-      const path = `${relative}/${entry.name}`;
-      if (entry.isDirectory) await walk(path);
-      else if (entry.isFile && isRuntimeFile(path)) found.push(path);
+  const pending: string[] = [];
+  for await (const entry of Deno.readDir(`${repoDir}/${ENTRY_DIR}`)) {
+    const path = `${ENTRY_DIR}/${entry.name}`;
+    if (entry.isFile && path.endsWith(".ts") && isRuntimeFile(path)) pending.push(path);
+  }
+  const found = new Set<string>();
+  while (pending.length > 0) {
+    const path = pending.pop()!;
+    if (found.has(path)) continue;
+    found.add(path);
+    if (!path.endsWith(".ts")) continue;
+    const source = await Deno.readTextFile(`${repoDir}/${path}`);
+    for (const specifier of importedSpecifiers(source)) {
+      const target = resolveRelative(path, specifier);
+      if (target.startsWith("..")) {
+        throw new Error(
+          `Cannot list the VM's files: ${path} imports ${specifier}, outside the checkout`,
+        );
+      }
+      pending.push(target);
     }
   }
-  for (const dir of SOURCE_DIRS) await walk(dir);
-  return found.sort();
+  const files = [...found].sort();
+  const odd = files.filter((file) => !isRuntimeFile(file));
+  if (odd.length > 0) {
+    throw new Error(
+      `Cannot list the VM's files: runtime code imports test code (${odd.join(", ")})`,
+    );
+  }
+  return files;
 }
 
 async function readOptional(path: string): Promise<Uint8Array | undefined> {

@@ -19,8 +19,46 @@ Deno.test("listRuntimeFiles() lists this checkout's hooks and shared code, sorte
   assert.ok(files.includes("hooks/relay.ts"));
   assert.ok(files.includes("hooks/pipeline/hook_runner.ts"));
   assert.ok(files.includes("hooks/pipeline/relay/relay.ts"));
+  assert.ok(files.includes("hooks/pipeline/usage/collector.ts"));
+  assert.ok(files.includes("shared/redact.ts"));
   assert.ok(files.every(isRuntimeFile));
   assert.deepEqual(files, [...files].sort());
+  // Only what a VM runs: no bridge or install code, no tests.
+  assert.ok(!files.some((file) => file.startsWith("bridge/") || file.startsWith("scripts/")));
+});
+
+Deno.test("listRuntimeFiles() follows static, type-only and literal dynamic imports", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/hooks/lib`, { recursive: true });
+    await Deno.mkdir(`${dir}/shared`, { recursive: true });
+    await Deno.writeTextFile(
+      `${dir}/hooks/entry.ts`,
+      'import { a } from "./lib/a.ts";\nconst b = await import("./lib/b.ts");\n',
+    );
+    await Deno.writeTextFile(`${dir}/hooks/entry_test.ts`, 'import "./lib/unused.ts";\n');
+    await Deno.writeTextFile(
+      `${dir}/hooks/lib/a.ts`,
+      'import type { T } from "../../shared/t.ts";\n',
+    );
+    await Deno.writeTextFile(
+      `${dir}/hooks/lib/b.ts`,
+      'import data from "./d.json" with { type: "json" };\n',
+    );
+    await Deno.writeTextFile(`${dir}/hooks/lib/d.json`, "{}");
+    await Deno.writeTextFile(`${dir}/hooks/lib/unused.ts`, "");
+    await Deno.writeTextFile(`${dir}/shared/t.ts`, 'import { z } from "zod";\n');
+    await Deno.writeTextFile(`${dir}/shared/other.ts`, "");
+    assert.deepEqual(await listRuntimeFiles(dir), [
+      "hooks/entry.ts",
+      "hooks/lib/a.ts",
+      "hooks/lib/b.ts",
+      "hooks/lib/d.json",
+      "shared/t.ts",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("copyRuntimeFiles() writes changed files only, mode 0644", async () => {

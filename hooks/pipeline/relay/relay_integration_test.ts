@@ -151,7 +151,11 @@ Deno.test({
         // Back, on the same port and data.
         bridge = await spawnBridge({ chromaDbPath, env: bridgeEnv });
         await waitFor("the backlog", async () => (await healthCounts(bridge.url)) === 1_200);
-        assert.ok(logged.some((l) => /^Shipping events again/.test(l)), logged.join("\n"));
+        // The relay logs the recovery after the bridge's answer, which may come after the count.
+        await waitFor(
+          "the relay to log its recovery",
+          () => Promise.resolve(logged.some((l) => /^Shipping events again/.test(l))),
+        );
         const client = (await import("../../../bridge/chroma_store.ts")).chromaClient({
           url: bridge.chromaUrl,
         });

@@ -63,7 +63,7 @@ import {
   USAGE_COLLECTION,
   type UsageRecord,
   usageRecordOf,
-} from "./usage_records.ts";
+} from "./usage/records.ts";
 
 /** How the auth token travels: Chroma Cloud reads `x-chroma-token`, token-auth servers either. */
 export type ChromaAuthHeader = "x-chroma-token" | "authorization" | "both";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Event } from "../shared/schema.ts";
-import type { UsageRecord } from "./usage_records.ts";
+import type { UsageRecord } from "./usage/records.ts";
 
 /** The collections the bridge keeps, as the original system partitioned them. */
 export const COLLECTIONS = ["events", "artifacts", "embeddings", "agent_state"] as const;

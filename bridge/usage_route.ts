@@ -11,8 +11,8 @@ import type { Prices } from "./usage/prices.ts";
 import { type Principal, requireScope } from "./auth.ts";
 import { HttpError, jsonResponse } from "./errors.ts";
 import type { EventStore } from "./store.ts";
-import { parseUsageParams } from "./usage_params.ts";
-import { usageReport } from "./usage_report.ts";
+import { parseUsageParams } from "./usage/params.ts";
+import { usageReport } from "./usage/report.ts";
 
 /** The handler of `GET /usage` over `store`, pricing with `prices`. */
 export function createUsageRoute(

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { startTestBridge } from "../bridge/testing/bridge.ts";
-import type { UsageReport } from "../bridge/usage_report.ts";
+import type { UsageReport } from "../bridge/usage/report.ts";
 import { COLLECTOR_SCRIPT, collectorCommand } from "../scripts/install/hook_permissions.ts";
 import { relayCommand } from "./pipeline/relay_launcher.ts";
 import { collectorDir, listJobs, writeJobSync } from "./pipeline/usage/jobs.ts";

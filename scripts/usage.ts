@@ -18,8 +18,8 @@
  *
  * @module
  */
-import type { UsageReport } from "../bridge/usage_report.ts";
-import type { UsageDimension } from "../bridge/usage_params.ts";
+import type { UsageReport } from "../bridge/usage/report.ts";
+import type { UsageDimension } from "../bridge/usage/params.ts";
 import { parsePrices, type Prices } from "../bridge/usage/prices.ts";
 import { repriceReport } from "./usage/reprice.ts";
 import { renderUsageTable } from "./usage/table.ts";

@@ -6,11 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { startTestBridge } from "../bridge/testing/bridge.ts";
-import type { UsageReport } from "../bridge/usage_report.ts";
+import type { UsageReport } from "../bridge/usage/report.ts";
 import { createRedactor } from "../shared/redact.ts";
 import { parsePrices } from "../bridge/usage/prices.ts";
 import { readTranscriptUsage } from "../hooks/pipeline/usage/transcript_reader.ts";
-import { usageEvent } from "../shared/usage/usage_event.ts";
+import { usageEvent } from "../hooks/pipeline/usage/usage_event_builder.ts";
 import { parseUsageFlags } from "./usage.ts";
 import { repriceReport } from "./usage/reprice.ts";
 import { formatCount, renderUsageTable } from "./usage/table.ts";

@@ -16,7 +16,7 @@ import {
   type MessageUsage,
   usageOfLine,
 } from "../../hooks/pipeline/usage/transcript_line.ts";
-import { usageEvent } from "../../shared/usage/usage_event.ts";
+import { usageEvent } from "../../hooks/pipeline/usage/usage_event_builder.ts";
 
 const PAYLOADS = new URL("../../testdata/claude-code/payloads/", import.meta.url);
 const TRANSCRIPT = new URL("../../testdata/claude-code/transcript.jsonl", import.meta.url);

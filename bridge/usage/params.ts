@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { identifier, instant } from "./query_params.ts";
+import { identifier, instant } from "../query_params.ts";
 
 /** What usage can be grouped by. */
 export const USAGE_DIMENSIONS = [

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseUsageParams } from "./usage_params.ts";
+import { parseUsageParams } from "./params.ts";
 
 const parse = (query: string) => parseUsageParams(new URLSearchParams(query));
 

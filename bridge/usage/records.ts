@@ -13,10 +13,10 @@
  * @module
  */
 import type { Metadata } from "chromadb";
-import { sha256Hex } from "../shared/ids.ts";
-import type { Event } from "../shared/schema.ts";
-import { TOKEN_FIELDS, type TokenCounts } from "../shared/usage/tokens.ts";
-import { usageDataOf } from "../shared/usage/usage_event.ts";
+import { sha256Hex } from "../../shared/ids.ts";
+import type { Event } from "../../shared/schema.ts";
+import { TOKEN_FIELDS, type TokenCounts } from "../../shared/usage/tokens.ts";
+import { usageDataOf } from "../../shared/usage/usage_event.ts";
 
 /** The collection of usage records. */
 export const USAGE_COLLECTION = "usage";

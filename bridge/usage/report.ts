@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { addCosts, type FieldCosts, responseCost, roundUsd, zeroCosts } from "./usage/cost.ts";
-import { priceOf, type Prices, priceTableInfo } from "./usage/prices.ts";
+import { addCosts, type FieldCosts, responseCost, roundUsd, zeroCosts } from "./cost.ts";
+import { priceOf, type Prices, priceTableInfo } from "./prices.ts";
 import {
   addTokens,
   raiseTokens,
@@ -17,9 +17,9 @@ import {
   type TokenCounts,
   totalTokens,
   zeroTokens,
-} from "../shared/usage/tokens.ts";
-import type { UsageDimension, UsageQuery } from "./usage_params.ts";
-import type { UsageRecord } from "./usage_records.ts";
+} from "../../shared/usage/tokens.ts";
+import type { UsageDimension, UsageQuery } from "./params.ts";
+import type { UsageRecord } from "./records.ts";
 
 /**
  * One API response as counted: the fields of its owning reading, with the maximum counts and

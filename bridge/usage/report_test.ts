@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { builtinPrices, parsePrices } from "./usage/prices.ts";
-import type { UsageQuery } from "./usage_params.ts";
-import { countResponses, formatOffset, usageReport } from "./usage_report.ts";
-import { messageKey, type UsageRecord } from "./usage_records.ts";
+import { builtinPrices, parsePrices } from "./prices.ts";
+import type { UsageQuery } from "./params.ts";
+import { countResponses, formatOffset, usageReport } from "./report.ts";
+import { messageKey, type UsageRecord } from "./records.ts";
 
 let n = 0;
 function record(fields: Partial<UsageRecord> & { message_id: string }): UsageRecord {

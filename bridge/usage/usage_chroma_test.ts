@@ -7,18 +7,18 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createRedactor } from "../shared/redact.ts";
-import type { Event } from "../shared/schema.ts";
-import { parsePrices } from "./usage/prices.ts";
-import { readTranscriptUsage } from "../hooks/pipeline/usage/transcript_reader.ts";
-import type { MessageUsage } from "../hooks/pipeline/usage/transcript_line.ts";
-import { type UsageContext, usageEvent } from "../shared/usage/usage_event.ts";
-import type { AgentState } from "./agent_state.ts";
-import { startTestChroma } from "./testing/chroma.ts";
-import { startTestBridge, type TestBridge, testKey } from "./testing/bridge.ts";
-import type { UsageReport } from "./usage_report.ts";
+import { createRedactor } from "../../shared/redact.ts";
+import type { Event } from "../../shared/schema.ts";
+import { parsePrices } from "./prices.ts";
+import { readTranscriptUsage } from "../../hooks/pipeline/usage/transcript_reader.ts";
+import type { MessageUsage } from "../../hooks/pipeline/usage/transcript_line.ts";
+import { type UsageContext, usageEvent } from "../../hooks/pipeline/usage/usage_event_builder.ts";
+import type { AgentState } from "../agent_state.ts";
+import { startTestChroma } from "../testing/chroma.ts";
+import { startTestBridge, type TestBridge, testKey } from "../testing/bridge.ts";
+import type { UsageReport } from "./report.ts";
 
-const FIXTURE = new URL("../testdata/claude-code/transcript.jsonl", import.meta.url).pathname;
+const FIXTURE = new URL("../../testdata/claude-code/transcript.jsonl", import.meta.url).pathname;
 const EXPECTED = {
   messages: 2,
   input_tokens: 1500,

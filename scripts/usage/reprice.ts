@@ -14,8 +14,8 @@ import {
   type UsageGroup,
   type UsageReport,
   type UsageSummary,
-} from "../../bridge/usage_report.ts";
-import type { UsageDimension } from "../../bridge/usage_params.ts";
+} from "../../bridge/usage/report.ts";
+import type { UsageDimension } from "../../bridge/usage/params.ts";
 import { addCosts, type FieldCosts, responseCost, zeroCosts } from "../../bridge/usage/cost.ts";
 import { priceOf, type Prices, priceTableInfo } from "../../bridge/usage/prices.ts";
 import { addTokens, zeroTokens } from "../../shared/usage/tokens.ts";

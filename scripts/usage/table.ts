@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { UsageReport, UsageSummary } from "../../bridge/usage_report.ts";
+import type { UsageReport, UsageSummary } from "../../bridge/usage/report.ts";
 
 const DIMENSION_TITLES: Record<string, string> = {
   project: "Project",

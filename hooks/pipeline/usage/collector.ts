@@ -28,7 +28,7 @@ import {
 } from "./jobs.ts";
 import { readTranscriptUsage } from "./transcript_reader.ts";
 import { loadTranscriptState, saveTranscriptState } from "./transcript_state.ts";
-import { usageEvent } from "../../../shared/usage/usage_event.ts";
+import { usageEvent } from "./usage_event_builder.ts";
 
 /** How long the collector waits for more jobs before it leaves, by default. */
 export const DEFAULT_LINGER_MS = 1_000;

@@ -135,9 +135,9 @@ async function writeStats(url: string, key: string): Promise<WriteStats> {
   const metric = (name: string) =>
     Number(new RegExp(`^${name} (\\S+)`, "m").exec(metrics)?.[1] ?? 0);
   return {
-    writes: metric("ingest_batch_size_count"),
-    events: metric("ingest_batch_size_sum"),
-    seconds: metric("chroma_write_duration_seconds_sum"),
+    writes: metric("zo_ingest_batch_events_count"),
+    events: metric("zo_ingest_batch_events_sum"),
+    seconds: metric("zo_chroma_write_duration_seconds_sum"),
   };
 }
 

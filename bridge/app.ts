@@ -2,42 +2,33 @@
  * The bridge's HTTP core: a plain `(req: Request) => Promise<Response>` handler, testable
  * in-process with `new Request(...)`; `main.ts` only hands it to `Deno.serve`.
  *
- * Routes: `POST /ingest` (scope `ingest`), `GET /query` (scope `read`), `GET /live` (scope
- * `read`: stored events as server-sent events, `live_route.ts`), `GET /usage` (scope `read`:
- * tokens and cost, `usage_route.ts`), `GET /health` (open),
- * `GET /metrics` (scope `read` unless public), and the dashboard's static files at `GET /` and
- * `GET /dashboard/*` (open: they hold no data; `dashboard/serve.ts`). One error handler turns known errors into 4xx
- * (or 503) JSON `{"error": ..., "details"?: ...}` and anything else into a logged 500 that
+ * Routes are one table (`routes/table.ts`: path, method, scope, handler; the handlers beside it
+ * in `routes/`). The dispatcher here matches the path (404 otherwise), the method (405 with
+ * `Allow`), authenticates and checks the route's scope, once, then calls the handler. One error
+ * handler turns known errors into 4xx (or 503) JSON `{"error", "reason", "details"?}` (status
+ * and `Retry-After` from the contract's `REJECTIONS`) and anything else into a logged 500 that
  * echoes nothing. Each request is logged as one JSON line, without keys or bodies.
  *
  * A key bound to a project may only ingest events of that project: one event with another or no
  * `project_id` makes the whole request 403 (nothing is stored), and its queries are restricted
- * to that project (asking for another one is 403).
+ * to that project (asking for another one is 403; `routes/project.ts`).
  *
  * @module
  */
-import { parseEvent } from "../shared/schema.ts";
-import type { Event } from "../shared/schema.ts";
 import { type Authenticator, type Principal, requireScope } from "./auth.ts";
-import { errorResponse, HttpError, jsonResponse } from "./errors.ts";
-import { serveDashboard } from "./dashboard/serve.ts";
+import { errorResponse, HttpError } from "./errors.ts";
 import { createGroupCommitter, type GroupCommitOptions, QueueFullError } from "./group_commit.ts";
 import type { GroupCommitter } from "./group_commit.ts";
-import {
-  type ByteBudget,
-  createByteBudget,
-  DEFAULT_INGEST_LIMITS,
-  type IngestLimits,
-  readIngestBody,
-} from "./ingest_body.ts";
+import { createByteBudget, DEFAULT_INGEST_LIMITS, type IngestLimits } from "./ingest_body.ts";
 import { createLiveHub, type LiveHub, type LiveHubOptions } from "./live.ts";
-import { liveResponse } from "./live_route.ts";
-import { type BridgeMetrics, createMetrics, type RouteLabel } from "./metrics.ts";
-import { parseQueryParams } from "./query_params.ts";
+import { type BridgeMetrics, createMetrics } from "./metrics.ts";
+import { clipError } from "./routes/ingest.ts";
+import type { Route, RouteDeps } from "./routes/route.ts";
+import { matchRoute, ROUTE_TABLE, type RouteLabel } from "./routes/table.ts";
 import { type EventStore, QueryError, StoreUnavailableError } from "./store.ts";
 import { builtinPrices, type Prices } from "./usage/prices.ts";
-import { createUsageRoute } from "./usage_route.ts";
 
+export type { IngestSummary } from "./routes/ingest.ts";
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
   store: EventStore;
@@ -69,36 +60,9 @@ export type App = ((req: Request) => Promise<Response>) & {
   readonly live: LiveHub;
 };
 
-/** The response body of `POST /ingest`. */
-export interface IngestSummary {
-  accepted: number;
-  duplicates: number;
-  rejected: { index: number; error: string }[];
-}
-
-const ROUTE_METHODS: Record<Exclude<RouteLabel, "unmatched">, string> = {
-  "/ingest": "POST",
-  "/query": "GET",
-  "/health": "GET",
-  "/metrics": "GET",
-  "/live": "GET",
-  "/usage": "GET",
-  "/dashboard": "GET",
-};
-
-const MAX_ERROR_CHARS = 1_000;
 const MAX_LOGGED_PATH_CHARS = 200;
 
-function matchRoute(pathname: string): RouteLabel {
-  if (pathname === "/" || pathname === "/dashboard" || pathname.startsWith("/dashboard/")) {
-    return "/dashboard";
-  }
-  return pathname in ROUTE_METHODS ? pathname as RouteLabel : "unmatched";
-}
-
-function clipError(text: string): string {
-  return text.length <= MAX_ERROR_CHARS ? text : `${text.slice(0, MAX_ERROR_CHARS)}…`;
-}
+const ROUTE_LIST = ROUTE_TABLE.map((route) => `${route.method} ${route.path}`).join(", ");
 
 // deno-lint-ignore no-console -- the request log is the point: one JSON line per request
 const stderrLog = (line: string) => console.error(line);
@@ -109,184 +73,61 @@ export function createApp(options: AppOptions): App {
   const metrics = options.metrics ?? createMetrics();
   const limits = options.limits ?? DEFAULT_INGEST_LIMITS;
   const log = options.log ?? stderrLog;
-  const budget: ByteBudget = createByteBudget(options.bodyBudgetBytes ?? 64 * 1024 * 1024);
-  const retryAfter = String(options.unavailableRetryAfterSeconds ?? 5);
+  const budget = createByteBudget(options.bodyBudgetBytes ?? 64 * 1024 * 1024);
+  const retryAfter = options.unavailableRetryAfterSeconds ?? 5;
   const committer = createGroupCommitter(store, {
     ...options.groupCommit,
     onWrite: ({ size, seconds }) => metrics.observeWrite(size, seconds),
   });
   metrics.setQueueDepthSource(() => committer.depth);
   const live = createLiveHub({ ...options.live, registry: metrics.registry });
-  const usage = createUsageRoute(store, options.prices ?? builtinPrices());
-
-  async function ingest(req: Request, principal: Principal, note: Record<string, unknown>) {
-    requireScope(principal, "ingest");
-    let items;
-    try {
-      items = await readIngestBody(req, limits, { budget });
-    } catch (error) {
-      if (error instanceof HttpError) {
-        metrics.rejected(error.status === 413 ? "too_large" : "malformed", 1);
-      }
-      throw error;
-    }
-    const rejected: IngestSummary["rejected"] = [];
-    const valid: Event[] = [];
-    items.forEach((item, index) => {
-      if (!item.ok) {
-        rejected.push({ index, error: item.error });
-        return;
-      }
-      const parsed = parseEvent(item.value);
-      if (parsed.ok) valid.push(parsed.event);
-      else rejected.push({ index, error: clipError(parsed.error) });
-    });
-    const malformedCount = items.filter((item) => !item.ok).length;
-    metrics.rejected("malformed", malformedCount);
-    metrics.rejected("invalid", rejected.length - malformedCount);
-    note.events = items.length;
-
-    if (principal.projectId !== undefined) {
-      const foreign = valid.filter((event) => event.project_id !== principal.projectId);
-      if (foreign.length > 0) {
-        metrics.rejected("forbidden_project", items.length);
-        throw new HttpError(
-          403,
-          `Cannot ingest: key ${principal.name} may only write events of project "${principal.projectId}", and ${foreign.length} events here have another or no project_id; nothing was stored`,
-          {
-            details: {
-              reason: "forbidden_project",
-              project_id: principal.projectId,
-              event_ids: foreign.slice(0, 10).map((event) => event.event_id),
-            },
-          },
-        );
-      }
-    }
-    if (valid.length === 0) {
-      note.rejected = rejected.length;
-      return jsonResponse({
-        error: `Cannot ingest: all ${items.length} events are invalid`,
-        accepted: 0,
-        duplicates: 0,
-        rejected,
-      }, { status: 400 });
-    }
-
-    let outcomes;
-    try {
-      outcomes = await committer.submit(valid);
-    } catch (error) {
-      metrics.rejected(
-        error instanceof QueueFullError ? "queue_full" : "store_unavailable",
-        valid.length,
-      );
-      throw error;
-    }
-    let accepted = 0;
-    const stored: Event[] = [];
-    outcomes.forEach((outcome, i) => {
-      if (outcome === "stored") {
-        accepted++;
-        metrics.ingested(valid[i]!.event_type);
-        stored.push(valid[i]!);
-      }
-    });
-    // Durable now: live followers see it (duplicates were published when first stored).
-    live.publish(stored);
-    const duplicates = valid.length - accepted;
-    metrics.duplicates(duplicates);
-    Object.assign(note, { accepted, duplicates, rejected: rejected.length });
-    return jsonResponse({ accepted, duplicates, rejected } satisfies IngestSummary);
-  }
-
-  async function query(url: URL, principal: Principal) {
-    requireScope(principal, "read");
-    const parsed = parseQueryParams(url.searchParams);
-    if (!parsed.ok) {
-      throw new HttpError(400, parsed.error, { details: { reason: "bad_query" } });
-    }
-    const params = parsed.params;
-    if (principal.projectId !== undefined) {
-      const asked = params.filters.project_id;
-      if (asked !== undefined && asked !== principal.projectId) {
-        throw new HttpError(
-          403,
-          `Cannot query project "${asked}": key ${principal.name} may only read project "${principal.projectId}"`,
-          { details: { project_id: principal.projectId } },
-        );
-      }
-      params.project_ids = [principal.projectId];
-    }
-    return jsonResponse(await store.query(params));
-  }
-
-  async function health() {
-    try {
-      const counts = await store.counts();
-      return jsonResponse({ status: "ok", counts });
-    } catch {
-      return jsonResponse({ status: "unavailable", error: "Cannot reach the store (Chroma)" }, {
-        status: 503,
-        headers: { "retry-after": retryAfter },
-      });
-    }
-  }
+  const deps: RouteDeps = {
+    store,
+    committer,
+    live,
+    metrics,
+    limits,
+    budget,
+    prices: options.prices ?? builtinPrices(),
+    unavailableRetryAfterSeconds: retryAfter,
+    metricsPublic: options.metricsPublic ?? false,
+  };
 
   async function dispatch(
     req: Request,
     url: URL,
-    route: RouteLabel,
+    route: Route | undefined,
     note: Record<string, unknown>,
   ): Promise<Response> {
-    if (route === "unmatched") {
+    if (route === undefined) {
       throw new HttpError(
-        404,
-        `Cannot find ${clipError(url.pathname)}: routes are ${
-          Object.entries(ROUTE_METHODS).map(([path, method]) => `${method} ${path}`).join(", ")
-        }`,
+        "not_found",
+        `Cannot find ${clipError(url.pathname)}: routes are ${ROUTE_LIST}`,
       );
     }
-    const allowed = ROUTE_METHODS[route];
-    const method = req.method === "HEAD" && allowed === "GET" ? "GET" : req.method;
-    if (method !== allowed) {
-      throw new HttpError(405, `Cannot ${req.method} ${route}: use ${allowed}`, {
-        headers: { allow: allowed === "GET" ? "GET, HEAD" : allowed },
-      });
+    const method = req.method === "HEAD" && route.method === "GET" ? "GET" : req.method;
+    if (method !== route.method) {
+      throw new HttpError(
+        "method_not_allowed",
+        `Cannot ${req.method} ${route.path}: use ${route.method}`,
+        { headers: { allow: route.method === "GET" ? "GET, HEAD" : route.method } },
+      );
     }
-    if (route === "/health") return await health();
-    if (route === "/dashboard") return await serveDashboard(req, url);
-    if (route === "/metrics" && options.metricsPublic) return await renderMetrics();
-    const principal = await authenticate(req);
-    note.key = principal.name;
-    switch (route) {
-      case "/ingest":
-        return await ingest(req, principal, note);
-      case "/query":
-        return await query(url, principal);
-      case "/live":
-        requireScope(principal, "read");
-        return liveResponse(live, req, { url, principal });
-      case "/usage":
-        return await usage(url, principal);
-      case "/metrics":
-        requireScope(principal, "read");
-        return await renderMetrics();
+    let principal: Principal | undefined;
+    if (route.scope !== "open" && !route.openWhen?.(deps)) {
+      principal = await authenticate(req);
+      note.key = principal.name;
+      requireScope(principal, route.scope);
     }
-  }
-
-  async function renderMetrics() {
-    return new Response(await metrics.render(), {
-      headers: { "content-type": metrics.contentType },
-    });
+    return await route.handler({ req, url, principal, note, deps });
   }
 
   function errorToResponse(error: unknown, note: Record<string, unknown>): Response {
     if (error instanceof HttpError) return errorResponse(error);
     if (error instanceof QueueFullError) {
       return errorResponse(
-        new HttpError(429, error.message, {
-          headers: { "retry-after": String(error.retryAfterSeconds) },
+        new HttpError("queue_full", error.message, {
+          retryAfterSeconds: error.retryAfterSeconds,
           details: { reason: "queue_full" },
         }),
       );
@@ -295,10 +136,10 @@ export function createApp(options: AppOptions): App {
       note.store_error = error.message;
       return errorResponse(
         new HttpError(
-          503,
+          "store_unavailable",
           "Cannot store or read events now: the store (Chroma) is unavailable; retry later",
           {
-            headers: { "retry-after": retryAfter },
+            retryAfterSeconds: retryAfter,
             details: { reason: "store_unavailable" },
           },
         ),
@@ -306,7 +147,9 @@ export function createApp(options: AppOptions): App {
     }
     if (error instanceof QueryError) {
       return errorResponse(
-        new HttpError(400, `Cannot query: ${error.message}`, { details: { reason: "bad_query" } }),
+        new HttpError("bad_query", `Cannot query: ${error.message}`, {
+          details: { reason: "bad_query" },
+        }),
       );
     }
     const id = crypto.randomUUID();
@@ -314,7 +157,7 @@ export function createApp(options: AppOptions): App {
     note.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     note.stack = error instanceof Error ? error.stack : undefined;
     return errorResponse(
-      new HttpError(500, `Internal error ${id}: the bridge's log has the details`),
+      new HttpError("internal", `Internal error ${id}: the bridge's log has the details`),
     );
   }
 
@@ -322,6 +165,7 @@ export function createApp(options: AppOptions): App {
     const started = performance.now();
     const url = new URL(req.url);
     const route = matchRoute(url.pathname);
+    const label: RouteLabel = route?.path as RouteLabel ?? "unmatched";
     const note: Record<string, unknown> = {};
     let response: Response;
     try {
@@ -333,13 +177,13 @@ export function createApp(options: AppOptions): App {
       response = new Response(null, { status: response.status, headers: response.headers });
     }
     const seconds = (performance.now() - started) / 1000;
-    metrics.observeRequest(route, response.status, seconds);
+    metrics.observeRequest(label, response.status, seconds);
     log(JSON.stringify({
       ts: new Date().toISOString(),
       level: response.status >= 500 ? "error" : "info",
       method: req.method.slice(0, 16),
       path: url.pathname.slice(0, MAX_LOGGED_PATH_CHARS),
-      route,
+      route: label,
       status: response.status,
       ms: Math.round(seconds * 10_000) / 10,
       ...note,

@@ -172,7 +172,7 @@ export async function createAuthenticator(keys: readonly ApiKeyConfig[]): Promis
     const key = presentedKey(req);
     if (key === undefined) {
       throw new HttpError(
-        401,
+        "unauthorized",
         "Cannot authenticate: send Authorization: Bearer <key> or X-API-Key",
         {
           headers: { "www-authenticate": 'Bearer realm="zo-telemetry"' },
@@ -188,9 +188,13 @@ export async function createAuthenticator(keys: readonly ApiKeyConfig[]): Promis
       if (diff === 0) found = entry.principal;
     }
     if (found === undefined) {
-      throw new HttpError(401, "Cannot authenticate: the API key is not known to this bridge", {
-        headers: { "www-authenticate": 'Bearer realm="zo-telemetry", error="invalid_token"' },
-      });
+      throw new HttpError(
+        "unauthorized",
+        "Cannot authenticate: the API key is not known to this bridge",
+        {
+          headers: { "www-authenticate": 'Bearer realm="zo-telemetry", error="invalid_token"' },
+        },
+      );
     }
     return found;
   };
@@ -200,7 +204,7 @@ export async function createAuthenticator(keys: readonly ApiKeyConfig[]): Promis
 export function requireScope(principal: Principal, scope: Scope): void {
   if (principal.scopes.has(scope) || principal.scopes.has("admin")) return;
   throw new HttpError(
-    403,
+    "forbidden_scope",
     `Cannot allow this: key ${principal.name} lacks the "${scope}" scope`,
     { details: { required_scope: scope } },
   );

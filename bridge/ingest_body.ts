@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { LIMITS } from "../shared/contract.ts";
 import { HttpError } from "./errors.ts";
 
 /** Size limits of one ingest request. */
@@ -24,7 +25,7 @@ export interface IngestLimits {
 /** The contract's limits: 5 MB a body, 256 KB an event, 1,000 events. */
 export const DEFAULT_INGEST_LIMITS: IngestLimits = {
   maxBodyBytes: 5 * 1024 * 1024,
-  maxEventBytes: 256 * 1024,
+  maxEventBytes: LIMITS.defaultMaxEventBytes,
   maxEvents: 1_000,
 };
 
@@ -86,7 +87,7 @@ function formatOf(contentType: string | null): Format {
 }
 
 function tooLarge(message: string, details: Record<string, unknown>): HttpError {
-  return new HttpError(413, message, { details });
+  return new HttpError("too_large", message, { details });
 }
 
 function bodyTooLarge(limits: IngestLimits): HttpError {
@@ -111,8 +112,7 @@ function tooManyEvents(count: number, limits: IngestLimits): HttpError {
 }
 
 const busy = () =>
-  new HttpError(429, "Cannot read the body now: the bridge is busy; retry shortly", {
-    headers: { "retry-after": "1" },
+  new HttpError("busy", "Cannot read the body now: the bridge is busy; retry shortly", {
     details: { reason: "busy" },
   });
 
@@ -126,9 +126,13 @@ async function readBytes(
   const encoding = (req.headers.get("content-encoding") ?? "").trim().toLowerCase();
   const gzip = encoding === "gzip" || encoding === "x-gzip";
   if (!gzip && encoding !== "" && encoding !== "identity") {
-    throw new HttpError(415, "Cannot decode the body: Content-Encoding must be gzip or absent", {
-      details: { reason: "unsupported_encoding" },
-    });
+    throw new HttpError(
+      "unsupported_encoding",
+      "Cannot decode the body: Content-Encoding must be gzip or absent",
+      {
+        details: { reason: "unsupported_encoding" },
+      },
+    );
   }
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (declared > limits.maxBodyBytes) throw bodyTooLarge(limits);
@@ -145,7 +149,7 @@ async function readBytes(
         result = await reader.read();
       } catch {
         throw new HttpError(
-          400,
+          "malformed",
           gzip
             ? "Cannot decompress the body: it is not valid gzip"
             : "Cannot read the body: the upload broke off",
@@ -176,9 +180,13 @@ async function readBytes(
 }
 
 const emptyBody = () =>
-  new HttpError(400, "Cannot ingest an empty body: send an envelope, a JSON array or NDJSON", {
-    details: { reason: "empty_body" },
-  });
+  new HttpError(
+    "malformed",
+    "Cannot ingest an empty body: send an envelope, a JSON array or NDJSON",
+    {
+      details: { reason: "empty_body" },
+    },
+  );
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 const encoder = new TextEncoder();
@@ -261,14 +269,14 @@ function decodeAll(bytes: Uint8Array): string {
   try {
     return decoder.decode(bytes);
   } catch {
-    throw new HttpError(400, "Cannot read the body: it is not valid UTF-8", {
+    throw new HttpError("malformed", "Cannot read the body: it is not valid UTF-8", {
       details: { reason: "bad_utf8" },
     });
   }
 }
 
 function malformed(error: unknown): HttpError {
-  return new HttpError(400, `Cannot parse the body as JSON: ${(error as Error).message}`, {
+  return new HttpError("malformed", `Cannot parse the body as JSON: ${(error as Error).message}`, {
     details: { reason: "malformed_json" },
   });
 }
@@ -297,7 +305,7 @@ function itemsOfJson(value: unknown, limits: IngestLimits, bodyBytes: number): I
     return [item];
   }
   throw new HttpError(
-    400,
+    "malformed",
     "Cannot ingest this body: expected an envelope object, a JSON array of them, or NDJSON",
     { details: { reason: "not_envelopes" } },
   );

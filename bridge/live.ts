@@ -78,7 +78,7 @@ export interface LiveHubOptions {
    * (sooner when 5,000 events wait).
    */
   flushMs?: number;
-  /** Where `live_clients` and `live_clients_dropped_total` are registered, if anywhere. */
+  /** Where `zo_live_clients` and `zo_live_clients_dropped_total` are registered, if anywhere. */
   registry?: client.Registry;
 }
 
@@ -233,7 +233,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
   let droppedCounter: client.Counter | undefined;
   if (options.registry) {
     new client.Gauge({
-      name: "live_clients",
+      name: "zo_live_clients",
       help: "Clients following GET /live now.",
       registers: [options.registry],
       collect() {
@@ -241,7 +241,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
       },
     });
     droppedCounter = new client.Counter({
-      name: "live_clients_dropped_total",
+      name: "zo_live_clients_dropped_total",
       help: "GET /live clients dropped because they read too slowly.",
       registers: [options.registry],
     });

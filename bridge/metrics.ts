@@ -1,7 +1,8 @@
 /**
  * The bridge's Prometheus metrics, in a registry of its own (so tests and several apps in one
  * process never share counters). Label values come from bounded sets only: routes as matched,
- * event types from the contract's enum, rejection reasons from {@linkcode REJECT_REASONS}.
+ * event types from the contract's enum, rejection reasons from {@linkcode REJECT_REASONS} (a subset of the contract's
+ * `REJECTIONS`). Names carry the `zo_` namespace and their unit (`_seconds`, `_events`, `_total`).
  *
  * Process metrics come from prom-client's `collectDefaultMetrics`, except those it cannot read
  * under Deno (it reads `/proc/self/status` in a way that yields nothing there): resident memory
@@ -10,9 +11,10 @@
  * @module
  */
 import client from "prom-client";
-import { EVENT_TYPES } from "../shared/contract.ts";
+import { EVENT_TYPES, type RejectionReason } from "../shared/contract.ts";
+import type { RouteLabel } from "./routes/table.ts";
 
-/** Why events were rejected; the only values of `events_rejected_total{reason}`. */
+/** Why events were rejected; the only values of `zo_events_rejected_total{reason}`. */
 export const REJECT_REASONS = [
   "invalid", // failed schema validation
   "malformed", // not JSON
@@ -20,23 +22,12 @@ export const REJECT_REASONS = [
   "forbidden_project", // for a project the key may not write
   "queue_full", // 429
   "store_unavailable", // 503
-] as const;
+] as const satisfies readonly RejectionReason[];
 /** One of {@linkcode REJECT_REASONS}. */
 export type RejectReason = typeof REJECT_REASONS[number];
 
-/** The routes the app knows, plus "unmatched": the only values of the `route` label. */
-export const ROUTES = [
-  "/ingest",
-  "/query",
-  "/health",
-  "/metrics",
-  "/live",
-  "/usage",
-  "/dashboard", // also "/": the dashboard's static files
-  "unmatched",
-] as const;
-/** One of {@linkcode ROUTES}. */
-export type RouteLabel = typeof ROUTES[number];
+/** The `route` label of the request metrics: a path of `routes/table.ts`, or "unmatched". */
+export type { RouteLabel } from "./routes/table.ts";
 
 /** The bridge's metrics and the registry that renders them. */
 export interface BridgeMetrics {
@@ -49,7 +40,7 @@ export interface BridgeMetrics {
   rejected(reason: RejectReason, count: number): void;
   /** One `store.write` call: its duration and size. */
   observeWrite(size: number, seconds: number): void;
-  /** Where `ingest_queue_depth` reads its value when scraped. */
+  /** Where `zo_ingest_queue_events` reads its value when scraped. */
   setQueueDepthSource(read: () => number): void;
   /** The text exposition format. */
   render(): Promise<string>;
@@ -84,50 +75,50 @@ export function createMetrics(): BridgeMetrics {
   });
 
   const requests = new client.Counter({
-    name: "http_requests_total",
+    name: "zo_http_requests_total",
     help: "HTTP requests answered, by matched route and status code.",
     labelNames: ["route", "code"] as const,
     registers: [registry],
   });
   const duration = new client.Histogram({
-    name: "http_request_duration_seconds",
+    name: "zo_http_request_duration_seconds",
     help: "Time from receiving a request to answering it, by matched route.",
     labelNames: ["route"] as const,
     buckets: SECONDS_BUCKETS,
     registers: [registry],
   });
   const ingested = new client.Counter({
-    name: "events_ingested_total",
+    name: "zo_events_ingested_total",
     help: "Events stored, by event type.",
     labelNames: ["event_type"] as const,
     registers: [registry],
   });
   const duplicates = new client.Counter({
-    name: "events_duplicate_total",
+    name: "zo_events_duplicate_total",
     help: "Events received again and not stored twice (same event_id or hash).",
     registers: [registry],
   });
   const rejected = new client.Counter({
-    name: "events_rejected_total",
+    name: "zo_events_rejected_total",
     help: "Events not stored, by reason.",
     labelNames: ["reason"] as const,
     registers: [registry],
   });
   const writeDuration = new client.Histogram({
-    name: "chroma_write_duration_seconds",
+    name: "zo_chroma_write_duration_seconds",
     help: "Duration of one batched write into Chroma.",
     buckets: SECONDS_BUCKETS,
     registers: [registry],
   });
   const batchSize = new client.Histogram({
-    name: "ingest_batch_size",
+    name: "zo_ingest_batch_events",
     help: "Events per batched write into Chroma (group commit).",
     buckets: [1, 2, 5, 10, 25, 50, 100, 200, 300, 400, 500, 1000],
     registers: [registry],
   });
   let readDepth = () => 0;
   new client.Gauge({
-    name: "ingest_queue_depth",
+    name: "zo_ingest_queue_events",
     help: "Events queued for writing or being written.",
     registers: [registry],
     collect() {

@@ -12,16 +12,16 @@ Deno.test("createMetrics() keeps each registry apart and labels bounded", async 
   a.observeWrite(250, 0.05);
   a.setQueueDepthSource(() => 42);
   const text = await a.render();
-  assert.match(text, /http_requests_total\{route="\/ingest",code="200"\} 1/);
-  assert.match(text, /events_ingested_total\{event_type="done"\} 2/);
-  assert.match(text, /events_ingested_total\{event_type="other"\} 1/);
+  assert.match(text, /zo_http_requests_total\{route="\/ingest",code="200"\} 1/);
+  assert.match(text, /zo_events_ingested_total\{event_type="done"\} 2/);
+  assert.match(text, /zo_events_ingested_total\{event_type="other"\} 1/);
   assert.ok(!text.includes("something_new"), "an unknown event type must not become a label");
-  assert.match(text, /events_duplicate_total 3/);
-  assert.match(text, /events_rejected_total\{reason="invalid"\} 4/);
-  assert.match(text, /chroma_write_duration_seconds_count 1/);
-  assert.match(text, /ingest_batch_size_sum 250/);
-  assert.match(text, /ingest_queue_depth 42/);
-  assert.doesNotMatch(await b.render(), /http_requests_total\{/);
+  assert.match(text, /zo_events_duplicate_total 3/);
+  assert.match(text, /zo_events_rejected_total\{reason="invalid"\} 4/);
+  assert.match(text, /zo_chroma_write_duration_seconds_count 1/);
+  assert.match(text, /zo_ingest_batch_events_sum 250/);
+  assert.match(text, /zo_ingest_queue_events 42/);
+  assert.doesNotMatch(await b.render(), /zo_http_requests_total\{/);
 });
 
 Deno.test("createMetrics() reports process metrics that work under Deno", async () => {

@@ -22,7 +22,7 @@
  *   endpoint).
  * - `api key`: an empty `POST` to the endpoint with the key gets 401 or 403 rather than the 400
  *   `empty_body` of a key that passed. Nothing is stored (the bridge counts one malformed
- *   request in `events_rejected_total`).
+ *   request in `zo_events_rejected_total`).
  * - `settings`: a settings file lacks one of the wired events (see
  *   `scripts/install/hooks_block.ts`), or is missing or not JSON.
  * - `relay`: no fresh heartbeat in `<log-dir>/relay/heartbeat` while http hooks are wired or

@@ -98,3 +98,125 @@ export const HASHED_FIELDS = [
   "error_detail",
   "parent_event_id",
 ] as const;
+
+/**
+ * What a relay does with an answer that carries a rejection reason: dead-letter the events the
+ * answer lists (`rejected`), halve the batch (a lone event is dead-lettered), dead-letter the
+ * events of other projects and send the rest again, keep the events and retry with backoff
+ * while the key is fixed, or keep them and retry after `Retry-After`.
+ */
+export type RelayAction =
+  | "dead_letter_rejected"
+  | "split"
+  | "dead_letter_foreign"
+  | "fix_key"
+  | "retry";
+
+/** One rejection reason: the HTTP status it is answered with, and what a relay does about it. */
+export interface Rejection {
+  /** The HTTP status of the answer. */
+  readonly status: number;
+  /** Seconds a client should wait before retrying (`Retry-After`), where waiting helps. */
+  readonly retryAfterSeconds?: number;
+  /** What a relay does when `POST /ingest` answers with it. */
+  readonly relay: RelayAction;
+  /** What it means, for the docs. */
+  readonly meaning: string;
+}
+
+/**
+ * Every reason the bridge gives for refusing a request or events in it: the `reason` field of
+ * every error body (`{"error", "reason", "details"?}`), with its status and `Retry-After`. The
+ * bridge's error handler answers from this table and the relay decides from it, so the two sides
+ * cannot disagree.
+ */
+export const REJECTIONS = {
+  invalid: {
+    status: 400,
+    relay: "dead_letter_rejected",
+    meaning: "Every event failed schema validation; `rejected` lists each with its error.",
+  },
+  malformed: {
+    status: 400,
+    relay: "split",
+    meaning: "The body could not be read: empty, not JSON, not UTF-8, broken gzip.",
+  },
+  too_large: {
+    status: 413,
+    relay: "split",
+    meaning: "Over a size or count limit; `details.reason` says which.",
+  },
+  unsupported_encoding: {
+    status: 415,
+    relay: "retry",
+    meaning: "A Content-Encoding other than gzip or identity.",
+  },
+  unauthorized: {
+    status: 401,
+    relay: "fix_key",
+    meaning: "No API key, or one the bridge does not know.",
+  },
+  forbidden_scope: {
+    status: 403,
+    relay: "fix_key",
+    meaning: "The key lacks the scope the route needs.",
+  },
+  forbidden_project: {
+    status: 403,
+    relay: "dead_letter_foreign",
+    meaning: "The key is bound to another project than an event or a query names.",
+  },
+  busy: {
+    status: 429,
+    retryAfterSeconds: 1,
+    relay: "retry",
+    meaning: "The bridge is reading as many request bodies as it holds memory for.",
+  },
+  queue_full: {
+    status: 429,
+    retryAfterSeconds: 1,
+    relay: "retry",
+    meaning: "The write queue is full (ZO_INGEST_QUEUE_EVENTS).",
+  },
+  store_unavailable: {
+    status: 503,
+    retryAfterSeconds: 5,
+    relay: "retry",
+    meaning: "Chroma (or the embedding provider) does not answer or fails.",
+  },
+  bad_query: {
+    status: 400,
+    relay: "split",
+    meaning: "A query's parameters or cursor are unknown, repeated or bad.",
+  },
+  live_full: {
+    status: 503,
+    retryAfterSeconds: 5,
+    relay: "retry",
+    meaning: "The live feed has as many clients as it takes.",
+  },
+  not_found: { status: 404, relay: "retry", meaning: "No such route or file." },
+  method_not_allowed: {
+    status: 405,
+    relay: "retry",
+    meaning: "The route does not take this method; `Allow` says which it takes.",
+  },
+  not_implemented: {
+    status: 501,
+    relay: "retry",
+    meaning: "The store behind this bridge cannot answer this route.",
+  },
+  internal: {
+    status: 500,
+    relay: "retry",
+    meaning: "A bug in the bridge; its log has the details under the error's id.",
+  },
+} as const satisfies Record<string, Rejection>;
+
+/** One of the keys of {@linkcode REJECTIONS}. */
+export type RejectionReason = keyof typeof REJECTIONS;
+
+/** True when `value` is a known rejection reason (a bridge may be newer than its relays). */
+export function isRejectionReason(value: unknown): value is RejectionReason {
+  return typeof value === "string" && Object.hasOwn(REJECTIONS, value);
+}

@@ -104,7 +104,7 @@ export async function serveDashboard(req: Request, url: URL): Promise<Response> 
   const file = (await files()).get(name);
   if (file === undefined) {
     throw new HttpError(
-      404,
+      "not_found",
       `Cannot find ${path.slice(0, 200)}: the dashboard is at /dashboard/ and has no such file`,
     );
   }

@@ -4,7 +4,7 @@
  * settings files, and ask the bridge two things: `GET <endpoint>/../health`, and whether it takes
  * the key, by a `POST` of an empty body to the ingest URL (answered 400 `empty_body` once the key
  * has passed, 401/403 before; nothing is stored, though the bridge counts one malformed request
- * in `events_rejected_total`). The key itself is never printed.
+ * in `zo_events_rejected_total`). The key itself is never printed.
  *
  * @module
  */

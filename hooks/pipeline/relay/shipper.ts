@@ -9,6 +9,7 @@
  */
 import { backoffDelay, type BackoffOptions, parseRetryAfter, sleep } from "./backoff.ts";
 import type { DeadLetter } from "./dead_letter.ts";
+import { isRejectionReason, type RejectionReason, REJECTIONS } from "../../../shared/contract.ts";
 
 /** One event the bridge refused, by its index in the batch. */
 export interface Rejection {
@@ -148,27 +149,58 @@ export async function classifyResponse(
       rejected: rejections(body.rejected) ?? [],
     };
   }
-  if (status === 400) {
-    const rejected = rejections(body.rejected);
-    return rejected === undefined
-      ? { kind: "unreadable", status, error }
-      : { kind: "invalid", status, error, rejected };
-  }
-  if (status === 413) return { kind: "too_large", status, error };
   const details = body.details as Record<string, unknown> | undefined;
-  if (
-    status === 403 && details?.reason === "forbidden_project" &&
-    typeof details.project_id === "string"
-  ) {
-    return { kind: "forbidden_project", status, error, projectId: details.project_id };
+  const reason = reasonOf(status, body, details);
+  const action = reason === undefined ? "retry" : REJECTIONS[reason].relay;
+  switch (action) {
+    case "dead_letter_rejected":
+    case "split": {
+      if (status === 413) return { kind: "too_large", status, error };
+      const rejected = action === "dead_letter_rejected" ? rejections(body.rejected) : undefined;
+      return rejected === undefined
+        ? { kind: "unreadable", status, error }
+        : { kind: "invalid", status, error, rejected };
+    }
+    case "dead_letter_foreign":
+      if (typeof details?.project_id === "string") {
+        return { kind: "forbidden_project", status, error, projectId: details.project_id };
+      }
+      return { kind: "auth", status, error };
+    case "fix_key":
+      return { kind: "auth", status, error };
+    case "retry":
+      return {
+        kind: "retry",
+        status,
+        error,
+        retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), nowMs),
+      };
   }
-  if (status === 401 || status === 403) return { kind: "auth", status, error };
-  return {
-    kind: "retry",
-    status,
-    error,
-    retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), nowMs),
-  };
+}
+
+/**
+ * The rejection reason of an answer: the body's `reason` when the bridge gives one this relay
+ * knows and it agrees with the status, else what the status says (an older bridge, a proxy).
+ */
+function reasonOf(
+  status: number,
+  body: Record<string, unknown>,
+  details: Record<string, unknown> | undefined,
+): RejectionReason | undefined {
+  const given = body.reason ?? details?.reason;
+  if (isRejectionReason(given) && REJECTIONS[given].status === status) return given;
+  switch (status) {
+    case 400:
+      return body.rejected === undefined ? "malformed" : "invalid";
+    case 413:
+      return "too_large";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden_scope";
+    default:
+      return undefined;
+  }
 }
 
 function parseEnvelope(text: string): unknown {

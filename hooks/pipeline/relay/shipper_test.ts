@@ -341,3 +341,27 @@ Deno.test("classifyResponse() reads the bridge's answers", async (t) => {
     assert.deepEqual(outcome.kind === "ok" && outcome.rejected, []);
   });
 });
+
+Deno.test("classifyResponse() decides from the reason in REJECTIONS, else from the status", async () => {
+  const answer = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    classifyResponse(new Response(JSON.stringify(body), { status, headers }), 0);
+  assert.equal((await answer(400, { error: "x", reason: "malformed" })).kind, "unreadable");
+  assert.equal(
+    (await answer(400, { error: "x", reason: "invalid", rejected: [{ index: 0, error: "e" }] }))
+      .kind,
+    "invalid",
+  );
+  assert.equal((await answer(413, { error: "x", reason: "too_large" })).kind, "too_large");
+  assert.equal((await answer(401, { error: "x", reason: "unauthorized" })).kind, "auth");
+  assert.equal(
+    (await answer(403, { error: "x", reason: "forbidden_project", details: { project_id: "a" } }))
+      .kind,
+    "forbidden_project",
+  );
+  const full = await answer(429, { error: "x", reason: "queue_full" }, { "retry-after": "1" });
+  assert.equal(full.kind, "retry");
+  assert.equal(full.kind === "retry" && full.retryAfterMs, 1_000);
+  // A reason that disagrees with the status, or none (a proxy): the status decides.
+  assert.equal((await answer(503, { error: "x", reason: "invalid" })).kind, "retry");
+  assert.equal((await answer(413, "<html>")).kind, "too_large");
+});

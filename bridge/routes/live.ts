@@ -11,11 +11,13 @@
  *
  * @module
  */
-import type { Principal } from "./auth.ts";
-import { HttpError } from "./errors.ts";
-import { type LiveFilter, LiveFullError, type LiveHub } from "./live.ts";
-import { parseQueryParams } from "./query_params.ts";
-import { QUERY_FILTER_FIELDS } from "./store.ts";
+import type { Principal } from "../auth.ts";
+import { HttpError } from "../errors.ts";
+import { type LiveFilter, LiveFullError } from "../live.ts";
+import { parseQueryParams } from "../query_params.ts";
+import { QUERY_FILTER_FIELDS } from "../store.ts";
+import { visibleProjects } from "./project.ts";
+import { principalOf, type RouteContext } from "./route.ts";
 
 /** The parameters `GET /live` takes. */
 export const LIVE_PARAMS: readonly string[] = [...QUERY_FILTER_FIELDS, "text", "fields"];
@@ -34,7 +36,7 @@ export function parseLiveRequest(search: URLSearchParams, principal: Principal):
   for (const key of search.keys()) {
     if (!LIVE_PARAMS.includes(key)) {
       throw new HttpError(
-        400,
+        "bad_query",
         `Cannot follow live events: unknown parameter ${JSON.stringify(key.slice(0, 64))}; known: ${
           LIVE_PARAMS.join(", ")
         }`,
@@ -45,14 +47,14 @@ export function parseLiveRequest(search: URLSearchParams, principal: Principal):
   const fields = search.get("fields");
   if (fields !== null && (fields !== "summary" && fields !== "all")) {
     throw new HttpError(
-      400,
+      "bad_query",
       'Cannot follow live events: fields must be "summary" (who, what, when; no payload) or "all" (the default)',
       { details: { reason: "bad_query" } },
     );
   }
   if (search.getAll("fields").length > 1) {
     throw new HttpError(
-      400,
+      "bad_query",
       'Cannot follow live events: parameter "fields" is given more than once',
       {
         details: { reason: "bad_query" },
@@ -64,7 +66,7 @@ export function parseLiveRequest(search: URLSearchParams, principal: Principal):
   const parsed = parseQueryParams(rest);
   if (!parsed.ok) {
     throw new HttpError(
-      400,
+      "bad_query",
       parsed.error.replace(/^Cannot query: /, "Cannot follow live events: "),
       { details: { reason: "bad_query" } },
     );
@@ -73,40 +75,25 @@ export function parseLiveRequest(search: URLSearchParams, principal: Principal):
   const filter: LiveFilter = { fields: filters };
   if (text !== undefined) filter.text = text;
   if (fields === "summary") filter.summary = true;
-  if (principal.projectId !== undefined) {
-    if (filters.project_id !== undefined && filters.project_id !== principal.projectId) {
-      throw new HttpError(
-        403,
-        `Cannot follow project "${filters.project_id}": key ${principal.name} may only read project "${principal.projectId}"`,
-        { details: { project_id: principal.projectId } },
-      );
-    }
-    filter.projectIds = [principal.projectId];
-  }
+  const visible = visibleProjects(principal, { asked: filters.project_id, action: "follow" });
+  if (visible !== undefined) filter.projectIds = visible;
   return filter;
 }
 
 /**
- * Answers `GET /live` (and `HEAD`, without opening a stream). The caller has checked the `read`
- * scope. 503 with `Retry-After` when the hub has no room.
+ * The handler of `GET /live` (and `HEAD`, without opening a stream). 503 (`live_full`) with
+ * `Retry-After` when the hub has no room.
  */
-export function liveResponse(
-  hub: LiveHub,
-  req: Request,
-  options: { url: URL; principal: Principal },
-): Response {
-  const filter = parseLiveRequest(options.url.searchParams, options.principal);
-  if (req.method === "HEAD") return new Response(null, { headers: LIVE_HEADERS });
+export function liveRoute(ctx: RouteContext): Response {
+  const filter = parseLiveRequest(ctx.url.searchParams, principalOf(ctx));
+  if (ctx.req.method === "HEAD") return new Response(null, { headers: LIVE_HEADERS });
   let body: ReadableStream<Uint8Array>;
   try {
     // Deno.serve cancels the body when the client goes away, which removes the client.
-    body = hub.subscribe(filter);
+    body = ctx.deps.live.subscribe(filter);
   } catch (error) {
     if (error instanceof LiveFullError) {
-      throw new HttpError(503, error.message, {
-        headers: { "retry-after": "5" },
-        details: { reason: "live_full" },
-      });
+      throw new HttpError("live_full", error.message, { details: { reason: "live_full" } });
     }
     throw error;
   }

@@ -1,0 +1,113 @@
+/**
+ * `POST /ingest`: reads the body (`../ingest_body.ts`), validates each envelope
+ * (`parseEvent()`), refuses a request with events of another project than the key's, hands the
+ * valid events to the group committer and answers once they are durable; then publishes the
+ * stored ones to the live feed.
+ *
+ * @module
+ */
+import { parseEvent } from "../../shared/schema.ts";
+import type { Event } from "../../shared/schema.ts";
+import { HttpError, jsonResponse } from "../errors.ts";
+import { QueueFullError } from "../group_commit.ts";
+import { readIngestBody } from "../ingest_body.ts";
+import { principalOf, type RouteContext } from "./route.ts";
+
+/** The response body of `POST /ingest`. */
+export interface IngestSummary {
+  accepted: number;
+  duplicates: number;
+  rejected: { index: number; error: string }[];
+}
+
+const MAX_ERROR_CHARS = 1_000;
+
+/** `text`, cut to a length an answer may carry. */
+export function clipError(text: string): string {
+  return text.length <= MAX_ERROR_CHARS ? text : `${text.slice(0, MAX_ERROR_CHARS)}…`;
+}
+
+/** The handler of `POST /ingest`. */
+export async function ingestRoute(ctx: RouteContext): Promise<Response> {
+  const { metrics, limits, budget, committer, live } = ctx.deps;
+  const principal = principalOf(ctx);
+  const note = ctx.note;
+  let items;
+  try {
+    items = await readIngestBody(ctx.req, limits, { budget });
+  } catch (error) {
+    if (error instanceof HttpError) {
+      metrics.rejected(error.reason === "too_large" ? "too_large" : "malformed", 1);
+    }
+    throw error;
+  }
+  const rejected: IngestSummary["rejected"] = [];
+  const valid: Event[] = [];
+  items.forEach((item, index) => {
+    if (!item.ok) {
+      rejected.push({ index, error: item.error });
+      return;
+    }
+    const parsed = parseEvent(item.value);
+    if (parsed.ok) valid.push(parsed.event);
+    else rejected.push({ index, error: clipError(parsed.error) });
+  });
+  const malformedCount = items.filter((item) => !item.ok).length;
+  metrics.rejected("malformed", malformedCount);
+  metrics.rejected("invalid", rejected.length - malformedCount);
+  note.events = items.length;
+
+  if (principal.projectId !== undefined) {
+    const foreign = valid.filter((event) => event.project_id !== principal.projectId);
+    if (foreign.length > 0) {
+      metrics.rejected("forbidden_project", items.length);
+      throw new HttpError(
+        "forbidden_project",
+        `Cannot ingest: key ${principal.name} may only write events of project "${principal.projectId}", and ${foreign.length} events here have another or no project_id; nothing was stored`,
+        {
+          details: {
+            reason: "forbidden_project",
+            project_id: principal.projectId,
+            event_ids: foreign.slice(0, 10).map((event) => event.event_id),
+          },
+        },
+      );
+    }
+  }
+  if (valid.length === 0) {
+    note.rejected = rejected.length;
+    return jsonResponse({
+      error: `Cannot ingest: all ${items.length} events are invalid`,
+      reason: "invalid",
+      accepted: 0,
+      duplicates: 0,
+      rejected,
+    }, { status: 400 });
+  }
+
+  let outcomes;
+  try {
+    outcomes = await committer.submit(valid);
+  } catch (error) {
+    metrics.rejected(
+      error instanceof QueueFullError ? "queue_full" : "store_unavailable",
+      valid.length,
+    );
+    throw error;
+  }
+  let accepted = 0;
+  const stored: Event[] = [];
+  outcomes.forEach((outcome, i) => {
+    if (outcome === "stored") {
+      accepted++;
+      metrics.ingested(valid[i]!.event_type);
+      stored.push(valid[i]!);
+    }
+  });
+  // Durable now: live followers see it (duplicates were published when first stored).
+  live.publish(stored);
+  const duplicates = valid.length - accepted;
+  metrics.duplicates(duplicates);
+  Object.assign(note, { accepted, duplicates, rejected: rejected.length });
+  return jsonResponse({ accepted, duplicates, rejected } satisfies IngestSummary);
+}

@@ -22,6 +22,7 @@
  * @module
  */
 import { ChromaStore } from "../bridge/chroma_store.ts";
+import { TestStore } from "../bridge/testing/store.ts";
 import { fixtureSession } from "../bridge/dashboard/fixture_session.ts";
 import { startEmbeddedChroma } from "../bridge/embedded_chroma.ts";
 import { spawnBridge } from "../bridge/testing/bridge.ts";
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
   try {
     const template = await fixtureSession({ run_id: "bench", project_id: "bench" });
     log(`Storing ${total} events (${Math.ceil(total / SESSION_EVENTS)} sessions)...`);
-    const store = new ChromaStore({ url: chroma.url });
+    const store = new TestStore({ url: chroma.url });
     await store.init();
     const events = await fleetEvents(total, template);
     const t0 = performance.now();
@@ -192,7 +193,7 @@ async function main(): Promise<void> {
       if ((i / 1_000) % 20 === 19) log(`  ${i + 1_000} stored`);
     }
     await store.flushAgentState();
-    await store.close();
+    await store[Symbol.asyncDispose]();
     log(
       `  stored in ${((performance.now() - t0) / 1000).toFixed(1)} s; counts ${
         JSON.stringify(await new ChromaStore({ url: chroma.url }).counts())

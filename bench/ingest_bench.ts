@@ -23,7 +23,8 @@
  * @module
  */
 import { type Collection } from "chromadb";
-import { chromaClient, eventMetadata, PLACEHOLDER_EMBEDDING } from "../bridge/chroma_store.ts";
+import { chromaClient, PLACEHOLDER_EMBEDDING } from "../bridge/chroma/connection.ts";
+import { eventMetadata } from "../bridge/chroma/event_records.ts";
 import { startEmbeddedChroma } from "../bridge/embedded_chroma.ts";
 import { offlineProvider } from "../bridge/embeddings.ts";
 import { spawnBridge } from "../bridge/testing/bridge.ts";

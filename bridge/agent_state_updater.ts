@@ -14,6 +14,7 @@
  * @module
  */
 import type { Event } from "../shared/schema.ts";
+import type { WriteResult } from "./store.ts";
 import {
   addUsage,
   type AgentState,
@@ -236,4 +237,18 @@ export function createAgentStateUpdater(
       return idle();
     },
   };
+}
+
+/**
+ * Hands `updater` what one write stored now: the events `result.stored` names (the first copy
+ * of each, so an event twice in a batch counts once) and their usage deltas. Events a write
+ * found stored already are not passed again, so a retried write never counts twice.
+ */
+export function addStoredEvents(
+  updater: Pick<AgentStateUpdater, "add">,
+  options: { events: readonly Event[]; result: WriteResult },
+): void {
+  const stored = new Set(options.result.stored);
+  const fresh = options.events.filter((event) => stored.delete(event.event_id));
+  updater.add(fresh, options.result.usage);
 }

@@ -15,6 +15,12 @@
  *
  * @module
  */
+import {
+  addStoredEvents,
+  type AgentStateUpdater,
+  type AgentStateUpdaterOptions,
+  createAgentStateUpdater,
+} from "./agent_state_updater.ts";
 import { type Authenticator, type Principal, requireScope } from "./auth.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { createGroupCommitter, type GroupCommitOptions, QueueFullError } from "./group_commit.ts";
@@ -39,7 +45,7 @@ export interface AppOptions {
   /** `/metrics` without a key. Default false. */
   metricsPublic?: boolean;
   limits?: IngestLimits;
-  groupCommit?: Omit<GroupCommitOptions, "onWrite">;
+  groupCommit?: Omit<GroupCommitOptions, "onWrite" | "onStored">;
   /** Bytes of request bodies being read at once, over all requests; beyond, 429. Default 64 MB. */
   bodyBudgetBytes?: number;
   /** Seconds a client should wait after a 503 (store down). Default 5. */
@@ -50,6 +56,8 @@ export interface AppOptions {
   prices?: Prices;
   /** Bounds of the `GET /live` hub (buffer per client, clients, heartbeat). */
   live?: Omit<LiveHubOptions, "registry">;
+  /** Tuning of the agent_state updater (run when the store keeps `agentStateRecords`). */
+  agentState?: AgentStateUpdaterOptions;
 }
 
 /** The bridge's request handler, with the parts tests and the entry point look at. */
@@ -58,6 +66,11 @@ export type App = ((req: Request) => Promise<Response>) & {
   readonly committer: GroupCommitter;
   /** The live feed; `close()` it before shutting the server down (its streams never end). */
   readonly live: LiveHub;
+  /**
+   * The agent_state updater, fed after every write (undefined when the store keeps no
+   * agent_state). `close()` it after the server, before Chroma goes away.
+   */
+  readonly agentState: AgentStateUpdater | undefined;
 };
 
 const MAX_LOGGED_PATH_CHARS = 200;
@@ -75,9 +88,16 @@ export function createApp(options: AppOptions): App {
   const log = options.log ?? stderrLog;
   const budget = createByteBudget(options.bodyBudgetBytes ?? 64 * 1024 * 1024);
   const retryAfter = options.unavailableRetryAfterSeconds ?? 5;
+  const agentState = store.agentStateRecords &&
+    createAgentStateUpdater(store.agentStateRecords, options.agentState);
   const committer = createGroupCommitter(store, {
     ...options.groupCommit,
     onWrite: ({ size, seconds }) => metrics.observeWrite(size, seconds),
+    // The stages after a write, in order: agent_state (here, before the acknowledgement, so a
+    // flush after it sees them), then the live feed (in the ingest route, once acknowledged).
+    ...(agentState && {
+      onStored: (events, result) => addStoredEvents(agentState, { events, result }),
+    }),
   });
   metrics.setQueueDepthSource(() => committer.depth);
   const live = createLiveHub({ ...options.live, registry: metrics.registry });
@@ -190,5 +210,5 @@ export function createApp(options: AppOptions): App {
     }));
     return response;
   };
-  return Object.assign(handler, { metrics, committer, live });
+  return Object.assign(handler, { metrics, committer, live, agentState });
 }

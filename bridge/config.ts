@@ -184,7 +184,7 @@ export interface BridgeConfig {
   keys: ApiKeyConfig[];
   metricsPublic: boolean;
   limits: IngestLimits;
-  groupCommit: Required<Omit<GroupCommitOptions, "onWrite">>;
+  groupCommit: Required<Omit<GroupCommitOptions, "onWrite" | "onStored">>;
   embedding: EmbeddingConfig;
   /** The price table of `GET /usage`: `ZO_PRICES_FILE`, else the committed one. */
   prices: Prices;

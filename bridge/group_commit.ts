@@ -8,14 +8,18 @@
  * event has waited `lingerMs`, counted from its arrival or from the end of the last write,
  * whichever is later: the clients a write just acknowledged are about to send their next events,
  * and letting them join makes the next write bigger (Chroma's cost is mostly per call). At most
- * `maxInFlight` writes run at once; an event whose `event_id` or `hash` is in a write still in
- * flight waits for that write, so concurrent writes never race on the same event. The queue is
+ * `maxInFlight` writes run at once; an event whose `event_id`, `hash` or API response (a usage
+ * event's message) is in a write still in flight waits for that write, so concurrent writes
+ * never race on the same event, and a usage delta is computed against what the earlier write
+ * stored. This is the bridge's one write-conflict guard: the store itself has none. The queue is
  * bounded in events (queued plus in flight): beyond it, {@linkcode QueueFullError} (HTTP 429).
  *
  * @module
  */
 import type { Event } from "../shared/schema.ts";
-import type { EventStore } from "./store.ts";
+import { usageDataOf } from "../shared/usage/usage_event.ts";
+import type { EventStore, WriteResult } from "./store.ts";
+import { messageKey } from "./usage/records.ts";
 
 /** Tuning of {@linkcode createGroupCommitter}. */
 export interface GroupCommitOptions {
@@ -30,8 +34,13 @@ export interface GroupCommitOptions {
   maxInFlight?: number;
   /** Most events queued or being written; beyond, submissions fail fast. Default 20,000. */
   maxQueuedEvents?: number;
-  /** Called after every write, for metrics. */
-  onWrite?: (info: { size: number; seconds: number; ok: boolean }) => void;
+  /** Called after every write, failed or not, for metrics. */
+  onWrite?: (info: { size: number; seconds: number }) => void;
+  /**
+   * Called after each write that succeeded, with its events and the store's result, before any
+   * of its submissions resolve (the app feeds the agent_state updater from it).
+   */
+  onStored?: (events: readonly Event[], result: WriteResult) => void;
 }
 
 /** What became of one submitted event. */
@@ -85,8 +94,12 @@ function positive(name: string, value: number): number {
   return value;
 }
 
+/** What two writes in flight must not share: the event id, its hash, a usage event's response. */
 function keysOf(event: Event): string[] {
-  return event.hash === undefined ? [event.event_id] : [event.event_id, `hash:${event.hash}`];
+  const keys = event.hash === undefined ? [event.event_id] : [event.event_id, `hash:${event.hash}`];
+  const usage = usageDataOf(event);
+  if (usage !== undefined) keys.push(`usage:${messageKey(event.project_id, usage.message_id)}`);
+  return keys;
 }
 
 /** A group committer writing into `store`. Checks its options once, here. */
@@ -167,10 +180,10 @@ export function createGroupCommitter(
       for (const key of keysOf(item.event)) inFlightKeys.set(key, (inFlightKeys.get(key) ?? 0) + 1);
     }
     const started = performance.now();
-    let ok = false;
     try {
-      const result = await store.write(batch.map((item) => item.event));
-      ok = true;
+      const events = batch.map((item) => item.event);
+      const result = await store.write(events);
+      options.onStored?.(events, result);
       settle(batch, result.stored, result.duplicates);
     } catch (error) {
       fail(batch, error);
@@ -178,7 +191,6 @@ export function createGroupCommitter(
       options.onWrite?.({
         size: batch.length,
         seconds: (performance.now() - started) / 1000,
-        ok,
       });
       for (const item of batch) {
         for (const key of keysOf(item.event)) {

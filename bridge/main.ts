@@ -92,12 +92,6 @@ export async function main(): Promise<void> {
   const store = new ChromaStore({
     ...connection,
     embeddings: await createEmbeddingProvider(config.embedding),
-    agentState: {
-      onError: (error) =>
-        log("warn", "agent_state update failed; retrying", {
-          error: error instanceof Error ? error.message : String(error),
-        }),
-    },
   });
   try {
     await store.init();
@@ -118,6 +112,12 @@ export async function main(): Promise<void> {
     limits: config.limits,
     groupCommit: config.groupCommit,
     prices: config.prices,
+    agentState: {
+      onError: (error) =>
+        log("warn", "agent_state update failed; retrying", {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    },
   });
   const onListen = ({ hostname, port }: Deno.NetAddr) =>
     log("info", "listening", { url: `http://${hostname}:${port}`, port });
@@ -135,7 +135,7 @@ export async function main(): Promise<void> {
     // Requests in progress finish first: each waits for its events to be stored.
     await server.shutdown();
     // agent_state trails the acknowledged events by a flush: apply what is pending (bounded).
-    if (!(await store.close({ timeoutMs: 5_000 }))) {
+    if (!(await app.agentState?.close({ timeoutMs: 5_000 }) ?? true)) {
       log("warn", "agent_state updates left unapplied at shutdown: some counts will miss them");
     }
     await chroma?.stop();

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { chromaClient } from "./chroma_store.ts";
+import { chromaClient } from "./chroma/connection.ts";
 import { startEmbeddedChroma } from "./embedded_chroma.ts";
 import { chromaAnswers, mainArgs, spawnBridge } from "./testing/bridge.ts";
 import { runLoad } from "./testing/load.ts";

@@ -1,11 +1,16 @@
 /**
  * The storage interface between the bridge's HTTP side and ChromaDB: what the app needs from a
  * store (write, query, counts), the query parameters it passes, and the one error that means
- * "the store is down" (HTTP 503). `chroma_store.ts` implements it; tests may fake it.
+ * "the store is down" (HTTP 503). `chroma_store.ts` implements it; tests may fake it. A store is
+ * a plain sink: it derives nothing after a write (the app feeds the agent_state updater), and it
+ * expects no two writes sharing an event id, hash or API response to run at once (the group
+ * committer holds them apart).
  *
  * @module
  */
 import type { Event } from "../shared/schema.ts";
+import type { StateUsage } from "./agent_state.ts";
+import type { StateRecords } from "./agent_state_updater.ts";
 import type { UsageRecord } from "./usage/records.ts";
 
 /** The collections the bridge keeps, as the original system partitioned them. */
@@ -17,6 +22,11 @@ export type CollectionName = typeof COLLECTIONS[number];
 export interface WriteResult {
   stored: string[];
   duplicates: string[];
+  /**
+   * By event id of a usage event stored now: how much it raised its API response's counts over
+   * every reading stored before (what the agent_state updater adds; absent when none did).
+   */
+  usage?: ReadonlyMap<string, StateUsage>;
 }
 
 /** Thrown when Chroma cannot be reached or fails: HTTP 503. */
@@ -111,4 +121,6 @@ export interface EventStore {
    * answers no `GET /usage` (501).
    */
   usageRecords?(filter: UsageFilter): Promise<UsageRecord[]>;
+  /** Where agent_state records are kept, if this store keeps them (for the updater the app runs). */
+  readonly agentStateRecords?: StateRecords;
 }

@@ -73,7 +73,7 @@ async function fixtures(bridge: TestBridge): Promise<void> {
       startMs: start + 1_500,
     }),
   ]);
-  await bridge.store.flushAgentState();
+  await bridge.flushAgentState();
 }
 
 // Run in the page (strings: this file is type-checked without the DOM's types).

@@ -58,6 +58,8 @@ export interface TestBridge {
   readonly chroma: TestChroma;
   readonly store: ChromaStore;
   readonly app: App;
+  /** Resolves once agent_state reflects every event acknowledged so far. */
+  flushAgentState(): Promise<void>;
   /** Stops serving (after the requests in progress), then the Chroma it started. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -105,7 +107,7 @@ export async function startTestBridge(options: TestBridgeOptions = {}): Promise<
       await server.shutdown();
       await app.committer.idle();
       // Its agent_state updates trail the acknowledgements: apply them while Chroma is up.
-      await store.close();
+      await app.agentState?.close();
       if (ownsChroma) await chroma.stop();
     })();
   return {
@@ -118,6 +120,7 @@ export async function startTestBridge(options: TestBridgeOptions = {}): Promise<
     chroma,
     store,
     app,
+    flushAgentState: async () => await app.agentState?.flush(),
     stop,
     [Symbol.asyncDispose]: stop,
   };

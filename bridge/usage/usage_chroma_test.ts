@@ -116,8 +116,8 @@ Deno.test("GET /usage counts every response once, wherever and however often it 
     });
 
     await t.step("agent_state records carry the usage, each response once", async () => {
-      await one.store.flushAgentState();
-      await two.store.flushAgentState();
+      await one.flushAgentState();
+      await two.flushAgentState();
       const { body } = await get(one, "/query?collection=agent_state&session_id=s-1", one.readKey);
       const states = body.results as AgentState[];
       const session = states.find((s) => s.scope === "session")!;

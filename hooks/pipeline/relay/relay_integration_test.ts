@@ -156,7 +156,7 @@ Deno.test({
           "the relay to log its recovery",
           () => Promise.resolve(logged.some((l) => /^Shipping events again/.test(l))),
         );
-        const client = (await import("../../../bridge/chroma_store.ts")).chromaClient({
+        const client = (await import("../../../bridge/chroma/connection.ts")).chromaClient({
           url: bridge.chromaUrl,
         });
         assert.deepEqual(await missingIds(client, [...before, ...during]), []);

@@ -161,3 +161,42 @@ Deno.test("createGroupCommitter() checks its options", () => {
     RangeError,
   );
 });
+
+Deno.test("createGroupCommitter() never writes two readings of one API response at once", async () => {
+  const store = new FakeStore();
+  let running = 0;
+  let overlaps = 0;
+  const write = store.write.bind(store);
+  store.write = async (batch) => {
+    if (++running > 1) overlaps++;
+    await new Promise((r) => setTimeout(r, 10));
+    try {
+      return await write(batch);
+    } finally {
+      running--;
+    }
+  };
+  const committer = createGroupCommitter(store, { maxInFlight: 4, maxBatch: 1, lingerMs: 0 });
+  const reading = (output_tokens: number) =>
+    makeEvent({
+      event_type: "usage",
+      data: {
+        model: "claude-sonnet-4-5",
+        message_id: "msg-1",
+        input_tokens: 10,
+        output_tokens,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+      },
+    });
+  const readings = await Promise.all([1, 2, 3].map(reading));
+  const outcomes = await Promise.all(readings.map((event) => committer.submit([event])));
+  assert.deepEqual(outcomes.flat(), ["stored", "stored", "stored"]);
+  assert.equal(overlaps, 0);
+  // Events of different responses still run at once.
+  const others = await events(3);
+  running = 0;
+  overlaps = 0;
+  await Promise.all(others.map((event) => committer.submit([event])));
+  assert.ok(overlaps > 0, "writes without a shared key should run concurrently");
+});

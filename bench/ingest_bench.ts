@@ -3,7 +3,7 @@
  * (the project's embedded one):
  *
  * - raw: batched adds straight into Chroma, 500 records a call, of the same records the bridge
- *   writes (the envelope as document, `eventMetadata()` from `chroma_store.ts`, the placeholder
+ *   writes (the envelope as document, `eventMetadata()` from `chroma/event_records.ts`, the placeholder
  *   vector on `events` and the offline 256-dimension vector of `indexable_text` on
  *   `embeddings`), into collections of their own;
  * - bridge (a): `bridge/main.ts` as a subprocess on that server, fed by 64 concurrent clients

@@ -13,7 +13,11 @@ export async function healthRoute(ctx: RouteContext): Promise<Response> {
     const counts = await ctx.deps.store.counts();
     return jsonResponse({ status: "ok", counts });
   } catch {
-    return jsonResponse({ status: "unavailable", error: "Cannot reach the store (Chroma)" }, {
+    return jsonResponse({
+      status: "unavailable",
+      error: "Cannot reach the store (Chroma)",
+      reason: "store_unavailable",
+    }, {
       status: 503,
       headers: { "retry-after": String(ctx.deps.unavailableRetryAfterSeconds) },
     });

@@ -71,6 +71,11 @@ export interface LiveHubOptions {
   maxBufferedBytes?: number;
   /** Most clients at once; beyond, {@linkcode LiveFullError}. Default 100. */
   maxClients?: number;
+  /**
+   * Most clients at once of one owner (an API key); beyond, {@linkcode LiveFullError}. Default
+   * 10: one key cannot hold every slot and lock the other keys' dashboards out.
+   */
+  maxClientsPerOwner?: number;
   /** Seconds between heartbeat comments; default 15. */
   heartbeatSeconds?: number;
   /**
@@ -85,6 +90,12 @@ export interface LiveHubOptions {
 /** No room for another client (HTTP 503), or the hub is closing. */
 export class LiveFullError extends Error {
   override name = "LiveFullError";
+  /** True when the caller's own share is spent (429) rather than the whole hub (503). */
+  readonly perOwner: boolean;
+  constructor(message: string, options: { perOwner?: boolean } = {}) {
+    super(message);
+    this.perOwner = options.perOwner ?? false;
+  }
 }
 
 /** The hub; see the module doc. */
@@ -96,7 +107,7 @@ export interface LiveHub {
    * cancelled (the server cancels it when the connection closes), dropped as slow, or the hub
    * closes. Throws {@linkcode LiveFullError} when `maxClients` are connected or the hub is closed.
    */
-  subscribe(filter: LiveFilter): ReadableStream<Uint8Array>;
+  subscribe(filter: LiveFilter, options?: { owner?: string }): ReadableStream<Uint8Array>;
   /** Clients connected now. */
   readonly clients: number;
   /** Clients dropped for being slow, since the hub started. */
@@ -109,6 +120,8 @@ export interface LiveHub {
 export const DEFAULT_LIVE_BUFFER_BYTES = 1024 * 1024;
 /** Default most clients: memory stays under `maxClients × maxBufferedBytes`. */
 export const DEFAULT_LIVE_CLIENTS = 100;
+/** Default most clients of one key: a team's dashboards and tails, a tenth of the slots. */
+export const DEFAULT_LIVE_CLIENTS_PER_OWNER = 10;
 /** Events waiting for a flush beyond which it happens at once (one ingest request holds ≤ 1,000). */
 const MAX_PENDING_EVENTS = 5_000;
 /** Default coalescing delay: well within the dashboard's one second, a write per client per flush. */
@@ -197,6 +210,8 @@ interface Client {
   /** No filter at all: every event goes to it (a fleet overview). */
   takesAll: boolean;
   controller: ReadableStreamDefaultController<Uint8Array>;
+  /** Who holds it (an API key's name), for the per-owner cap. */
+  owner: string;
 }
 
 /** The parts in one new buffer. */
@@ -217,6 +232,12 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
     options.maxBufferedBytes ?? DEFAULT_LIVE_BUFFER_BYTES,
   );
   const maxClients = positive("maxClients", options.maxClients ?? DEFAULT_LIVE_CLIENTS);
+  const maxPerOwner = positive(
+    "maxClientsPerOwner",
+    options.maxClientsPerOwner ?? DEFAULT_LIVE_CLIENTS_PER_OWNER,
+  );
+  /** Clients connected now, by owner. */
+  const owners = new Map<string, number>();
   const heartbeatMs =
     positive("heartbeatSeconds", options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS) * 1000;
   const flushMs = options.flushMs ?? DEFAULT_LIVE_FLUSH_MS;
@@ -249,6 +270,9 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
 
   function remove(entry: Client): void {
     if (!clients.delete(entry)) return;
+    const left = (owners.get(entry.owner) ?? 1) - 1;
+    if (left > 0) owners.set(entry.owner, left);
+    else owners.delete(entry.owner);
     if (clients.size === 0 && heartbeat !== undefined) {
       clearInterval(heartbeat);
       heartbeat = undefined;
@@ -319,11 +343,18 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
       else flushTimer ??= setTimeout(flush, flushMs);
     },
 
-    subscribe(filter) {
+    subscribe(filter, subscribeOptions = {}) {
+      const owner = subscribeOptions.owner ?? "";
       if (closed) throw new LiveFullError("Cannot follow live events: the bridge is stopping");
       if (clients.size >= maxClients) {
         throw new LiveFullError(
           `Cannot follow live events: ${clients.size} clients are connected, the most this bridge takes; retry later`,
+        );
+      }
+      if ((owners.get(owner) ?? 0) >= maxPerOwner) {
+        throw new LiveFullError(
+          `Cannot follow live events: this key already has ${maxPerOwner} live streams open, the most one key may hold; close one`,
+          { perOwner: true },
         );
       }
       let entry: Client | undefined;
@@ -332,8 +363,9 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
           const fields = Object.values(filter.fields ?? {}).filter((v) => v !== undefined);
           const takesAll = fields.length === 0 && filter.text === undefined &&
             filter.projectIds === undefined;
-          entry = { filter, takesAll, controller };
+          entry = { filter, takesAll, controller, owner };
           clients.add(entry);
+          owners.set(owner, (owners.get(owner) ?? 0) + 1);
           controller.enqueue(encoder.encode(formatSse({
             event: "ready",
             data: JSON.stringify({ heartbeat_seconds: heartbeatMs / 1000 }),

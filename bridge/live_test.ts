@@ -3,7 +3,14 @@ import type { Event } from "../shared/schema.ts";
 import { createApp } from "./app.ts";
 import { createAuthenticator, parseApiKeys } from "./auth.ts";
 import { createSseParser, type SseMessage } from "./dashboard/static/sse.js";
-import { createLiveHub, formatSse, LiveFullError, matchesLive, summaryOf } from "./live.ts";
+import {
+  createLiveHub,
+  DEFAULT_LIVE_CLIENTS_PER_OWNER,
+  formatSse,
+  LiveFullError,
+  matchesLive,
+  summaryOf,
+} from "./live.ts";
 import { FakeStore, makeEvent } from "./testing/fakes.ts";
 
 const READ = "read-key-0000000000000000000";
@@ -180,6 +187,16 @@ Deno.test("createLiveHub() caps its clients, ends streams on close, beats a hear
   await t.step("a third client is refused", () => {
     assert.throws(() => hub.subscribe({}), LiveFullError);
   });
+  await t.step("one owner gets at most its share", () => {
+    const small = createLiveHub({ maxClients: 5, maxClientsPerOwner: 1 });
+    const first = small.subscribe({}, { owner: "k1" });
+    assert.throws(() => small.subscribe({}, { owner: "k1" }), (e) => (e as LiveFullError).perOwner);
+    const second = small.subscribe({}, { owner: "k2" });
+    assert.equal(small.clients, 2);
+    small.close();
+    void first.cancel();
+    void second.cancel();
+  });
   await t.step("idle streams get heartbeat comments", async () => {
     const reader = a.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
@@ -292,6 +309,32 @@ Deno.test("GET /live streams stored events to read keys, within their project", 
     assert.deepEqual(await ids(session, 1), [acme.event_id]);
     assert.equal(app.live.clients, 0);
   });
+  app.live.close();
+});
+
+Deno.test("GET /live: one key holding its share of streams cannot lock another key out", async () => {
+  const { app, get } = await setup();
+  const held: Response[] = [];
+  for (let i = 0; i < DEFAULT_LIVE_CLIENTS_PER_OWNER; i++) {
+    const response = await get("/live", READ_ACME);
+    assert.equal(response.status, 200);
+    held.push(response);
+  }
+  const refused = await get("/live", READ_ACME);
+  assert.equal(refused.status, 429);
+  assert.equal((await refused.json()).details.reason, "live_key_full");
+  // The other tenant still follows, and the bridge still answers its health check.
+  const other = await get("/live", READ);
+  assert.equal(other.status, 200);
+  assert.equal((await get("/health")).status, 200);
+  await other.body!.cancel();
+  // A stream given back frees a slot for the same key.
+  await held.pop()!.body!.cancel();
+  const again = await get("/live", READ_ACME);
+  assert.equal(again.status, 200);
+  held.push(again);
+  for (const response of held) await response.body!.cancel();
+  assert.equal(app.live.clients, 0);
   app.live.close();
 });
 

@@ -195,6 +195,12 @@ export const REJECTIONS = {
     relay: "retry",
     meaning: "The live feed has as many clients as it takes.",
   },
+  live_key_full: {
+    status: 429,
+    retryAfterSeconds: 5,
+    relay: "retry",
+    meaning: "This key holds as many live streams as one key may (10); close one.",
+  },
   not_found: { status: 404, relay: "retry", meaning: "No such route or file." },
   method_not_allowed: {
     status: 405,

@@ -82,7 +82,8 @@ export function parseLiveRequest(search: URLSearchParams, principal: Principal):
 
 /**
  * The handler of `GET /live` (and `HEAD`, without opening a stream). 503 (`live_full`) with
- * `Retry-After` when the hub has no room.
+ * `Retry-After` when the hub has no room; 429 (`live_key_full`) when the key holds its share of
+ * streams already.
  */
 export function liveRoute(ctx: RouteContext): Response {
   const filter = parseLiveRequest(ctx.url.searchParams, principalOf(ctx));
@@ -90,10 +91,11 @@ export function liveRoute(ctx: RouteContext): Response {
   let body: ReadableStream<Uint8Array>;
   try {
     // Deno.serve cancels the body when the client goes away, which removes the client.
-    body = ctx.deps.live.subscribe(filter);
+    body = ctx.deps.live.subscribe(filter, { owner: principalOf(ctx).name });
   } catch (error) {
     if (error instanceof LiveFullError) {
-      throw new HttpError("live_full", error.message, { details: { reason: "live_full" } });
+      const reason = error.perOwner ? "live_key_full" : "live_full";
+      throw new HttpError(reason, error.message, { details: { reason } });
     }
     throw error;
   }

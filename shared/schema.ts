@@ -16,6 +16,7 @@ import {
   SCHEMA_VERSION,
   SUPPORTED_MAJOR,
 } from "./contract.ts";
+import { illFormedStringPath } from "./well_formed.ts";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const SCHEMA_VERSION_PATTERN = new RegExp(`^${SUPPORTED_MAJOR}\\.(0|[1-9]\\d{0,3})$`);
@@ -139,11 +140,23 @@ const EventFields = z.object({
 
 /**
  * The event envelope. Unknown fields are kept (a newer 1.x producer may add optional ones), and
- * so are unknown fields inside `data`.
+ * so are unknown fields inside `data`. Every string, keys included, must be well-formed Unicode:
+ * Chroma refuses a lone surrogate, and one such event would otherwise fail a whole group write.
  */
-export const Event = EventFields.loose().meta({
+export const Event = EventFields.loose().check((ctx) => {
+  const path = illFormedStringPath(ctx.value);
+  if (path === undefined) return;
+  ctx.issues.push({
+    code: "custom",
+    input: ctx.value,
+    path,
+    message:
+      "Strings must be well-formed Unicode: this one holds a lone surrogate (producers here replace it with U+FFFD)",
+  });
+}).meta({
   title: "Agent telemetry event",
-  description: `Envelope of one agent lifecycle event, schema version ${SCHEMA_VERSION}.`,
+  description:
+    `Envelope of one agent lifecycle event, schema version ${SCHEMA_VERSION}. Every string, keys included, is well-formed Unicode (no lone surrogates).`,
 });
 /**
  * The event envelope's type. Inferred from the fields without the catch-all for unknown ones, so

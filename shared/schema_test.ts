@@ -150,3 +150,22 @@ Deno.test("docs/schema.md's example envelope is valid and its hash is its own", 
   assert.equal(result.event.hash, await eventHash(result.event));
   assert.equal(uuidV7Time(result.event.event_id), Date.parse(result.event.ts));
 });
+
+Deno.test("parseEvent() refuses a string that is not well-formed Unicode, at any depth", async (t) => {
+  for (
+    const [name, input, field] of [
+      ["a named field", { ...VALID, tool_name: "a\ud800b" }, "tool_name"],
+      ["deep in data", { ...VALID, data: { x: [{ y: "\udc00" }] } }, "data.x[0].y"],
+      ["a key", { ...VALID, data: { "k\ud800": 1 } }, "data"],
+    ] as const
+  ) {
+    await t.step(name, () => {
+      const error = errorOf(input);
+      assert.match(error, /Strings must be well-formed Unicode/);
+      assert.ok(error.includes(field), error);
+    });
+  }
+  await t.step("a surrogate pair (an emoji) is well formed", () => {
+    assert.ok(parseEvent({ ...VALID, msg: "ok \ud83d\ude00", data: { "\ud83d\ude00": 1 } }).ok);
+  });
+});

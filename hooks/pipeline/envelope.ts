@@ -1,7 +1,7 @@
 /**
  * Builds envelopes on the VM: redacts first, then derives the summary fields from the redacted
- * payload (so no secret can reach `msg` or `indexable_text`), caps the size, and only then mints
- * the identity (`event_id`, `ts`, `hash`). Imports the schema as types only: no zod at run time.
+ * payload (so no secret can reach `msg` or `indexable_text`), repairs ill-formed Unicode to
+ * U+FFFD, caps the size, and only then mints the identity (`event_id`, `ts`, `hash`). Imports the schema as types only: no zod at run time.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import { clip, describe } from "./message_templates.ts";
 import { hookEventSpec } from "../../shared/hook_events.ts";
 import { eventHash, formatTimestamp, uuidV7 } from "../../shared/ids.ts";
 import { limitEventSize } from "./size_cap.ts";
+import { repairStrings } from "../../shared/well_formed.ts";
 import type { Redactor } from "../../shared/redact.ts";
 import type { Event } from "../../shared/schema.ts";
 
@@ -98,8 +99,10 @@ export async function sealEvent(
     // Holds the hash's room while the size is capped; the real hash is set after.
     hash: HASH_PLACEHOLDER,
   });
+  // A lone surrogate (a payload can carry one as a JSON escape) is refused by the bridge: the
+  // VM repairs it to U+FFFD here, before the size cap and the hash, so the spool never holds one.
   const limited = await limitEventSize(
-    envelope,
+    repairStrings(envelope),
     options.maxEventBytes ?? LIMITS.defaultMaxEventBytes,
   );
   limited.event.hash = await eventHash(limited.event);

@@ -259,3 +259,21 @@ Deno.test("envelope.ts loads without zod, so hooks stay fast", async (t) => {
     assert.equal(await load("../../shared/schema.ts"), false);
   });
 });
+
+Deno.test("eventFromHookPayload() repairs lone surrogates to U+FFFD, so the bridge accepts the event", async () => {
+  const payload = {
+    session_id: "s-1",
+    hook_event_name: "PreToolUse",
+    tool_name: "Bash\ud800",
+    tool_input: { command: "echo \udc00", "k\ud800": 1 },
+  };
+  // As a hook reads it: the surrogate arrives as a JSON escape on stdin.
+  const parsed = JSON.parse(JSON.stringify(payload));
+  const event = valid(await eventFromHookPayload(parsed, CONTEXT, { redactor: await strict() }));
+  assert.equal(event.tool_name, "Bash\ufffd");
+  const input = event.data!.tool_input as Record<string, unknown>;
+  assert.equal(input.command, "echo \ufffd");
+  assert.equal(input["k\ufffd"], 1);
+  assert.ok(JSON.stringify(event).isWellFormed());
+  assert.equal(event.hash, await eventHash(event));
+});

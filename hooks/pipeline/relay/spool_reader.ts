@@ -10,6 +10,7 @@
 import { isSegmentClosed, listSegments, segmentPath } from "../spool.ts";
 import { type Checkpoint, comparePositions } from "./checkpoint.ts";
 import type { QuarantinedLine } from "./quarantine.ts";
+import { repairStrings } from "../../../shared/well_formed.ts";
 
 /** Where a reader finds its files: a live spool, or a directory or file being replayed. */
 export interface SpoolSource {
@@ -362,12 +363,27 @@ export class SpoolReader {
     batch.lines.push({
       segment: name,
       offset,
-      text: deadLetteredEnvelope(text) ?? text,
+      text: wellFormedLine(deadLetteredEnvelope(text) ?? text),
       bytes: raw.length,
     });
     batch.bytes += bytes;
     return true;
   }
+}
+
+/** A surrogate escape in JSON text (`\ud800`...`\udfff`); pairs match too, and are let through. */
+const SURROGATE_ESCAPE = /\\u[dD][89abcdefABCDEF]/;
+
+/**
+ * `text` with every lone surrogate in its strings repaired to U+FFFD: the bridge refuses such a
+ * string, and a line holding one would be retried for ever. Lines written by an older hook (or
+ * by hand) can hold one as a JSON escape; only lines holding an escape of a surrogate are parsed.
+ */
+export function wellFormedLine(text: string): string {
+  if (!SURROGATE_ESCAPE.test(text)) return text;
+  const value = JSON.parse(text);
+  const repaired = repairStrings(value);
+  return repaired === value ? text : JSON.stringify(repaired);
 }
 
 /**

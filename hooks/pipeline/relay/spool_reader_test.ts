@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { LAYOUT } from "../spool.ts";
 import { SPOOL_START } from "./checkpoint.ts";
-import { logDirSource, MAX_LINE_BYTES, type SpoolBatch, SpoolReader } from "./spool_reader.ts";
+import {
+  logDirSource,
+  MAX_LINE_BYTES,
+  type SpoolBatch,
+  SpoolReader,
+  wellFormedLine,
+} from "./spool_reader.ts";
 import { fakeEvent, segmentAgo, writeSegment } from "./_testing.ts";
 import { withLogDir } from "../../testing/log_dir.ts";
 
@@ -217,4 +223,23 @@ Deno.test("SpoolReader reads the envelope inside a dead-letter line, so dead let
       fakeEvent(8),
     ]);
   });
+});
+
+Deno.test("SpoolReader repairs a line holding a lone surrogate, so the bridge never sees a poison line", async () => {
+  await withLogDir(async (logDir) => {
+    const poisoned = { ...fakeEvent(9), tool_name: "a\ud800b" };
+    await writeSegment(logDir, segmentAgo(10), [fakeEvent(1), poisoned]);
+    const reader = new SpoolReader(logDirSource(logDir), SPOOL_START);
+    const batch = await reader.next();
+    assert.equal(batch!.lines[0]!.text, JSON.stringify(fakeEvent(1)));
+    assert.deepEqual(JSON.parse(batch!.lines[1]!.text), { ...poisoned, tool_name: "a\ufffdb" });
+  });
+});
+
+Deno.test("wellFormedLine() leaves lines without lone surrogates as they are", () => {
+  const pair = JSON.stringify({ msg: "\ud83d\ude00" });
+  assert.equal(wellFormedLine(pair), pair);
+  const escapedPair = '{"msg":"\\ud83d\\ude00"}';
+  assert.equal(wellFormedLine(escapedPair), escapedPair);
+  assert.equal(wellFormedLine('{"msg":"\\ud800"}'), '{"msg":"\ufffd"}');
 });

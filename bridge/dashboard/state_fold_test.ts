@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type AgentState, applyEvents, statusOf as serverStatusOf } from "../agent_state.ts";
 import { fixtureSession } from "./fixture_session.ts";
 import {
+  distinctSessions,
   foldLiveEvent,
   groupFleet,
   recordKeysOf,
@@ -91,4 +92,37 @@ Deno.test("recordTokens() sums the four token kinds", () => {
   const record = { usage: { input_tokens: 1, output_tokens: 2, cache_read_input_tokens: 4 } };
   assert.equal(recordTokens(record as StateRecord), 7);
   assert.equal(recordTokens({} as StateRecord), undefined);
+});
+
+Deno.test("distinctSessions() counts session ids, not SessionStart events", () => {
+  const counts = {
+    events: 3,
+    errors: 0,
+    tool_calls: 0,
+    tool_failures: 0,
+    // Started, resumed twice and compacted once: four SessionStart events, one session.
+    sessions_started: 4,
+    subagents_started: 0,
+  };
+  const record = (scope: StateRecord["scope"], extra: Partial<StateRecord>): StateRecord => ({
+    id: JSON.stringify([scope, extra]),
+    scope,
+    status: "active",
+    first_ts: "2026-01-01T00:00:00.000Z",
+    last_ts: "2026-01-01T00:00:00.000Z",
+    last_ts_ms: 0,
+    last_event_id: "e",
+    last_event_type: "session_start",
+    counts,
+    ...extra,
+  });
+  const worker = record("worker", { worker_id: "vm-1" });
+  const run = record("run", { run_id: "run-a", worker_id: "vm-1" });
+  const sessions = [
+    record("session", { session_id: "s-1", run_id: "run-a", worker_id: "vm-1" }),
+    record("session", { session_id: "s-2", run_id: "run-b", worker_id: "vm-1" }),
+    record("session", { session_id: "s-3", run_id: "run-c", worker_id: "vm-2" }),
+  ];
+  assert.equal(distinctSessions(sessions, "worker_id", worker), 2);
+  assert.equal(distinctSessions(sessions, "run_id", run), 1);
 });

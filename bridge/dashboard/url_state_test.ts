@@ -18,13 +18,15 @@ Deno.test("parseHash() and formatHash() keep a view and its filters in the URL",
     assert.equal(hash, "#/events?session_id=s+1%2F%C3%BC&level=error&q=failing+tests");
     assert.deepEqual(parseHash(hash), { view: "events", params });
   });
-  await t.step("unknown views fall back to the fleet; unknown and empty params are dropped", () => {
+  await t.step("unknown views are not found; unknown and empty params are dropped", () => {
     assert.deepEqual(parseHash("#/nope?x=1&project_id=&run_id=r"), {
-      view: "fleet",
+      view: "not-found",
       params: { run_id: "r" },
     });
     assert.deepEqual(parseHash(""), { view: "fleet", params: {} });
     assert.deepEqual(parseHash("#main"), { view: "fleet", params: {} });
+    assert.deepEqual(parseHash("#/"), { view: "fleet", params: {} });
+    assert.deepEqual(parseHash("#/sessions/"), { view: "not-found", params: {} });
   });
   await t.step("a repeated parameter keeps its first value", () => {
     assert.deepEqual(parseHash("#/fleet?run_id=a&run_id=b").params, { run_id: "a" });

@@ -78,3 +78,30 @@ export function notice(kind, ...children) {
     ...children,
   );
 }
+
+/**
+ * A button that copies an id to the clipboard in one click (ids are long and often shown cut
+ * short), and says for a moment whether it could.
+ * @param {string} text
+ * @param {string} what what is copied, for the button's label ("session id")
+ */
+export function copyButton(text, what) {
+  const button = h("button", {
+    type: "button",
+    class: "copy",
+    title: `Copy the ${what}: ${text}`,
+    "aria-label": `Copy the ${what}`,
+    dataset: { copy: text },
+  }, "Copy");
+  button.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = "Copied";
+    } catch {
+      // No clipboard (an insecure origin, a refused permission): the id is in the title to read.
+      button.textContent = "Cannot copy";
+    }
+    setTimeout(() => button.textContent = "Copy", 1500);
+  });
+  return button;
+}

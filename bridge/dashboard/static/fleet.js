@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { h, notice, replace, statusBadge } from "./dom.js";
+import { copyButton, h, notice, replace, statusBadge } from "./dom.js";
 import { filterForm } from "./filters.js";
 import { formatAgo, formatCount, formatTime, plural, shortId } from "./format.js";
-import { foldLiveEvent, groupFleet, recordTokens } from "./state_fold.js";
+import { distinctSessions, foldLiveEvent, groupFleet, recordTokens } from "./state_fold.js";
 import {
   FLEET_MAX_RECORDS as MAX_RECORDS,
   formatHash,
@@ -174,6 +174,12 @@ export function renderFleet(root, ctx) {
       const project = group.project_id;
       const summary = group.record;
       const sessionCount = group.sessions.length;
+      // A session resumed or compacted fires SessionStart again under the same id: the rows
+      // count distinct session records, not SessionStart events (`counts.sessions_started`).
+      const sessionsOf = (
+        /** @type {"worker_id" | "run_id"} */ key,
+        /** @type {StateRecord} */ r,
+      ) => distinctSessions(group.sessions, key, r);
       const tokens = summary ? recordTokens(summary) : undefined;
       return h(
         "section",
@@ -232,7 +238,7 @@ export function renderFleet(root, ctx) {
             num(r.counts.events),
             errorsCell(r),
             num(r.counts.tool_calls),
-            num(r.counts.sessions_started),
+            num(sessionsOf("worker_id", r)),
           ],
           changed,
           expanded,
@@ -248,13 +254,15 @@ export function renderFleet(root, ctx) {
               "th",
               { scope: "row" },
               link("fleet", { ...params, run_id: r.run_id }, shortId(r.run_id), r.run_id),
+              " ",
+              copyButton(r.run_id ?? "", "run id"),
             ),
             h("td", {}, statusBadge(r.status)),
             h("td", {}, r.worker_id ?? ""),
             lastEvent(r, now),
             num(r.counts.events),
             errorsCell(r),
-            num(r.counts.sessions_started),
+            num(sessionsOf("run_id", r)),
           ],
           changed,
           expanded,
@@ -287,6 +295,8 @@ export function renderFleet(root, ctx) {
                 shortId(r.session_id),
                 `Timeline of session ${r.session_id}`,
               ),
+              " ",
+              copyButton(r.session_id ?? "", "session id"),
             ),
             h("td", {}, statusBadge(r.status)),
             h("td", {}, r.worker_id ?? ""),

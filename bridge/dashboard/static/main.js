@@ -7,7 +7,7 @@
  */
 import { ApiError, createApi } from "./api.js";
 import { forgetKey, loadKey, saveKey } from "./key.js";
-import { FLEET_MAX_RECORDS, parseHash, stateQuery, timeBounds } from "./url_state.js";
+import { FLEET_MAX_RECORDS, NOT_FOUND, parseHash, stateQuery, timeBounds } from "./url_state.js";
 
 /**
  * The views, each loaded when first shown: the page's first render only waits for the modules
@@ -98,12 +98,41 @@ function clientFor(key) {
   return createApi({ key, onAuthFailure: authFailed });
 }
 
+/**
+ * Says a route names no view, with links to the views there are (not the fleet in its place).
+ * @param {string} name
+ * @param {string} hash
+ */
+function showNotFound(name, hash) {
+  for (const link of nav.querySelectorAll("a")) link.removeAttribute("aria-current");
+  document.title = "Not found · Fleet telemetry";
+  view.dataset.view = name;
+  const heading = document.createElement("h2");
+  heading.textContent = "Not found";
+  const text = document.createElement("p");
+  text.textContent = `No view here: ${hash}. Pick one: `;
+  Object.keys(VIEWS).forEach((key, index) => {
+    if (index > 0) text.append(", ");
+    const link = document.createElement("a");
+    link.href = `#/${key}`;
+    link.textContent = VIEWS[key]?.title ?? key;
+    text.append(link);
+  });
+  text.append(".");
+  view.replaceChildren(heading, text);
+  view.dataset.ready = NOT_FOUND;
+}
+
 /** Renders the view the hash names. */
 async function route() {
   if (api === undefined) return;
   stopView();
   const { view: name, params } = parseHash(location.hash);
-  const spec = VIEWS[name] ?? VIEWS.fleet;
+  const spec = VIEWS[name];
+  if (spec === undefined || name === NOT_FOUND) {
+    showNotFound(name, location.hash);
+    return;
+  }
   const controller = new AbortController();
   current = controller;
   for (const link of nav.querySelectorAll("a")) {

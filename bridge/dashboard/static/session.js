@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { h, notice, replace, statusBadge } from "./dom.js";
+import { copyButton, h, notice, replace, statusBadge } from "./dom.js";
 import { filterForm } from "./filters.js";
 import {
   formatAgo,
@@ -112,7 +112,14 @@ export function renderSession(root, ctx) {
   });
   replace(
     root,
-    h("h2", { class: "view-title" }, "Session ", h("code", {}, sessionId)),
+    h(
+      "h2",
+      { class: "view-title" },
+      "Session ",
+      h("code", {}, sessionId),
+      " ",
+      copyButton(sessionId, "session id"),
+    ),
     header,
     filterForm({
       view: "session",

@@ -244,3 +244,23 @@ export function recordTokens(record) {
   return (usage.input_tokens ?? 0) + (usage.output_tokens ?? 0) +
     (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
 }
+
+/**
+ * How many distinct sessions a worker or run record had, from the session records: one session
+ * id is one session, however often it was resumed or compacted (each fires SessionStart, which
+ * is what `counts.sessions_started` counts).
+ *
+ * @param {StateRecord[]} sessions
+ * @param {"worker_id" | "run_id"} key
+ * @param {StateRecord} record
+ * @returns {number}
+ */
+export function distinctSessions(sessions, key, record) {
+  const ids = new Set();
+  for (const session of sessions) {
+    if (session[key] === record[key] && session.session_id !== undefined) {
+      ids.add(session.session_id);
+    }
+  }
+  return ids.size;
+}

@@ -10,6 +10,9 @@
 /** The views, the first being the default. */
 export const VIEWS = Object.freeze(["fleet", "session", "events", "usage"]);
 
+/** The view `parseHash()` names for a route that names no view. */
+export const NOT_FOUND = "not-found";
+
 /** The equality filters of `GET /query` on events (and `GET /live`). */
 export const EVENT_FILTERS = Object.freeze([
   "project_id",
@@ -54,8 +57,10 @@ export const HASH_PARAMS = Object.freeze([
  */
 
 /**
- * Reads `#/<view>?<params>`; anything unknown falls back to the default view, unknown or empty
- * parameters are left out.
+ * Reads `#/<view>?<params>`: no route (an empty hash, an in-page anchor such as `#main`) is the
+ * default view; a route naming no view is {@link NOT_FOUND}, so a mistyped or stale link says so
+ * instead of showing the fleet as if it were what was asked for. Unknown or empty parameters are
+ * left out.
  *
  * @param {string} hash
  * @returns {Route}
@@ -64,7 +69,8 @@ export function parseHash(hash) {
   const text = hash.startsWith("#") ? hash.slice(1) : hash;
   const question = text.indexOf("?");
   const path = (question < 0 ? text : text.slice(0, question)).replace(/^\/+|\/+$/g, "");
-  const view = VIEWS.includes(path) ? path : "fleet";
+  const route = text.startsWith("/") && path !== "";
+  const view = VIEWS.includes(path) ? path : route ? NOT_FOUND : "fleet";
   /** @type {Record<string, string>} */
   const params = {};
   if (question >= 0) {

@@ -20,12 +20,18 @@ import type { Browser, Page } from "playwright-core";
 import type { Event } from "../shared/schema.ts";
 import { makeEvent } from "../bridge/testing/fakes.ts";
 import { startTestBridge, type TestBridge, testKey } from "../bridge/testing/bridge.ts";
-import { fixtureSession, fixtureUsage } from "../bridge/dashboard/fixture_session.ts";
+import {
+  fixtureResumedSession,
+  fixtureSession,
+  fixtureUsage,
+} from "../bridge/dashboard/fixture_session.ts";
 import { artifactsDir, launchChromium } from "./browser.ts";
 
 const SESSION_A = "sess-a-00893aaf-19fa-41d2-8238-13269b9b3ca0";
 const SESSION_B = "sess-b-5e1c0a7e-2b6f-4f55-9d0e-7a3c2f9e1b44";
 const SESSION_C = "sess-c-9b2d41c0-77aa-4e0e-a1f2-3c4d5e6f7a8b";
+/** Started, resumed twice, compacted once: one session id, four SessionStart events. */
+const SESSION_D = "sess-d-3f0e6a1b-8c2d-4e5f-9a0b-1c2d3e4f5a6b";
 
 async function ingest(bridge: TestBridge, events: Event[]): Promise<void> {
   const response = await fetch(bridge.ingestUrl, {
@@ -64,6 +70,13 @@ async function fixtures(bridge: TestBridge): Promise<void> {
       session_id: SESSION_C,
       startMs: start + 120_003,
       until: "stop_failure",
+    }),
+    ...await fixtureResumedSession({
+      run_id: "run-d",
+      project_id: "acme",
+      worker_id: "vm-4",
+      session_id: SESSION_D,
+      startMs: start + 180_007,
     }),
     ...await fixtureUsage({
       run_id: "run-a",
@@ -183,6 +196,28 @@ Deno.test({
           await shot(page, "03-fleet");
         },
       );
+
+      await t.step(
+        "a session resumed twice and compacted once counts as one in its worker and run rows",
+        async () => {
+          // The Sessions column is the last of the workers' and runs' tables.
+          const sessionsCell = (caption: string, id: string) =>
+            page.locator(`table:has(caption:has-text("${caption}")) tr:has(th:has-text("${id}"))`)
+              .locator("td").last().innerText();
+          assert.equal(await sessionsCell("Workers (VMs)", "vm-4"), "1");
+          assert.equal(await sessionsCell("Runs", "run-d"), "1");
+        },
+      );
+
+      await t.step("an unknown route says not found, not the fleet", async () => {
+        await page.goto(`${bridge.url}/dashboard/#/no-such-view`);
+        await waitReady(page, "not-found");
+        await page.getByRole("heading", { name: "Not found" }).waitFor();
+        assert.equal(await page.locator("#view table").count(), 0);
+        await shot(page, "03b-not-found");
+        await page.goto(`${bridge.url}/dashboard/#/fleet`);
+        await waitReady(page, "fleet");
+      });
 
       await t.step("filters live in the URL: a shared link opens the same view", async () => {
         await page.goto(`${bridge.url}/dashboard/#/fleet?worker_id=vm-2`);

@@ -158,3 +158,29 @@ export async function fixtureUsage(
   }
   return events;
 }
+
+/**
+ * A session started, resumed twice and compacted once: four SessionStart events (sources
+ * `startup`, `resume`, `resume`, `compact`) under one session id, a minute apart from `startMs`.
+ * It is one session, whatever the number of SessionStart events.
+ */
+export async function fixtureResumedSession(
+  options: Omit<FixtureSessionOptions, "until" | "redactor"> & { session_id: string },
+): Promise<Event[]> {
+  const redactor = await createRedactor({
+    mode: "strict",
+    hostNames: ["dev-vm-7"],
+    salt: "fixture",
+  });
+  const { session_id: sessionId, startMs, ...context } = options;
+  const start = startMs ?? Date.now() - 5 * 60_000;
+  const events: Event[] = [];
+  for (const [index, source] of ["startup", "resume", "resume", "compact"].entries()) {
+    const payload = await readPayload("session_start");
+    Object.assign(payload, { session_id: sessionId, source });
+    events.push(
+      await eventFromHookPayload(payload, context, { redactor, now: start + index * 60_000 }),
+    );
+  }
+  return events;
+}

@@ -6,7 +6,8 @@
  */
 
 /**
- * @typedef {Node | string | number | false | null | undefined | Child[]} Child
+ * A child, or a nested array of them (JSDoc cannot name a recursive alias: `unknown[]`).
+ * @typedef {Node | string | number | false | null | undefined | unknown[]} Child
  */
 
 /**
@@ -43,7 +44,7 @@ export function h(tag, props = {}, ...children) {
 export function append(parent, children) {
   for (const child of children) {
     if (child === undefined || child === null || child === false) continue;
-    if (Array.isArray(child)) append(parent, child);
+    if (Array.isArray(child)) append(parent, /** @type {Child[]} */ (child));
     else parent.append(child instanceof Node ? child : String(child));
   }
 }

@@ -144,6 +144,7 @@ export function renderSession(root, ctx) {
       r.scope === "session" && r.session_id === sessionId
     );
     const now = Date.now();
+    /** @type {HTMLElement[]} */
     const facts = [];
     const fact = (/** @type {string} */ term, /** @type {any} */ value) =>
       facts.push(h("div", {}, h("dt", {}, term), h("dd", {}, value)));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Event } from "../../shared/schema.ts";
-import { FIXTURE_AGENT_ID, fixtureSession } from "./fixture_session.ts";
+import { FIXTURE_AGENT_ID, fixtureSession, fixtureUsage } from "./fixture_session.ts";
 import {
   buildTimeline,
   eventsOf,
@@ -40,6 +40,24 @@ Deno.test("buildTimeline() shows every event exactly once, in order", async () =
   assert.deepEqual(top, [...top].sort((a, b) => a - b));
   assert.equal(model.firstTsMs, Date.parse(events[0]!.ts));
   assert.equal(model.lastTsMs, Date.parse(events.at(-1)!.ts));
+});
+
+Deno.test("buildTimeline() takes a session's span from its hook events, not usage", async () => {
+  const startMs = Date.now() - 60_000;
+  const hooks = await fixtureSession({ run_id: "run-1", session_id: "s-old", startMs });
+  // A resumed session's transcript carries responses from 13 days before this session began.
+  const usage = await fixtureUsage({
+    run_id: "run-1",
+    session_id: "s-old",
+    startMs: startMs - 13 * 86_400_000,
+  });
+  assert.ok(usage.length > 0);
+  const model = buildTimeline([...usage, ...hooks]);
+  assert.equal(model.firstTsMs, Date.parse(hooks[0]!.ts));
+  assert.equal(model.lastTsMs, Date.parse(hooks.at(-1)!.ts));
+  assert.equal(model.events, usage.length + hooks.length);
+  // With nothing but usage, the span is the usage events'.
+  assert.equal(buildTimeline(usage).firstTsMs, Date.parse(usage[0]!.ts));
 });
 
 Deno.test("buildTimeline() pairs tool calls by tool_use_id and times them", async (t) => {

@@ -276,8 +276,13 @@ export function buildTimeline(input) {
   };
   finish(top);
 
-  const first = events[0];
-  const last = events[events.length - 1];
+  // The session's span comes from its hook events: a usage event's `ts` is the time of the API
+  // response it describes, read from the transcript, which for a resumed session can be days
+  // before this session started. Usage events only when there is nothing else.
+  const hooks = events.filter((event) => event.event_type !== "usage");
+  const spanned = hooks.length > 0 ? hooks : events;
+  const first = spanned[0];
+  const last = spanned[spanned.length - 1];
   return {
     items: top,
     events: events.length,

@@ -27,7 +27,7 @@ import { createRedactor, type Redactor } from "../../shared/redact.ts";
 import type { Event } from "../../shared/schema.ts";
 import { appendToSpool, enforceSpoolBound } from "./spool.ts";
 import { LIMITS } from "../../shared/contract.ts";
-import { loadVmConfig, type VmConfig } from "./vm_config.ts";
+import { loadVmConfig, logDirProblem, type VmConfig } from "./vm_config.ts";
 
 /**
  * The hook events whose transcript holds new API responses: their hook queues a usage job (see
@@ -438,6 +438,12 @@ export async function runHook(hint: HookHint): Promise<never> {
     // stdin is read while the pipeline is built: both wait on different things.
     const reading = readStdin();
     const { config, error } = loadHookConfig();
+    // Someone else's (or a shared) log dir is refused whole: nothing is written into it.
+    const unsafe = logDirProblem(config.logDir);
+    if (unsafe) {
+      reportToStderr(unsafe);
+      Deno.exit(0);
+    }
     if (error) reportToStderr(`Cannot use the settings, using defaults: ${error}`);
     const [pipeline, input] = await Promise.all([
       createHookPipeline(config, { configError: error }),

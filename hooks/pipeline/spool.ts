@@ -15,6 +15,7 @@
  * @module
  */
 import { type EventContext, sealEvent } from "./envelope.ts";
+import { openOrCreateSync } from "./safe_open.ts";
 import type { Redactor } from "../../shared/redact.ts";
 import type { Event } from "../../shared/schema.ts";
 
@@ -151,78 +152,67 @@ export function appendToSpoolSync(
   const segment = segmentName(options.nowMs ?? Date.now(), options.windowMs);
   const path = segmentPath(logDir, segment);
   const bytes = encoder.encode(line.endsWith("\n") ? line : line + "\n");
+  let opened: { file: Deno.FsFile; created: boolean };
   try {
-    // The common case, one open: the segment of this window already exists.
-    writeOnce(path, bytes, { append: true });
-    return { segment, created: false };
+    opened = openOrCreateSync(path, { read: true, append: true, mode: FILE_MODE });
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw closeLine(path, error);
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    Deno.mkdirSync(`${logDir}/${LAYOUT.spoolDir}`, { recursive: true, mode: DIR_MODE });
+    opened = openOrCreateSync(path, { read: true, append: true, mode: FILE_MODE });
   }
+  const { file, created } = opened;
   try {
-    writeOnce(path, bytes, { append: true, createNew: true, mode: FILE_MODE });
-    return { segment, created: true };
-  } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) {
-      // Another writer created it between our two opens.
-      writeOnce(path, bytes, { append: true, create: true, mode: FILE_MODE });
-      return { segment, created: false };
-    }
-    if (!(error instanceof Deno.errors.NotFound)) throw closeLine(path, error);
-  }
-  Deno.mkdirSync(`${logDir}/${LAYOUT.spoolDir}`, { recursive: true, mode: DIR_MODE });
-  try {
-    writeOnce(path, bytes, { append: true, createNew: true, mode: FILE_MODE });
-    return { segment, created: true };
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw closeLine(path, error);
-    writeOnce(path, bytes, { append: true, create: true, mode: FILE_MODE });
-    return { segment, created: false };
-  }
-}
-
-const encoder = new TextEncoder();
-
-/** One `write` call. A short write (disk full) is an error here, never a second write. */
-function writeOnce(path: string, bytes: Uint8Array, options: Deno.OpenOptions): void {
-  const file = Deno.openSync(path, { write: true, ...options });
-  try {
-    const written = file.writeSync(bytes);
-    if (written !== bytes.length) {
-      throw closeLine(
-        path,
-        new Deno.errors.WriteZero(
-          `Cannot append to ${path}: wrote ${written} of ${bytes.length} bytes`,
-        ),
-      );
-    }
+    writeOwnLine(file, path, bytes);
   } finally {
     file.close();
   }
+  return { segment, created };
 }
 
-/** After a failed write (say, disk full), ends a partial line so the next one stays whole. */
-function closeLine(path: string, error: unknown): unknown {
-  if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied) {
-    return error;
-  }
-  try {
-    const file = Deno.openSync(path, { read: true });
-    try {
-      const size = file.statSync().size;
-      if (size > 0) {
-        const last = new Uint8Array(1);
-        file.seekSync(size - 1, Deno.SeekMode.Start);
-        if (file.readSync(last) === 1 && last[0] !== 0x0a) {
-          Deno.writeFileSync(path, new Uint8Array([0x0a]), { append: true, create: false });
-        }
-      }
-    } finally {
-      file.close();
+const encoder = new TextEncoder();
+const NEWLINE = new Uint8Array([0x0a]);
+
+/**
+ * Appends `bytes` in ONE write, first closing a torn line a failed write left (disk full, file
+ * size limit): the new line then starts on a line of its own and only the torn one is lost to
+ * the quarantine. A concurrent writer's whole line may land between the look and the write; the
+ * extra "\n" is then a blank line, which the reader skips. A short write is an error here, never
+ * a second write.
+ */
+function writeOwnLine(file: Deno.FsFile, path: string, bytes: Uint8Array): void {
+  let out = bytes;
+  const size = file.statSync().size;
+  if (size > 0) {
+    const last = new Uint8Array(1);
+    file.seekSync(size - 1, Deno.SeekMode.Start);
+    if (file.readSync(last) === 1 && last[0] !== 0x0a) {
+      out = new Uint8Array(bytes.length + 1);
+      out.set(NEWLINE);
+      out.set(bytes, 1);
     }
-  } catch {
-    // Nothing more can be done here; the relay quarantines a torn line.
   }
-  return error;
+  let written: number;
+  try {
+    written = file.writeSync(out);
+  } catch (error) {
+    closeLine(file);
+    throw error;
+  }
+  if (written !== out.length) {
+    closeLine(file);
+    throw new Deno.errors.WriteZero(
+      `Cannot append to ${path}: wrote ${written} of ${out.length} bytes`,
+    );
+  }
+}
+
+/** After a failed write, tries to end the partial line (the next append checks again). */
+function closeLine(file: Deno.FsFile): void {
+  try {
+    file.writeSync(NEWLINE);
+  } catch {
+    // Still full: the next append starts with "\n" instead.
+  }
 }
 
 /** What the spool bound dropped in one pass. */

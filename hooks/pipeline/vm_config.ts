@@ -158,8 +158,12 @@ export function loadVmConfig(env: EnvReader = (name) => Deno.env.get(name)): VmC
     );
   }
   const home = optional(env, "HOME");
+  // No fallback into a shared directory such as /tmp, which any user could create first.
   const logDir = optional(env, "ZO_LOG_DIR") ??
-    (home ? `${home.replace(/\/+$/, "")}/${DEFAULT_LOG_DIR_IN_HOME}` : "/tmp/zo-telemetry");
+    (home ? `${home.replace(/\/+$/, "")}/${DEFAULT_LOG_DIR_IN_HOME}` : undefined);
+  if (logDir === undefined) {
+    throw new ConfigError("Cannot find a log dir: set ZO_LOG_DIR or HOME");
+  }
   if (!logDir.startsWith("/")) {
     throw new ConfigError(`Cannot use ZO_LOG_DIR="${logDir}": set an absolute path`);
   }
@@ -181,4 +185,43 @@ export function loadVmConfig(env: EnvReader = (name) => Deno.env.get(name)): VmC
     }),
     shared: loadSharedConfig(env),
   };
+}
+
+/**
+ * Why `logDir` must not be used, or undefined when it is safe: it must not be writable by group
+ * or others (else another local user could plant links, FIFOs or segments in it), nor may its
+ * `spool/` and `relay/`, and it must belong to this user where the uid may be read (hooks run
+ * without `--allow-sys=uid`: a dir of someone else's that only they may write is unwritable to
+ * the hook anyway). A dir that does not exist yet is safe: the spool creates it 0700.
+ */
+export function logDirProblem(logDir: string): string | undefined {
+  for (const dir of [logDir, `${logDir}/spool`, `${logDir}/relay`]) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(dir);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      return `Cannot use the log dir ${logDir}: ${(error as Error).message}`;
+    }
+    if (!info.isDirectory) return `Cannot use the log dir ${logDir}: ${dir} is not a directory`;
+    const uid = ownUid();
+    if (uid !== undefined && info.uid !== null && info.uid !== uid) {
+      return `Cannot use the log dir ${logDir}: ${dir} belongs to uid ${info.uid}, not to you ` +
+        `(uid ${uid}); remove it or set ZO_LOG_DIR to a directory of yours`;
+    }
+    if (info.mode !== null && (info.mode & 0o022) !== 0) {
+      return `Cannot use the log dir ${logDir}: group or others may write to ${dir} (mode ` +
+        `${(info.mode & 0o777).toString(8)}); run chmod 700 ${dir}`;
+    }
+  }
+  return undefined;
+}
+
+/** This process's uid; undefined without `--allow-sys=uid` (hooks) or on Windows. */
+function ownUid(): number | undefined {
+  try {
+    return Deno.uid() ?? undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -61,6 +61,8 @@ function render(name: string, what: string, values: WrapperValues, command: stri
     "  exit 0",
     "fi",
     `export ${exports.join(" ")}`,
+    "# Under a file-size limit (ulimit -f) a write then fails (EFBIG) instead of killing the hook.",
+    "trap '' XFSZ",
     `exec "$deno" ${args.map(shellQuote).join(" ")} "$@"`,
     "",
   ].join("\n");

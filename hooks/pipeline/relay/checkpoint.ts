@@ -7,6 +7,7 @@
  * @module
  */
 import { ensureDir, FILE_MODE } from "../spool.ts";
+import { assertRegular, lstatOrUndefined, tmpPathFor } from "../safe_open.ts";
 
 /** A position in a spool. */
 export interface Checkpoint {
@@ -32,6 +33,9 @@ export function comparePositions(a: Checkpoint, b: Checkpoint): number {
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
   let text: string;
   try {
+    // A link or FIFO planted here is refused, never followed (nor blocked on).
+    const info = lstatOrUndefined(path);
+    if (info) assertRegular(path, info);
     text = await Deno.readTextFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { ...SPOOL_START };
@@ -57,12 +61,13 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 }
 
 /**
- * Replaces the checkpoint at `path` durably: writes `<path>.tmp`, fsyncs it, renames it over
- * `path` and fsyncs the directory, so the rename itself survives a power cut.
+ * Replaces the checkpoint at `path` durably: writes a temporary file of a unique name, created
+ * exclusively (so a link planted at a guessable `.tmp` name is never followed or truncated),
+ * fsyncs it, renames it over `path` and fsyncs the directory, so the rename survives a power cut.
  */
 export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const options = { write: true, create: true, truncate: true, mode: FILE_MODE };
+  const tmp = tmpPathFor(path);
+  const options = { write: true, createNew: true, mode: FILE_MODE };
   let file: Deno.FsFile;
   try {
     file = await Deno.open(tmp, options);
@@ -75,9 +80,12 @@ export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Pro
     let bytes = new TextEncoder().encode(JSON.stringify(checkpoint) + "\n");
     while (bytes.length > 0) bytes = bytes.subarray(await file.write(bytes));
     await file.sync();
-  } finally {
+  } catch (error) {
     file.close();
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
   }
+  file.close();
   await Deno.rename(tmp, path);
   await syncDirectory(path.slice(0, path.lastIndexOf("/")) || "/");
 }

@@ -9,6 +9,7 @@
  */
 import { isSegmentClosed, listSegments, segmentPath } from "../spool.ts";
 import { type Checkpoint, comparePositions } from "./checkpoint.ts";
+import { openExisting } from "../safe_open.ts";
 import type { QuarantinedLine } from "./quarantine.ts";
 import { repairStrings } from "../../../shared/well_formed.ts";
 
@@ -254,7 +255,8 @@ export class SpoolReader {
   ): Promise<{ to: number; full: boolean; ended: boolean }> {
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(this.#source.path(name), { read: true });
+      // Never through a link, never blocking on a FIFO swapped in since the listing.
+      file = await openExisting(this.#source.path(name), { read: true });
     } catch (error) {
       // Dropped by the spool bound (or a person) since the listing: nothing left to read.
       if (error instanceof Deno.errors.NotFound) return { to: start, full: false, ended: true };

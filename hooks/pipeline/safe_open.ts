@@ -1,0 +1,102 @@
+/**
+ * Opening files in the log dir without following links: Deno offers no `O_NOFOLLOW`, so, as
+ * careful tools do, a path is `lstat`ed first (a link, FIFO, socket or directory is refused
+ * before `open`, so a FIFO never blocks the caller) and the opened file's identity (dev, ino) is
+ * compared with it after (a swap between the two calls is caught). New files are created with
+ * `createNew` (O_EXCL), which never follows a link either.
+ *
+ * @module
+ */
+
+/** Why a path in the log dir was not opened. */
+export class UnsafePathError extends Error {
+  override name = "UnsafePathError";
+}
+
+function kind(info: Deno.FileInfo): string {
+  if (info.isSymlink) return "a symlink";
+  if (info.isDirectory) return "a directory";
+  if (info.isFifo) return "a FIFO";
+  if (info.isSocket) return "a socket";
+  return "not a regular file";
+}
+
+/** `lstat`, or undefined when nothing is at `path`. */
+export function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.lstatSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** Throws {@linkcode UnsafePathError} unless `info` is a regular file. */
+export function assertRegular(path: string, info: Deno.FileInfo): void {
+  if (!info.isFile || info.isSymlink) {
+    throw new UnsafePathError(`Cannot open ${path}: it is ${kind(info)}, not a regular file`);
+  }
+}
+
+/**
+ * Opens an existing regular file at `path` (no `create` in `options`), refusing links and
+ * non-regular files. Throws `NotFound` when nothing is there.
+ */
+export function openExistingSync(path: string, options: Deno.OpenOptions): Deno.FsFile {
+  const before = lstatOrUndefined(path);
+  if (!before) throw new Deno.errors.NotFound(`Cannot open ${path}: it does not exist`);
+  assertRegular(path, before);
+  const file = Deno.openSync(path, { ...options, create: false, createNew: false });
+  try {
+    const after = file.statSync();
+    if (after.dev !== before.dev || after.ino !== before.ino || !after.isFile) {
+      throw new UnsafePathError(`Cannot open ${path}: it was replaced while being opened`);
+    }
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  return file;
+}
+
+/**
+ * Opens the regular file at `path`, creating it (mode `mode`) when nothing is there; never
+ * through a link. `created` says whether this call created it.
+ */
+export function openOrCreateSync(
+  path: string,
+  options: Deno.OpenOptions & { mode: number },
+): { file: Deno.FsFile; created: boolean } {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (lstatOrUndefined(path) === undefined) {
+      try {
+        const file = Deno.openSync(path, { ...options, create: false, createNew: true });
+        return { file, created: true };
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        // Another writer created it first: open theirs.
+      }
+    }
+    try {
+      return { file: openExistingSync(path, options), created: false };
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      // Removed between the calls (the spool bound): create it again.
+    }
+  }
+  throw new UnsafePathError(`Cannot open ${path}: it keeps appearing and vanishing`);
+}
+
+/** Async {@linkcode openExistingSync}, for the relay's reads. */
+export function openExisting(path: string, options: Deno.OpenOptions): Promise<Deno.FsFile> {
+  try {
+    return Promise.resolve(openExistingSync(path, options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** A unique temporary name beside `path`: `<path>.<pid>.<random>.tmp`. */
+export function tmpPathFor(path: string): string {
+  return `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+}

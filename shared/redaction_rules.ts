@@ -163,9 +163,26 @@ export const RULES: readonly RedactionRule[] = [
   },
   {
     id: "aws_access_key",
-    description: "AWS access key ids (AKIA, ASIA, ABIA, ACCA, A3T…).",
-    pattern: /(?<![A-Za-z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])/,
-    keywords: ["akia", "asia", "abia", "acca", "a3t"],
+    description:
+      "AWS access key ids (AKIA, ASIA, ABIA, ACCA, A3T…) and other IAM unique ids (AGPA, AIDA, " +
+      "AROA, AIPA, ANPA, ANVA, APKA): the prefix and 16 of [A-Z0-9], the wider alphabet " +
+      "trufflehog takes. AWS's documentation keys (…EXAMPLE) are allowlisted.",
+    pattern:
+      /(?<![A-Za-z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Za-z0-9])/,
+    keywords: [
+      "akia",
+      "asia",
+      "abia",
+      "acca",
+      "a3t",
+      "agpa",
+      "aida",
+      "aroa",
+      "aipa",
+      "anpa",
+      "anva",
+      "apka",
+    ],
     // AWS's documentation keys, allowlisted as gitleaks does.
     accept: (secret) => !secret.endsWith("EXAMPLE"),
   },
@@ -213,37 +230,37 @@ export const RULES: readonly RedactionRule[] = [
   {
     id: "digitalocean_token",
     description: "DigitalOcean personal, OAuth and refresh tokens (dop_v1_, doo_v1_, dor_v1_).",
-    pattern: /\bdo[opr]_v1_[a-f0-9]{64}\b/,
+    pattern: /\bdo[opr]_v1_[a-f0-9]{64,}(?![A-Za-z0-9_])/,
     keywords: ["_v1_"],
   },
   {
     id: "github_fine_grained_pat",
     description: "GitHub fine-grained personal access tokens (github_pat_…).",
-    pattern: /\bgithub_pat_[A-Za-z0-9_]{82}\b/,
+    pattern: /\bgithub_pat_[A-Za-z0-9_]{82,}(?![A-Za-z0-9_])/,
     keywords: ["github_pat_"],
   },
   {
     id: "github_pat",
     description: "GitHub classic personal access tokens (ghp_…).",
-    pattern: /\bghp_[A-Za-z0-9]{36}\b/,
+    pattern: /\bghp_[A-Za-z0-9]{36,}(?![A-Za-z0-9_])/,
     keywords: ["ghp_"],
   },
   {
     id: "github_oauth_token",
     description: "GitHub OAuth access tokens (gho_…).",
-    pattern: /\bgho_[A-Za-z0-9]{36}\b/,
+    pattern: /\bgho_[A-Za-z0-9]{36,}(?![A-Za-z0-9_])/,
     keywords: ["gho_"],
   },
   {
     id: "github_app_token",
     description: "GitHub App user-to-server and installation tokens (ghu_…, ghs_…).",
-    pattern: /\bgh[us]_[A-Za-z0-9]{36}\b/,
+    pattern: /\bgh[us]_[A-Za-z0-9]{36,}(?![A-Za-z0-9_])/,
     keywords: ["ghu_", "ghs_"],
   },
   {
     id: "github_refresh_token",
     description: "GitHub refresh tokens (ghr_…).",
-    pattern: /\bghr_[A-Za-z0-9]{36,76}\b/,
+    pattern: /\bghr_[A-Za-z0-9]{36,}(?![A-Za-z0-9_])/,
     keywords: ["ghr_"],
   },
   {
@@ -279,7 +296,7 @@ export const RULES: readonly RedactionRule[] = [
   {
     id: "stripe_secret_key",
     description: "Stripe secret and restricted keys (sk_live_, sk_test_, rk_live_, rk_test_).",
-    pattern: /\b[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}\b/,
+    pattern: /\b[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,}(?![A-Za-z0-9_])/,
     keywords: ["k_live_", "k_test_", "k_prod_"],
   },
   {
@@ -304,13 +321,13 @@ export const RULES: readonly RedactionRule[] = [
   {
     id: "huggingface_token",
     description: "Hugging Face access tokens (hf_…) and organisation tokens (api_org_…).",
-    pattern: /\b(?:hf_|api_org_)[A-Za-z]{34}\b/,
+    pattern: /\b(?:hf_|api_org_)[A-Za-z0-9]{34,}(?![A-Za-z0-9_])/,
     keywords: ["hf_", "api_org_"],
   },
   {
     id: "npm_token",
     description: "npm access tokens (npm_…).",
-    pattern: /\bnpm_[A-Za-z0-9]{36}\b/,
+    pattern: /\bnpm_[A-Za-z0-9]{36,}(?![A-Za-z0-9_])/,
     keywords: ["npm_"],
   },
   {
@@ -322,31 +339,31 @@ export const RULES: readonly RedactionRule[] = [
   {
     id: "sendgrid_api_key",
     description: "SendGrid API keys (SG.<22>.<43>).",
-    pattern: /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b/,
+    pattern: /(?<![A-Za-z0-9_.-])SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/,
     keywords: ["sg."],
   },
   {
     id: "twilio_api_key",
     description: "Twilio API key secrets' ids (SK + 32 hex); account SIDs (AC…) are not secrets.",
-    pattern: /\bSK[0-9a-fA-F]{32}\b/,
+    pattern: /\bSK[0-9a-fA-F]{32}(?![A-Za-z0-9_])/,
     keywords: ["sk"],
   },
   {
     id: "databricks_token",
     description: "Databricks personal access tokens (dapi…).",
-    pattern: /\bdapi[a-f0-9]{32}(?:-\d)?\b/,
+    pattern: /\bdapi[a-f0-9]{32}(?:-\d)?(?![A-Za-z0-9_-])/,
     keywords: ["dapi"],
   },
   {
     id: "shopify_token",
     description: "Shopify access tokens and shared secrets (shpat_, shpca_, shppa_, shpss_).",
-    pattern: /\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b/,
+    pattern: /\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32,}(?![A-Za-z0-9_])/,
     keywords: ["shpat_", "shpca_", "shppa_", "shpss_"],
   },
   {
     id: "age_secret_key",
     description: "age encryption secret keys (AGE-SECRET-KEY-1…).",
-    pattern: /\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b/,
+    pattern: /\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}(?![A-Za-z0-9_])/,
     keywords: ["age-secret-key-1"],
   },
   {
@@ -379,11 +396,12 @@ export const RULES: readonly RedactionRule[] = [
       [
         String
           .raw`(?<![\w-])--(?:pass(?:word|wd|phrase)?|token|api-?key|access-?token|auth-?token|client-?secret|secret(?:-?key)?|access-?key|private-?key)(?:=|\s+)(?<q1>["']?)(?<secret>[^\s"'\x60-][^\s"'\x60]*)\k<q1>`,
-        String.raw`\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n]*?\s-p(?<secret2>[^\s"'\x60]+)`,
         String
-          .raw`\b(?:sshpass|docker\s+login|podman\s+login)\b[^\n]*?\s-p\s*(?<q3>["']?)(?<secret3>[^\s"'\x60-][^\s"'\x60]*)\k<q3>`,
+          .raw`\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n]{0,256}?\s-p(?<secret2>[^\s"'\x60]+)`,
         String
-          .raw`\bcurl\b[^\n]*?\s(?:-u|--user)\s*(?<q4>["']?)[^\s:"']+:(?<secret4>[^\s"'@]+)\k<q4>`,
+          .raw`\b(?:sshpass|docker\s+login|podman\s+login)\b[^\n]{0,256}?\s-p\s*(?<q3>["']?)(?<secret3>[^\s"'\x60-][^\s"'\x60]*)\k<q3>`,
+        String
+          .raw`\bcurl\b[^\n]{0,256}?\s(?:-u|--user)\s*(?<q4>["']?)[^\s:"']+:(?<secret4>[^\s"'@]+)\k<q4>`,
       ].join("|"),
     ),
     // Each alternative above holds one of these: a plain "--" would send most commands (npm

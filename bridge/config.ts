@@ -112,8 +112,9 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
     default: "",
     usedBy: "bridge",
     description:
-      "A file of scoped keys in the `ZO_API_KEYS` syntax, one or more per line, `#` comments " +
-      "(add its path to the bridge's `--allow-read`).",
+      "A file of scoped keys in the `ZO_API_KEYS` syntax, one or more per line, `#` comments. " +
+      "`deno task bridge` may read files under `/etc/zo-bridge/` (e.g. " +
+      "`/etc/zo-bridge/api_keys`, mode 0600); elsewhere, add the file to its `--allow-read`.",
   },
   {
     name: "ZO_METRICS_PUBLIC",
@@ -164,7 +165,7 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
     usedBy: "bridge",
     description:
       "A price table replacing the committed `bridge/usage/prices.json` (same JSON shape; see " +
-      "docs/usage.md): what `GET /usage` prices tokens with. Add its path to `--allow-read`. " +
+      "docs/usage.md): what `GET /usage` prices tokens with. Under `/etc/zo-bridge/` the bridge task reads it as is; elsewhere add it to `--allow-read`. " +
       "`deno task usage` reads the same variable to price on the client side instead.",
   },
   ...EMBEDDING_ENV_VARS,
@@ -201,6 +202,29 @@ export function isLoopback(hostname: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/**
+ * True when `hostname` can be listened on by name: an IPv4 address (each part 0..255), an IPv6
+ * address, or a DNS name. `999.1.1.1` is none of these.
+ */
+export function isValidHostname(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "");
+  if (/^[\d.]+$/.test(host)) {
+    const parts = host.split(".");
+    return parts.length === 4 &&
+      parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) <= 255);
+  }
+  if (host.includes(":")) {
+    try {
+      new URL(`http://[${host}]/`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
+    .test(host);
+}
+
 /** Reads a file named by `variable`; a failure is a `ConfigError` saying how to fix it. */
 function readNamedFile(variable: string, file: string, readFile: FileReader): string {
   try {
@@ -209,7 +233,7 @@ function readNamedFile(variable: string, file: string, readFile: FileReader): st
     const why = error instanceof Deno.errors.NotFound
       ? "it does not exist"
       : error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-      ? `add it to the bridge's --allow-read (--allow-read=${file})`
+      ? `put it under /etc/zo-bridge/ (which deno task bridge may read), or add --allow-read=${file}`
       : (error as Error).message;
     throw new ConfigError(`Cannot read ${variable}="${file}": ${why}`);
   }
@@ -255,6 +279,11 @@ export function loadBridgeConfig(
   const deploy = (env("DENO_DEPLOYMENT_ID") ?? "") !== "";
   const port = readWholeNumber(env, "PORT", DEFAULT_PORT, { min: 0, max: 65_535 });
   const hostname = (env("HOSTNAME") ?? "").trim() || DEFAULT_HOSTNAME;
+  if (!isValidHostname(hostname)) {
+    throw new ConfigError(
+      `Cannot listen on HOSTNAME=${hostname}: it is not an IP address or host name; use e.g. 127.0.0.1 or 0.0.0.0`,
+    );
+  }
   const keys = readKeys(env, options.readFile ?? ((path) => Deno.readTextFileSync(path)));
   if (keys.length === 0 && (deploy || !isLoopback(hostname))) {
     throw new ConfigError(

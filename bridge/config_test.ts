@@ -61,6 +61,8 @@ Deno.test("loadBridgeConfig() reads a remote Chroma, keys and tuning", () => {
 Deno.test("loadBridgeConfig() refuses unsafe or bad settings with a ConfigError", async (t) => {
   const cases: [string, Record<string, string>, RegExp][] = [
     ["open beyond loopback", { HOSTNAME: "0.0.0.0" }, /without an API key/],
+    ["bad hostname", { HOSTNAME: "999.1.1.1" }, /HOSTNAME=999\.1\.1\.1: it is not an IP address/],
+    ["bad host name", { HOSTNAME: "my host" }, /it is not an IP address or host name/],
     ["Deploy without a key", { DENO_DEPLOYMENT_ID: "x" }, /Deno Deploy without an API key/],
     ["Deploy without CHROMA_URL", { DENO_DEPLOYMENT_ID: "x", ZO_API_KEY: KEY }, /CHROMA_URL/],
     ["bad port", { PORT: "http" }, /Cannot use PORT="http"/],

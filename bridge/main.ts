@@ -1,13 +1,14 @@
 /**
  * The bridge's entry point: reads the configuration, starts an embedded Chroma server when no
  * `CHROMA_URL` is set (a child process that exits with the bridge, even a SIGKILLed one), serves
- * the app from `app.ts`, and on SIGINT or SIGTERM finishes the requests in progress, applies the
+ * the app from `app.ts` (a port in use or an address it cannot have is one line on stderr, exit
+ * 1; the start log says how many keys of each scope are configured), and on SIGINT or SIGTERM finishes the requests in progress, applies the
  * pending agent_state updates, then stops Chroma. Logs JSON lines to stderr: one per request, plus start-up and shutdown.
  *
  * ```sh
  * deno task bridge
  * # which runs:
- * deno run --no-prompt --v8-flags=--max-semi-space-size=2 --allow-net --allow-run=deno --allow-env=PORT,HOSTNAME,CHROMA_URL,CHROMA_TENANT,CHROMA_DATABASE,CHROMA_AUTH_TOKEN,CHROMA_DB_PATH,ZO_API_KEY,ZO_API_KEYS,ZO_API_KEYS_FILE,ZO_METRICS_PUBLIC,ZO_INGEST_QUEUE_EVENTS,ZO_INGEST_BATCH_EVENTS,ZO_INGEST_LINGER_MS,ZO_INGEST_WRITES_IN_FLIGHT,DENO_DEPLOYMENT_ID,ZO_EMBEDDING_PROVIDER,ZO_EMBEDDING_MODEL,OLLAMA_URL,OPENAI_API_KEY,OPENAI_BASE_URL,ZO_PRICES_FILE,ZO_MAX_EVENT_BYTES bridge/main.ts
+ * deno run --no-prompt --v8-flags=--max-semi-space-size=2 --allow-net --allow-run=deno --allow-read=/etc/zo-bridge --allow-env=PORT,HOSTNAME,CHROMA_URL,CHROMA_TENANT,CHROMA_DATABASE,CHROMA_AUTH_TOKEN,CHROMA_DB_PATH,ZO_API_KEY,ZO_API_KEYS,ZO_API_KEYS_FILE,ZO_METRICS_PUBLIC,ZO_INGEST_QUEUE_EVENTS,ZO_INGEST_BATCH_EVENTS,ZO_INGEST_LINGER_MS,ZO_INGEST_WRITES_IN_FLIGHT,DENO_DEPLOYMENT_ID,ZO_EMBEDDING_PROVIDER,ZO_EMBEDDING_MODEL,OLLAMA_URL,OPENAI_API_KEY,OPENAI_BASE_URL,ZO_PRICES_FILE,ZO_MAX_EVENT_BYTES bridge/main.ts
  * ```
  *
  * - `--v8-flags=--max-semi-space-size=2`: a young generation of 2 MB a semi-space, far below
@@ -18,8 +19,11 @@
  * - `--allow-run=deno`: the embedded Chroma server runs as `deno run ... bridge/chroma_child.ts`
  *   (the child gets its own narrow flags; its native server writes `CHROMA_DB_PATH` itself).
  * - `--allow-env=...`: exactly the variables in `BRIDGE_ENV_VARS` plus `ZO_MAX_EVENT_BYTES`.
- * - With `ZO_API_KEYS_FILE` or `ZO_PRICES_FILE`, add `--allow-read=<that file>` (the committed
- *   price table is imported as a module: no read permission).
+ * - `--allow-read=/etc/zo-bridge`: the one folder for `ZO_API_KEYS_FILE` and `ZO_PRICES_FILE`
+ *   (e.g. `/etc/zo-bridge/api_keys`), so the task can read them as it is; a file elsewhere needs
+ *   its own `--allow-read=<that file>`. Nothing else is read (the committed price table is
+ *   imported as a module).
+ * - `--help` prints the variables and exits; any other argument is refused (exit 2).
  *
  * On Deno Deploy there is no subprocess and no file system: set `CHROMA_URL` (and an API key);
  * the embedded server's module is only imported when it is used.
@@ -28,9 +32,9 @@
  */
 import { ConfigError } from "../shared/config.ts";
 import { createApp } from "./app.ts";
-import { createAuthenticator } from "./auth.ts";
+import { type ApiKeyConfig, createAuthenticator } from "./auth.ts";
 import { ChromaStore } from "./chroma_store.ts";
-import { type BridgeConfig, loadBridgeConfig } from "./config.ts";
+import { BRIDGE_ENV_VARS, type BridgeConfig, loadBridgeConfig } from "./config.ts";
 import { createEmbeddingProvider } from "./embeddings.ts";
 import type { EmbeddedChroma } from "./embedded_chroma.ts";
 import { StoreUnavailableError } from "./store.ts";
@@ -60,8 +64,47 @@ function fail(message: string): never {
   Deno.exit(1);
 }
 
+/** `deno task bridge --help`: the bridge takes no flags; its settings are variables. */
+export const BRIDGE_USAGE = `Usage: deno task bridge
+
+The central bridge: stores the fleet's events in Chroma (embedded under CHROMA_DB_PATH unless
+CHROMA_URL is set) and serves ingest, query, live, usage and the dashboard on HOSTNAME:PORT.
+It takes no flags; its settings are environment variables:
+
+${
+  BRIDGE_ENV_VARS.map((v) =>
+    `  ${v.name.padEnd(26)} default ${v.default === "" ? "(unset)" : v.default}`
+  ).join("\n")
+}
+
+Each is described in README.md's configuration table. --help: this text.`;
+
+/** How many keys of each scope are configured, for the start log (never the keys). */
+export function keyCounts(keys: readonly ApiKeyConfig[]): Record<string, number> {
+  const counts: Record<string, number> = { ingest: 0, read: 0, admin: 0, project_bound: 0 };
+  for (const key of keys) {
+    for (const scope of key.scopes) counts[scope] = (counts[scope] ?? 0) + 1;
+    if (key.projectId !== undefined) counts.project_bound! += 1;
+  }
+  return counts;
+}
+
 /** Runs the bridge until SIGINT or SIGTERM. */
-export async function main(): Promise<void> {
+export async function main(args: readonly string[] = Deno.args): Promise<void> {
+  if (args.length > 0) {
+    if (args.every((arg) => arg === "--help" || arg === "-h")) {
+      // deno-lint-ignore no-console -- asked for
+      console.log(BRIDGE_USAGE);
+      Deno.exit(0);
+    }
+    // deno-lint-ignore no-console -- a person needs to know why nothing started
+    console.error(
+      `Cannot start the bridge: it takes no arguments (got ${
+        JSON.stringify(args[0])
+      }); its settings are environment variables (--help lists them)`,
+    );
+    Deno.exit(2);
+  }
   let config: BridgeConfig;
   let authenticate;
   try {
@@ -73,6 +116,8 @@ export async function main(): Promise<void> {
   }
   if (config.keys.length === 0) {
     log("warn", "no API key configured: every caller has full access (loopback only)");
+  } else {
+    log("info", "API keys configured", { keys: config.keys.length, ...keyCounts(config.keys) });
   }
 
   let chroma: EmbeddedChroma | undefined;
@@ -121,9 +166,25 @@ export async function main(): Promise<void> {
   });
   const onListen = ({ hostname, port }: Deno.NetAddr) =>
     log("info", "listening", { url: `http://${hostname}:${port}`, port });
-  const server = config.deploy
-    ? Deno.serve({ onListen }, app)
-    : Deno.serve({ port: config.port, hostname: config.hostname, onListen }, app);
+  let server: Deno.HttpServer;
+  try {
+    server = config.deploy
+      ? Deno.serve({ onListen }, app)
+      : Deno.serve({ port: config.port, hostname: config.hostname, onListen }, app);
+  } catch (error) {
+    await chroma?.stop();
+    if (error instanceof Deno.errors.AddrInUse) {
+      fail(
+        `Cannot listen on ${config.hostname}:${config.port}: the port is in use (another bridge?); stop what holds it or set PORT`,
+      );
+    }
+    if (error instanceof Deno.errors.AddrNotAvailable) {
+      fail(
+        `Cannot listen on ${config.hostname}:${config.port}: this machine has no such address; set HOSTNAME to one of its addresses, or 0.0.0.0`,
+      );
+    }
+    fail(`Cannot listen on ${config.hostname}:${config.port}: ${(error as Error).message}`);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -12,9 +12,12 @@ import { chromaAnswers, mainArgs, spawnBridge } from "./testing/bridge.ts";
 import { runLoad } from "./testing/load.ts";
 
 /** Runs main.ts to its exit with `env`; for configurations it must refuse. */
-async function runMain(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+async function runMain(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command("deno", {
-    args: mainArgs(),
+    args: [...mainArgs(), ...args],
     env: {
       PORT: "0",
       HOSTNAME: "127.0.0.1",
@@ -26,10 +29,15 @@ async function runMain(env: Record<string, string>): Promise<{ code: number; std
       ...env,
     },
     stdin: "null",
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).output();
-  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
 }
 
 function portIsFree(url: string): boolean {
@@ -54,6 +62,48 @@ Deno.test("main.ts refuses to listen beyond loopback without an API key", async 
   const { code, stderr } = await runMain({ HOSTNAME: "0.0.0.0" });
   assert.equal(code, 1);
   assert.match(stderr, /Cannot listen on HOSTNAME=0\.0\.0\.0 without an API key/);
+});
+
+Deno.test("main.ts --help lists its variables and starts nothing; another argument is refused", async () => {
+  const help = await runMain({}, ["--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: deno task bridge/);
+  assert.match(help.stdout, /ZO_API_KEYS_FILE/);
+  assert.equal(help.stderr, "", "nothing started");
+  const bad = await runMain({}, ["--port=9"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /Cannot start the bridge: it takes no arguments/);
+});
+
+Deno.test("main.ts reports a bad HOSTNAME as such, not as a missing key", async () => {
+  const { code, stderr } = await runMain({ HOSTNAME: "999.1.1.1" });
+  assert.equal(code, 1);
+  assert.match(stderr, /Cannot listen on HOSTNAME=999\.1\.1\.1: it is not an IP address/);
+  assert.doesNotMatch(stderr, /API key/);
+});
+
+Deno.test("main.ts with its port taken says so in one line; its start log counts the keys", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { code, stderr } = await runMain({
+    PORT: String(taken.addr.port),
+    // A Chroma that is not there: the bridge warns and goes on to listen (no embedded server).
+    CHROMA_URL: "http://127.0.0.1:9",
+    ZO_API_KEYS:
+      "ingest@acme:ingest-key-0123456789,read:read-key-0123456789ab,read:read-key-2-0123456789",
+  });
+  assert.equal(code, 1);
+  const lines = stderr.trim().split("\n").map((line) => JSON.parse(line));
+  const keys = lines.find((line) => line.msg === "API keys configured");
+  assert.deepEqual(
+    { ingest: keys.ingest, read: keys.read, admin: keys.admin, bound: keys.project_bound },
+    { ingest: 1, read: 2, admin: 0, bound: 1 },
+  );
+  const last = lines.at(-1);
+  assert.match(
+    last.msg,
+    new RegExp(`Cannot listen on 127\\.0\\.0\\.1:${taken.addr.port}: the port is in use`),
+  );
+  assert.doesNotMatch(stderr, /ingest-key-0123456789| {4}at /);
 });
 
 Deno.test("main.ts on Deno Deploy needs CHROMA_URL", async () => {

@@ -1,19 +1,21 @@
 /**
  * Queries the bridge from a terminal with the dashboard's filters: events (or `agent_state`
  * records, artifacts, embeddings) as a table, or as JSON with `--json`. The bridge and key come
- * from `ZO_BRIDGE_URL` and `ZO_API_KEY` (or `--url`, `--key`); the key is never printed.
+ * from `ZO_BRIDGE_URL` and `ZO_READ_KEY` (or `--url`, `--key`, `--key-file`; the old name
+ * `ZO_API_KEY` still works, with a warning); the key is never printed.
  *
  *     deno task query [--project=<id>] [--worker=<id>] [--run=<id>] [--session=<id>]
  *       [--type=<event_type>] [--hook=<name>] [--tool=<name>] [--level=<level>]
  *       [--since=<time|15m>] [--until=<time>] [--text=<words>] [--q=<words>]
  *       [--collection=<name>] [--scope=<scope>] [--status=<status>]
- *       [--limit=<n>] [--all] [--max=<n>] [--json] [--url=<bridge>] [--key=<key>]
+ *       [--limit=<n>] [--all] [--max=<n>] [--json] [--url=<bridge>] [--key=<key>|--key-file=<file>]
  *
  * which runs
  *
- *     deno run --no-prompt --allow-net --allow-env=ZO_BRIDGE_URL,ZO_API_KEY scripts/query.ts [flags]
+ *     deno run --no-prompt --allow-net --allow-read --allow-env=ZO_BRIDGE_URL,ZO_READ_KEY,ZO_API_KEY scripts/query.ts [flags]
  *
- * (narrower: `--allow-net=<bridge host:port>`). Exit status: 0 on an answer, 1 when the bridge
+ * (narrower: `--allow-net=<bridge host:port>`; `--allow-read` is for `--key-file`, named at run
+ * time). Exit status: 0 on an answer, 1 when the bridge
  * refuses or cannot be reached, 2 on bad flags.
  *
  * @module
@@ -56,9 +58,9 @@ export async function runQuery(options: CliOptions, io: QueryIo): Promise<number
     io.out(`${tableLines(collection, results, { columns: io.columns }).join("\n")}\n`);
   }
   io.note(
-    `${results.length} ${collection === "events" ? "events" : "records"}${
-      more ? " (there may be more: --all, --limit or narrower filters)" : ""
-    }`,
+    `${results.length} ${collection === "events" ? "event" : "record"}${
+      results.length === 1 ? "" : "s"
+    }${more ? " (there may be more: --all, --limit or narrower filters)" : ""}`,
   );
   return 0;
 }

@@ -22,6 +22,7 @@
  * @module
  */
 import { ConfigError } from "../shared/config.ts";
+import { type FlagSpecs, HELP_FLAG, helpText, parseFlags } from "./cli/flags.ts";
 import { loadVmConfig } from "../hooks/pipeline/vm_config.ts";
 import { createProgressBar } from "./replay/progress_bar.ts";
 import { replayFiles, resolveReplayInput, runReplay } from "./replay/replay.ts";
@@ -38,9 +39,36 @@ export interface ReplayArgs {
   batchEvents?: number;
 }
 
+const FLAGS: FlagSpecs = {
+  endpoint: {
+    type: "string",
+    value: "<url>",
+    description: "the bridge's ingest URL (default $ZO_EVENT_ENDPOINT)",
+  },
+  "state-dir": {
+    type: "string",
+    value: "<dir>",
+    description: "where the replay keeps its checkpoint (default <dir>/.replay/ or <file>.replay/)",
+  },
+  restart: { type: "boolean", description: "forget the checkpoint: ship everything again" },
+  "max-attempts": {
+    type: "string",
+    value: "<n>",
+    description: "tries per batch before giving up (1..1000000)",
+  },
+  concurrency: { type: "string", value: "<n>", description: "batches in flight (1..64)" },
+  "batch-events": { type: "string", value: "<n>", description: "events per batch (1..1000)" },
+  ...HELP_FLAG,
+};
+
 /** Usage text. */
-export const USAGE = "Usage: deno task replay <dir-or-file> [--endpoint=<url>] " +
-  "[--state-dir=<dir>] [--restart] [--max-attempts=<n>] [--concurrency=<n>] [--batch-events=<n>]";
+export const USAGE = helpText("deno task replay <dir-or-file> [flags]", {
+  summary:
+    "Ships a spool, a log dir, a directory of .jsonl files or one .jsonl file to the bridge\n" +
+    "by hand, with a progress bar on stderr; a rerun resumes where an interrupted one stopped.\n" +
+    "The key comes from $ZO_INGEST_KEY (the old name ZO_API_KEY still works).",
+  flags: FLAGS,
+});
 
 function whole(flag: string, text: string, max: number): number {
   const value = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
@@ -50,40 +78,35 @@ function whole(flag: string, text: string, max: number): number {
   return value;
 }
 
-/** Parses the replay's arguments; throws `TypeError` saying what is wrong. */
-export function parseReplayArgs(args: readonly string[]): ReplayArgs {
-  const parsed: Partial<ReplayArgs> & { restart: boolean } = { restart: false };
-  for (const arg of args) {
-    const [flag, value = ""] = arg.startsWith("--") ? arg.split(/=(.*)/s) : [arg];
-    switch (flag) {
-      case "--endpoint":
-        parsed.endpoint = value;
-        break;
-      case "--state-dir":
-        parsed.stateDir = value;
-        break;
-      case "--restart":
-        parsed.restart = true;
-        break;
-      case "--max-attempts":
-        parsed.maxAttempts = whole(flag, value, 1_000_000);
-        break;
-      case "--concurrency":
-        parsed.concurrency = whole(flag, value, 64);
-        break;
-      case "--batch-events":
-        parsed.batchEvents = whole(flag, value, 1_000);
-        break;
-      default:
-        if (flag!.startsWith("-")) throw new TypeError(`Cannot use flag "${arg}": unknown`);
-        if (parsed.path !== undefined) {
-          throw new TypeError(`Cannot replay "${arg}": give one directory or file`);
-        }
-        parsed.path = arg;
-    }
+/** Parses the replay's arguments (`"help"` when asked); throws `TypeError` saying what is wrong. */
+export function parseReplayArgs(args: readonly string[]): ReplayArgs | "help" {
+  let parsed;
+  try {
+    parsed = parseFlags(args, FLAGS, { positionals: true });
+  } catch (error) {
+    throw new TypeError((error as Error).message);
   }
-  if (!parsed.path) throw new TypeError("Cannot replay: give the directory or file to ship");
-  return parsed as ReplayArgs;
+  const { values, positionals } = parsed;
+  if (values.help) return "help";
+  if (positionals.length > 1) {
+    throw new TypeError(`Cannot replay "${positionals[1]}": give one directory or file`);
+  }
+  const path = positionals[0];
+  if (!path) throw new TypeError("Cannot replay: give the directory or file to ship");
+  const text = (name: string) => values[name] as string | undefined;
+  const result: ReplayArgs = { path, restart: values.restart === true };
+  if (text("endpoint") !== undefined) result.endpoint = text("endpoint");
+  if (text("state-dir") !== undefined) result.stateDir = text("state-dir");
+  if (text("max-attempts") !== undefined) {
+    result.maxAttempts = whole("--max-attempts", text("max-attempts")!, 1_000_000);
+  }
+  if (text("concurrency") !== undefined) {
+    result.concurrency = whole("--concurrency", text("concurrency")!, 64);
+  }
+  if (text("batch-events") !== undefined) {
+    result.batchEvents = whole("--batch-events", text("batch-events")!, 1_000);
+  }
+  return result;
 }
 
 // deno-lint-ignore no-console -- the replay talks to the person who ran it on stderr
@@ -93,9 +116,15 @@ const say = (line: string) => console.error(line);
 export async function main(args: readonly string[] = Deno.args): Promise<never> {
   let parsed: ReplayArgs;
   try {
-    parsed = parseReplayArgs(args);
+    const read = parseReplayArgs(args);
+    if (read === "help") {
+      // deno-lint-ignore no-console -- asked for
+      console.log(USAGE);
+      Deno.exit(0);
+    }
+    parsed = read;
   } catch (error) {
-    say(`${(error as Error).message}\n${USAGE}`);
+    say(`${(error as Error).message}\nRun with --help for the flags.`);
     Deno.exit(2);
   }
   const env = (name: string) =>

@@ -41,9 +41,15 @@ Deno.test("parseReplayArgs() reads the path and flags, and names a bad one", () 
     { path: "/x", endpoint: "http://h/ingest", restart: true, maxAttempts: 3 },
   );
   assert.throws(() => parseReplayArgs([]), /^TypeError: Cannot replay: give the directory/);
-  assert.throws(() => parseReplayArgs(["/x", "--nope"]), /Cannot use flag "--nope"/);
+  assert.throws(() => parseReplayArgs(["/x", "--nope"]), /Cannot use --nope: unknown flag/);
   assert.throws(() => parseReplayArgs(["/x", "--batch-events=0"]), /from 1 to 1000/);
   assert.throws(() => parseReplayArgs(["/x", "/y"]), /give one directory or file/);
+  assert.equal(parseReplayArgs(["--help"]), "help");
+  assert.deepEqual(parseReplayArgs(["/x", "--endpoint", "http://h/ingest"]), {
+    path: "/x",
+    endpoint: "http://h/ingest",
+    restart: false,
+  });
 });
 
 Deno.test("deno task replay ships a log dir with progress, and a rerun resumes", async () => {

@@ -109,7 +109,7 @@ Deno.test("runTail() stops with exit 1 when the bridge refuses the key", async (
       columns: 100,
     }, new AbortController().signal);
     assert.equal(status, 1);
-    assert.match(notes.join("\n"), /Cannot read \/live: .*ZO_API_KEY/);
+    assert.match(notes.join("\n"), /Cannot read \/live: .*ZO_READ_KEY/);
     assert.ok(!notes.join("\n").includes("secret-wrong-key"));
   } finally {
     app.live.close();

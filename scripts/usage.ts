@@ -3,15 +3,18 @@
  * tables (default) or JSON. With no report named, prints the daily, per-run and per-model
  * reports.
  *
- *     deno run --no-prompt --allow-net --allow-read --allow-env=ZO_BRIDGE_URL,ZO_API_KEY,ZO_PRICES_FILE scripts/usage.ts [daily|runs|models|sessions|workers|projects|agents]... [flags]
+ *     deno run --no-prompt --allow-net --allow-read --allow-env=ZO_BRIDGE_URL,ZO_READ_KEY,ZO_API_KEY,ZO_PRICES_FILE scripts/usage.ts [daily|runs|models|sessions|workers|projects|agents]... [flags]
  *
- * - `ZO_BRIDGE_URL` (or `--url=`): the bridge's base URL, e.g. `https://telemetry.example.com/`.
- * - `ZO_API_KEY` (or `--key-file=<file>`): a key with the `read` scope. Never printed.
+ * - `ZO_BRIDGE_URL` (or `--url`): the bridge's base URL; default `http://127.0.0.1:8787`, like
+ *   query and tail.
+ * - `ZO_READ_KEY` (or `--key`, `--key-file <file>`): a key with the `read` scope. Never printed.
+ *   The old name `ZO_API_KEY` still works, with a warning.
  * - `ZO_PRICES_FILE` (or `--prices=<file>`): price on this side with another table (see
  *   `scripts/usage/reprice.ts`); by default the bridge's prices are shown.
  * - Filters: `--project=`, `--worker=`, `--run=`, `--session=`, `--agent=`, `--model=`,
- *   `--since=`, `--until=` (RFC 3339 or Unix ms), `--utc-offset=+02:00` (day boundaries),
- *   `--limit=<groups>`; `--json` prints the answers as JSON.
+ *   `--since=`, `--until=` (RFC 3339, Unix ms, or ago: `7d`), `--utc-offset=+02:00` (day
+ *   boundaries), `--limit=<groups>`; `--json` prints the answers as JSON. `--name value` works
+ *   as well as `--name=value`; `--help` describes each flag.
  *
  * `--allow-read` is unscoped because the key and price files are named at run time. Exit status
  * 0, 1 when the bridge cannot answer, 2 on bad flags.
@@ -19,6 +22,18 @@
  * @module
  */
 import type { UsageReport } from "../bridge/usage/report.ts";
+import { parseTime } from "./bridge_cli/cli_args.ts";
+import {
+  BRIDGE_ACCESS_FLAGS,
+  type BridgeAccess as Access,
+  bridgeAccess,
+  type FlagSpecs,
+  HELP_FLAG,
+  helpText,
+  jsonFlag,
+  type ParsedFlags,
+  parseFlags,
+} from "./cli/flags.ts";
 import type { UsageDimension } from "../bridge/usage/params.ts";
 import { parsePrices, type Prices } from "../bridge/usage/prices.ts";
 import { repriceReport } from "./usage/reprice.ts";
@@ -38,73 +53,106 @@ export const REPORTS: Record<string, { title: string; group_by: UsageDimension[]
 /** The reports printed when none is named. */
 export const DEFAULT_REPORTS = ["daily", "runs", "models"];
 
-const FILTER_FLAGS: Record<string, string> = {
-  project: "project_id",
-  worker: "worker_id",
-  run: "run_id",
-  session: "session_id",
-  agent: "agent_id",
-  model: "model",
-  since: "since",
-  until: "until",
-  "utc-offset": "utc_offset",
-  limit: "limit",
+/** Filter flags: the `GET /usage` parameter each sets, and what it does. */
+const FILTERS: Record<string, { param: string; value: string; description: string }> = {
+  project: { param: "project_id", value: "<id>", description: "only this project" },
+  worker: { param: "worker_id", value: "<id>", description: "only this worker (VM)" },
+  run: { param: "run_id", value: "<id>", description: "only this run" },
+  session: { param: "session_id", value: "<id>", description: "only this session" },
+  agent: { param: "agent_id", value: "<id>", description: "only this subagent" },
+  model: { param: "model", value: "<id>", description: "only this model" },
+  since: {
+    param: "since",
+    value: "<time>",
+    description: "from then on (RFC 3339, Unix ms, or ago: 30s, 15m, 2h, 7d)",
+  },
+  until: { param: "until", value: "<time>", description: "before then (same forms as --since)" },
+  "utc-offset": {
+    param: "utc_offset",
+    value: "<±HH:MM>",
+    description: "where days start (default +00:00)",
+  },
+  limit: { param: "limit", value: "<n>", description: "at most this many groups a report" },
+};
+
+const FLAGS: FlagSpecs = {
+  ...Object.fromEntries(
+    Object.entries(FILTERS).map((
+      [name, filter],
+    ) => [name, { type: "string", value: filter.value, description: filter.description }]),
+  ),
+  prices: {
+    type: "string",
+    value: "<file>",
+    description: "price on this side with this table (default $ZO_PRICES_FILE; else the bridge's)",
+  },
+  ...BRIDGE_ACCESS_FLAGS,
+  ...jsonFlag("the answers as JSON"),
+  ...HELP_FLAG,
 };
 
 /** Usage text of `deno task usage`. */
-export const USAGE_TEXT =
-  "Usage: deno task usage [daily|runs|models|sessions|workers|projects|agents]... [--json]\n" +
-  "  [--since=<time>] [--until=<time>] [--project=<id>] [--worker=<id>] [--run=<id>]\n" +
-  "  [--session=<id>] [--agent=<id>] [--model=<id>] [--utc-offset=±HH:MM] [--limit=<n>]\n" +
-  "  [--url=<bridge>] [--key-file=<file>] [--prices=<file>]\n" +
-  "Env: ZO_BRIDGE_URL, ZO_API_KEY (read scope), ZO_PRICES_FILE";
+export const USAGE_TEXT = helpText(
+  `deno task usage [${Object.keys(REPORTS).join("|")}]... [flags]`,
+  {
+    summary:
+      "Token usage and cost of the fleet from the bridge's GET /usage, as tables or --json.\n" +
+      `With no report named, prints ${DEFAULT_REPORTS.join(", ")}. Flags take --name=value or ` +
+      "--name value.",
+    flags: FLAGS,
+  },
+);
 
 /** Parsed command line. */
 export interface UsageFlags {
   reports: string[];
   params: Record<string, string>;
   json: boolean;
-  url?: string;
-  keyFile?: string;
+  /** The raw `--url`, `--key`, `--key-file` values, for {@linkcode bridgeAccess}. */
+  access: ParsedFlags["values"];
   prices?: string;
   help: boolean;
 }
 
 /** Parses the command line; throws `TypeError` naming what is wrong. */
-export function parseUsageFlags(args: readonly string[]): UsageFlags {
-  const flags: UsageFlags = { reports: [], params: {}, json: false, help: false };
-  for (const arg of args) {
-    if (arg === "--json") flags.json = true;
-    else if (arg === "--help" || arg === "-h") flags.help = true;
-    else if (!arg.startsWith("-")) {
-      if (!Object.hasOwn(REPORTS, arg)) {
-        throw new TypeError(
-          `Cannot print report "${arg}": known reports are ${Object.keys(REPORTS).join(", ")}`,
-        );
-      }
-      if (!flags.reports.includes(arg)) flags.reports.push(arg);
-    } else {
-      const match = /^--([a-z-]+)=(.*)$/s.exec(arg);
-      if (!match || match[2] === "") {
-        throw new TypeError(`Cannot use flag "${arg}": give it as --name=value\n${USAGE_TEXT}`);
-      }
-      const [, name, value] = match as unknown as [string, string, string];
-      if (name === "url") flags.url = value;
-      else if (name === "key-file") flags.keyFile = value;
-      else if (name === "prices") flags.prices = value;
-      else if (Object.hasOwn(FILTER_FLAGS, name)) flags.params[FILTER_FLAGS[name]!] = value;
-      else throw new TypeError(`Cannot use flag "--${name}": unknown\n${USAGE_TEXT}`);
+export function parseUsageFlags(args: readonly string[], nowMs = Date.now()): UsageFlags {
+  let parsed;
+  try {
+    parsed = parseFlags(args, FLAGS, { positionals: true });
+  } catch (error) {
+    throw new TypeError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const flags: UsageFlags = {
+    reports: [],
+    params: {},
+    json: values.json === true,
+    access: { url: values.url, key: values.key, "key-file": values["key-file"] },
+    help: values.help === true,
+  };
+  if (typeof values.prices === "string") flags.prices = values.prices;
+  for (const arg of positionals) {
+    if (!Object.hasOwn(REPORTS, arg)) {
+      throw new TypeError(
+        `Cannot print report "${arg}": known reports are ${Object.keys(REPORTS).join(", ")}`,
+      );
     }
+    if (!flags.reports.includes(arg)) flags.reports.push(arg);
+  }
+  for (const [name, filter] of Object.entries(FILTERS)) {
+    const value = values[name];
+    if (typeof value !== "string") continue;
+    if (value === "") throw new TypeError(`Cannot use --${name} "": give a value`);
+    flags.params[filter.param] = name === "since" || name === "until"
+      ? parseTime(name, value, nowMs)
+      : value;
   }
   if (flags.reports.length === 0) flags.reports = [...DEFAULT_REPORTS];
   return flags;
 }
 
 /** Where the bridge is and how to reach it. */
-export interface BridgeAccess {
-  url: string;
-  key?: string;
-}
+export type BridgeAccess = Pick<Access, "url" | "key">;
 
 /** One `GET /usage`; throws `Error` with the bridge's reason (never the key) when it fails. */
 export async function fetchUsage(
@@ -173,14 +221,11 @@ export async function main(args: readonly string[] = Deno.args): Promise<void> {
       console.log(USAGE_TEXT);
       return;
     }
-    const url = flags.url ?? env("ZO_BRIDGE_URL");
-    if (url === undefined) {
-      throw new TypeError("Cannot find the bridge: set ZO_BRIDGE_URL or give --url=<bridge>");
-    }
-    const key = flags.keyFile === undefined
-      ? env("ZO_API_KEY")
-      : (await Deno.readTextFile(flags.keyFile)).trim();
-    access = key === undefined ? { url } : { url, key };
+    access = bridgeAccess(flags.access, {
+      env,
+      // deno-lint-ignore no-console -- a warning for the person running it
+      warn: (line) => console.error(line),
+    });
     const pricesFile = flags.prices ?? env("ZO_PRICES_FILE");
     if (pricesFile !== undefined) {
       prices = parsePrices(await Deno.readTextFile(pricesFile), pricesFile);

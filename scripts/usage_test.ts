@@ -11,7 +11,7 @@ import { createRedactor } from "../shared/redact.ts";
 import { parsePrices } from "../bridge/usage/prices.ts";
 import { readTranscriptUsage } from "../hooks/pipeline/usage/transcript_reader.ts";
 import { usageEvent } from "../hooks/pipeline/usage/usage_event_builder.ts";
-import { parseUsageFlags } from "./usage.ts";
+import { parseUsageFlags, USAGE_TEXT } from "./usage.ts";
 import { repriceReport } from "./usage/reprice.ts";
 import { formatCount, renderUsageTable } from "./usage/table.ts";
 
@@ -38,8 +38,21 @@ Deno.test("parseUsageFlags() reads reports, filters and options", () => {
   assert.equal(flags.json, true);
   assert.equal(flags.prices, "/etc/p.json");
   assert.throws(() => parseUsageFlags(["weekly"]), /known reports are daily, runs, models/);
-  assert.throws(() => parseUsageFlags(["--key=secret"]), /unknown/);
-  assert.throws(() => parseUsageFlags(["--since"]), /--name=value/);
+  assert.throws(() => parseUsageFlags(["--nope=secret"]), /--nope: unknown flag/);
+  assert.throws(() => parseUsageFlags(["--since"]), /--since: it needs a value/);
+});
+
+Deno.test("parseUsageFlags() takes the query CLI's forms: ago, the space form, --key", () => {
+  const now = Date.parse("2026-11-24T12:00:00.000Z");
+  const flags = parseUsageFlags(["--since=7d", "--project", "acme", "--key", "k-1"], now);
+  assert.deepEqual(flags.params, {
+    since: String(now - 7 * 86_400_000),
+    project_id: "acme",
+  });
+  assert.equal(flags.access.key, "k-1");
+  assert.equal(parseUsageFlags(["--help"]).help, true);
+  assert.match(USAGE_TEXT, /--since <time> +from then on/);
+  assert.match(USAGE_TEXT, /--key-file <file> +read the key/);
 });
 
 Deno.test("formatCount() groups thousands", () => {
@@ -79,7 +92,7 @@ Deno.test("deno task usage prints tables and JSON from a real bridge, never the 
       args: [...args, ...extra],
       cwd: REPO,
       clearEnv: true,
-      env: { ZO_BRIDGE_URL: bridge.url, ZO_API_KEY: bridge.readKey },
+      env: { ZO_BRIDGE_URL: bridge.url, ZO_READ_KEY: bridge.readKey },
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -124,9 +137,21 @@ Deno.test("deno task usage prints tables and JSON from a real bridge, never the 
     await Deno.remove(priceFile);
   }
 
-  const bad = await run("--since=never");
+  const bad = await run("--since=1d", "--until=7d");
   assert.equal(bad.code, 1);
-  assert.match(bad.text, /Cannot read usage from .*: 400 Cannot report usage: since must be/);
+  assert.match(
+    bad.text,
+    /Cannot read usage from .*: 400 Cannot report usage: since is after until/,
+  );
+  const badFlag = await run("--since=never");
+  assert.equal(badFlag.code, 2);
+  assert.match(badFlag.text, /Cannot use --since="never": give RFC 3339/);
+  const help = await run("--help");
+  assert.equal(help.code, 0);
+  assert.match(
+    help.text,
+    /--url <bridge> +the bridge's base URL \(default \$ZO_BRIDGE_URL or http:\/\/127\.0\.0\.1:8787\)/,
+  );
 });
 
 Deno.test("repriceReport() is exact for linear prices and flags long-prompt tiers", () => {

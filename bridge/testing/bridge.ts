@@ -162,6 +162,7 @@ export function mainArgs(): string[] {
     "--v8-flags=--max-semi-space-size=2", // as `deno task bridge` runs it
     "--allow-net",
     "--allow-run=deno",
+    "--allow-read=/etc/zo-bridge",
     `--allow-env=${MAIN_ENV_VARS.join(",")}`,
     fromFileUrl(new URL("../main.ts", import.meta.url)),
   ];

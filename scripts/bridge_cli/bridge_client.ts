@@ -36,7 +36,7 @@ async function failure(path: string, response: Response): Promise<BridgeError> {
     if (typeof body?.error === "string") reason = body.error;
   } catch { /* not JSON */ }
   const hint = response.status === 401
-    ? " (set ZO_API_KEY to a key of this bridge)"
+    ? " (set ZO_READ_KEY to a read key of this bridge, or give --key-file)"
     : response.status === 403
     ? " (the key needs the read scope, and its project)"
     : "";

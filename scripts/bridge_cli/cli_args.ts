@@ -1,10 +1,22 @@
 /**
  * The arguments of `deno task query` and `deno task tail`: the dashboard's filters as flags, the
- * bridge's URL and key from `ZO_BRIDGE_URL`/`ZO_API_KEY` (or `--url`/`--key`), `--json`.
+ * bridge's URL and key from `ZO_BRIDGE_URL`/`ZO_READ_KEY` (or `--url`/`--key`/`--key-file`), `--json`.
  * Relative times (`--since=15m`) are read against the clock here, once.
  *
  * @module
  */
+import { EVENT_TYPES, LEVELS } from "../../shared/contract.ts";
+import { HOOK_EVENTS } from "../../shared/hook_events.ts";
+import {
+  BRIDGE_ACCESS_FLAGS,
+  bridgeAccess,
+  DEFAULT_BRIDGE_URL,
+  type FlagSpecs,
+  HELP_FLAG,
+  helpText,
+  jsonFlag,
+  parseFlags,
+} from "../cli/flags.ts";
 
 /** Which command the arguments are for: `tail` takes fewer flags (no paging, no `q`). */
 export type CliCommand = "query" | "tail";
@@ -27,69 +39,146 @@ export interface CliOptions {
   max: number;
 }
 
-/** The bridge of `deno task bridge` on this machine. */
-export const DEFAULT_BRIDGE_URL = "http://127.0.0.1:8787";
+export { DEFAULT_BRIDGE_URL };
 
-/** Flag to parameter: short names, and the API's own names. */
-const FILTER_FLAGS: Record<string, string> = {
-  project: "project_id",
-  project_id: "project_id",
-  run: "run_id",
-  run_id: "run_id",
-  worker: "worker_id",
-  worker_id: "worker_id",
-  vm: "worker_id",
-  session: "session_id",
-  session_id: "session_id",
-  type: "event_type",
-  event_type: "event_type",
-  hook: "hook_event_name",
-  hook_event_name: "hook_event_name",
-  tool: "tool_name",
-  tool_name: "tool_name",
-  level: "level",
-  text: "text",
+/** A filter flag: the API parameter it sets, its placeholder and what it matches. */
+interface FilterFlag {
+  param: string;
+  value: string;
+  description: string;
+  /** The API's own name, accepted too. */
+  alias?: string;
+  queryOnly?: boolean;
+}
+
+const FILTERS: Record<string, FilterFlag> = {
+  project: { param: "project_id", value: "<id>", description: "events of this project" },
+  worker: { param: "worker_id", value: "<id>", description: "of this worker (VM); also --vm" },
+  run: { param: "run_id", value: "<id>", description: "of this run" },
+  session: { param: "session_id", value: "<id>", description: "of this session (full id)" },
+  type: {
+    param: "event_type",
+    value: "<event_type>",
+    description: `of this event type (${EVENT_TYPES.join(", ")})`,
+  },
+  hook: {
+    param: "hook_event_name",
+    value: "<HookEventName>",
+    description: "fired by this Claude Code hook (PreToolUse, Stop, ...)",
+  },
+  tool: { param: "tool_name", value: "<name>", description: "about this tool (Bash, Edit, ...)" },
+  level: { param: "level", value: "<level>", description: `at this level (${LEVELS.join(", ")})` },
+  text: { param: "text", value: "<words>", description: "full-text match in the redacted event" },
+  q: {
+    param: "q",
+    value: "<words>",
+    description: "semantic search (ranked by similarity)",
+    queryOnly: true,
+  },
+  until: {
+    param: "until",
+    value: "<time>",
+    description: "stored before then (RFC 3339, Unix ms, or ago: 30s, 15m, 2h, 7d)",
+    queryOnly: true,
+  },
+  collection: {
+    param: "collection",
+    value: "<name>",
+    description: "events (default), agent_state, artifacts or embeddings",
+    queryOnly: true,
+  },
+  scope: {
+    param: "scope",
+    value: "<scope>",
+    description: "agent_state: project, worker, run or session",
+    queryOnly: true,
+  },
+  status: {
+    param: "status",
+    value: "<status>",
+    description: "agent_state: active, idle, ended or error",
+    queryOnly: true,
+  },
 };
 
-/** Flags only `query` takes. */
-const QUERY_FLAGS: Record<string, string> = {
-  q: "q",
-  until: "until",
-  collection: "collection",
-  scope: "scope",
-  status: "status",
+/** The API's own parameter names, accepted as flags too. */
+const ALIASES: Record<string, string> = {
+  project_id: "project",
+  run_id: "run",
+  worker_id: "worker",
+  vm: "worker",
+  session_id: "session",
+  event_type: "type",
+  hook_event_name: "hook",
+  tool_name: "tool",
 };
+
+function flagSpecs(command: CliCommand): FlagSpecs {
+  const specs: FlagSpecs = {};
+  for (const [name, filter] of Object.entries(FILTERS)) {
+    if (filter.queryOnly && command !== "query") continue;
+    specs[name] = { type: "string", value: filter.value, description: filter.description };
+  }
+  for (const [alias, name] of Object.entries(ALIASES)) {
+    specs[alias] = { type: "string", description: `same as --${name}`, hidden: true };
+  }
+  specs.since = {
+    type: "string",
+    value: "<time>",
+    description: command === "query"
+      ? "stored since then (RFC 3339, Unix ms, or ago: 30s, 15m, 2h, 7d)"
+      : "first show what was stored since then (ago: 15m, or RFC 3339)",
+  };
+  if (command === "query") {
+    specs.limit = {
+      type: "string",
+      value: "<n>",
+      description: "results per page, 1..1000 (default 50)",
+    };
+    specs.all = { type: "boolean", description: "every page (at most --max)" };
+    specs.max = {
+      type: "string",
+      value: "<n>",
+      description: "with --all: most results (default 10000)",
+    };
+  } else {
+    specs.limit = {
+      type: "string",
+      value: "<n>",
+      description: "at most this many of those (default 1000)",
+    };
+    specs.all = {
+      type: "boolean",
+      description: "refused: tail follows until stopped",
+      hidden: true,
+    };
+  }
+  return {
+    ...specs,
+    ...BRIDGE_ACCESS_FLAGS,
+    ...jsonFlag(
+      command === "query" ? "the answer as one JSON document" : "one JSON event per line",
+    ),
+    ...HELP_FLAG,
+  };
+}
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** The usage text of a command. */
+/** The usage text of a command, each flag described. */
 export function usage(command: CliCommand): string {
-  const common = [
-    "  --project=<id> --worker=<id> --run=<id> --session=<id>",
-    "  --type=<event_type> --hook=<HookEventName> --tool=<name> --level=<debug|info|warn|error>",
-    "  --text=<words>           full-text match in the redacted event",
-    "  --url=<bridge>           default $ZO_BRIDGE_URL or " + DEFAULT_BRIDGE_URL,
-    "  --key=<key>              default $ZO_API_KEY (prefer the variable: flags show in ps)",
-    "  --json                   " +
-    (command === "query" ? "the answer as JSON" : "one JSON event per line"),
-  ];
-  if (command === "query") {
-    return [
-      "Usage: deno task query [flags]   (events, or --collection=agent_state|artifacts|embeddings)",
-      ...common,
-      "  --q=<words>              semantic search (ranked by similarity)",
-      "  --since=<time> --until=<time>   RFC 3339, Unix ms, or ago: 30s, 15m, 2h, 7d",
-      "  --scope=<project|worker|run|session> --status=<active|idle|ended|error>   (agent_state)",
-      "  --limit=<n>              results per page, 1..1000 (default 50)",
-      "  --all                    every page (at most --max, default 10000)",
-    ].join("\n");
-  }
-  return [
-    "Usage: deno task tail [flags]   (follows new events live, like tail -f; Ctrl-C stops)",
-    ...common,
-    "  --since=<time>           first show what was stored since then (ago: 15m, or RFC 3339)",
-    "  --limit=<n>              at most this many of those (default 1000)",
-  ].join("\n");
+  return command === "query"
+    ? helpText("deno task query [flags]", {
+      summary:
+        "Queries the bridge with the dashboard's filters: events (or --collection=agent_state, artifacts,\n" +
+        "embeddings) as a table, or --json. Flags take --name=value or --name value.",
+      flags: flagSpecs("query"),
+    })
+    : helpText("deno task tail [flags]", {
+      summary:
+        "Follows new events live, like tail -f (Ctrl-C stops), with the same filters as query.",
+      flags: flagSpecs("tail"),
+    });
 }
 
 /**
@@ -115,8 +204,8 @@ function whole(flag: string, text: string, min: number, max: number): number {
   return value;
 }
 
-/** Flags with a value that are not query parameters. */
-const OTHER_VALUE_FLAGS = new Set(["since", "url", "key", "limit", "max"]);
+/** Hook event names (PreToolUse, ...), which people give to --type by mistake. */
+const HOOK_NAMES = new Set(Object.keys(HOOK_EVENTS));
 
 /**
  * Reads the arguments; `"help"` when help was asked for. Throws `TypeError` naming a bad or
@@ -125,90 +214,72 @@ const OTHER_VALUE_FLAGS = new Set(["since", "url", "key", "limit", "max"]);
 export function parseCliArgs(
   command: CliCommand,
   args: readonly string[],
-  options: { env: (name: string) => string | undefined; nowMs: number },
+  options: {
+    env: (name: string) => string | undefined;
+    nowMs: number;
+    readFile?: (path: string) => string;
+    warn?: (line: string) => void;
+  },
 ): CliOptions | "help" {
-  const params = new URLSearchParams();
-  let url = options.env("ZO_BRIDGE_URL")?.trim() || DEFAULT_BRIDGE_URL;
-  let key = options.env("ZO_API_KEY")?.trim() || undefined;
-  let json = false;
-  let all = false;
-  let limit = command === "query" ? 50 : 1_000;
-  let max = 10_000;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "-h" || arg === "--help") return "help";
-    const match = /^--([a-z_]+)(?:=(.*))?$/s.exec(arg);
-    if (!match) throw new TypeError(`Cannot read "${arg}": flags look like --name=value`);
-    const name = match[1]!;
-    if (name === "json" || name === "all") {
-      if (match[2] !== undefined) {
-        throw new TypeError(`Cannot use --${name}=...: it takes no value`);
-      }
-      if (name === "json") json = true;
-      else if (command === "query") all = true;
-      else throw new TypeError("Cannot use --all with tail: it follows until stopped");
-      continue;
-    }
-    const param = FILTER_FLAGS[name] ?? (command === "query" ? QUERY_FLAGS[name] : undefined);
-    if (param === undefined && !OTHER_VALUE_FLAGS.has(name)) {
-      throw new TypeError(`Cannot use --${name}: unknown flag (--help lists them)`);
-    }
-    let value = match[2];
-    if (value === undefined) {
-      value = args[++i];
-      if (value === undefined) throw new TypeError(`Cannot use --${name}: it needs a value`);
-    }
-    if (param !== undefined) {
-      if (params.has(param)) throw new TypeError(`Cannot use --${name} twice`);
-      params.set(param, param === "until" ? parseTime(name, value, options.nowMs) : value);
-      continue;
-    }
-    switch (name) {
-      case "since":
-        if (params.has("since")) throw new TypeError("Cannot use --since twice");
-        params.set("since", parseTime(name, value, options.nowMs));
-        break;
-      case "url":
-        url = value;
-        break;
-      case "key":
-        key = value;
-        break;
-      case "limit":
-        limit = whole(name, value, 1, command === "query" ? 1_000 : 100_000);
-        break;
-      case "max":
-        max = whole(name, value, 1, 1_000_000);
-        break;
-      default:
-        throw new TypeError(`Cannot use --${name}: unknown flag (--help lists them)`);
-    }
-  }
-  let parsed: URL;
+  if (args.includes("--help") || args.includes("-h")) return "help";
+  let values;
   try {
-    parsed = new URL(url);
-  } catch {
-    throw new TypeError(
-      `Cannot use the bridge URL "${url}": it is not a URL like ${DEFAULT_BRIDGE_URL}`,
+    ({ values } = parseFlags(args, flagSpecs(command)));
+  } catch (error) {
+    throw new TypeError((error as Error).message);
+  }
+  if (values.help) return "help";
+  if (values.all && command === "tail") {
+    throw new TypeError("Cannot use --all with tail: it follows until stopped");
+  }
+  const params = new URLSearchParams();
+  // The order the flags were given in, so the parameters read as typed.
+  const given = Object.keys(values).sort((a, b) => firstIndex(args, a) - firstIndex(args, b));
+  for (const name of given) {
+    if (name === "since") {
+      params.set("since", parseTime("since", values.since as string, options.nowMs));
+      continue;
+    }
+    const filter = FILTERS[ALIASES[name] ?? name];
+    if (filter === undefined) continue;
+    if (params.has(filter.param)) throw new TypeError(`Cannot use --${name} twice`);
+    const value = values[name] as string;
+    // The bridge lists the event types for any other value; a hook name needs the hint.
+    if (filter.param === "event_type" && HOOK_NAMES.has(value)) {
+      throw new TypeError(
+        `Cannot use --${name}=${value}: ${value} is a hook name; give it as --hook=${value} ` +
+          `(--type takes an event type: ${EVENT_TYPES.join(", ")})`,
+      );
+    }
+    params.set(
+      filter.param,
+      filter.param === "until" ? parseTime(name, value, options.nowMs) : value,
     );
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new TypeError(
-      `Cannot use the bridge URL "${url}": it must start with http:// or https://`,
-    );
+  let access;
+  try {
+    access = bridgeAccess(values, options);
+  } catch (error) {
+    throw new TypeError((error as Error).message);
   }
-  if (parsed.username || parsed.password) {
-    throw new TypeError(
-      "Cannot use a bridge URL with credentials in it: give the key in ZO_API_KEY",
-    );
-  }
+  const limit = typeof values.limit === "string"
+    ? whole("limit", values.limit, 1, command === "query" ? 1_000 : 100_000)
+    : command === "query"
+    ? 50
+    : 1_000;
+  const max = typeof values.max === "string" ? whole("max", values.max, 1, 1_000_000) : 10_000;
   return {
-    url: `${parsed.origin}${parsed.pathname.replace(/\/+$/, "")}`,
-    ...(key ? { key } : {}),
-    json,
+    url: access.url,
+    ...(access.key ? { key: access.key } : {}),
+    json: values.json === true,
     params,
     limit,
-    all,
+    all: values.all === true,
     max,
   };
+}
+
+function firstIndex(args: readonly string[], name: string): number {
+  const index = args.findIndex((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`));
+  return index === -1 ? Number.MAX_SAFE_INTEGER : index;
 }

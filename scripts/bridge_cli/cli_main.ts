@@ -43,9 +43,10 @@ export function readCliOptions(command: CliCommand, io: TerminalIo): CliOptions 
     options = parseCliArgs(command, Deno.args, {
       env: (name) => Deno.env.get(name),
       nowMs: Date.now(),
+      warn: io.note,
     });
   } catch (error) {
-    io.note(`${(error as Error).message}\n\n${usage(command)}`);
+    io.note(`${(error as Error).message}\nRun with --help for the flags.`);
     Deno.exit(2);
   }
   if (options === "help") {

@@ -32,7 +32,10 @@ export function localTime(iso: unknown): string {
   }:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-/** An id cut to its ends: `00893aaf…3ca0`. */
+/**
+ * An id cut to its ends: `00893aaf…3ca0`, for ids nobody types back (event ids). Session ids
+ * print whole, since `--session` takes the whole id.
+ */
 export function shortId(value: unknown): string {
   const id = text(value);
   return id.length <= 16 ? id : `${id.slice(0, 8)}…${id.slice(-4)}`;
@@ -43,7 +46,7 @@ const EVENT_COLUMNS: Column[] = [
   { header: "EVENT", cell: (r) => text(r.hook_event_name ?? r.event_type), width: 19 },
   { header: "TOOL", cell: (r) => text(r.tool_name), width: 14 },
   { header: "LEVEL", cell: (r) => text(r.level), width: 5 },
-  { header: "SESSION", cell: (r) => shortId(r.session_id), width: 13 },
+  { header: "SESSION", cell: (r) => text(r.session_id), width: 36 },
   { header: "WORKER", cell: (r) => text(r.worker_id), width: 12 },
   { header: "MESSAGE", cell: (r) => text(r.msg) },
 ];
@@ -52,8 +55,8 @@ const STATE_COLUMNS: Column[] = [
   { header: "SCOPE", cell: (r) => text(r.scope), width: 7 },
   {
     header: "ID",
-    cell: (r) => shortId(r[`${text(r.scope)}_id`] ?? r.project_id),
-    width: 14,
+    cell: (r) => text(r[`${text(r.scope)}_id`] ?? r.project_id),
+    width: 36,
   },
   { header: "PROJECT", cell: (r) => text(r.project_id), width: 12 },
   { header: "STATUS", cell: (r) => text(r.status), width: 6 },
@@ -81,14 +84,14 @@ const ARTIFACT_COLUMNS: Column[] = [
   { header: "TYPE", cell: (r) => text(r.type), width: 8 },
   { header: "BYTES", cell: (r) => text(r.size_bytes), width: 9 },
   { header: "HASH", cell: (r) => text(r.hash).slice(0, 12), width: 12 },
-  { header: "SESSION", cell: (r) => shortId(r.session_id), width: 13 },
+  { header: "SESSION", cell: (r) => text(r.session_id), width: 36 },
   { header: "PATH", cell: (r) => text(r.path) },
 ];
 
 const EMBEDDING_COLUMNS: Column[] = [
   { header: "TIME", cell: (r) => localTime(r.ts), width: 23 },
   { header: "EVENT", cell: (r) => shortId(r.event_id), width: 13 },
-  { header: "SESSION", cell: (r) => shortId(r.session_id), width: 13 },
+  { header: "SESSION", cell: (r) => text(r.session_id), width: 36 },
   { header: "TEXT", cell: (r) => text(r.indexable_text) },
 ];
 

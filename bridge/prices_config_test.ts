@@ -40,7 +40,7 @@ Deno.test("loadBridgeConfig() says what is wrong with ZO_PRICES_FILE", () => {
       load("/etc/zo/p.json", () => {
         throw new Deno.errors.NotCapable("no");
       }),
-    /add it to the bridge's --allow-read \(--allow-read=\/etc\/zo\/p.json\)/,
+    /put it under \/etc\/zo-bridge\/ \(which deno task bridge may read\), or add --allow-read=\/etc\/zo\/p.json/,
   );
   assert.throws(
     () => load("/etc/zo/p.json", () => TABLE.replace('"USD"', '"EUR"')),

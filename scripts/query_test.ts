@@ -52,7 +52,7 @@ Deno.test("runQuery() prints the bridge's answer as a table or JSON, never the k
       const lines = out.trimEnd().split("\n");
       assert.equal(lines.length, 2);
       assert.match(lines[1]!, /Bash\s+info\s+s-1\s.*Bash done: npm test/);
-      assert.match(notes, /^1 events$/);
+      assert.match(notes, /^1 event$/);
     });
     await t.step("--json gives the records themselves", async () => {
       const { status, out } = await run(["--json"]);

@@ -63,9 +63,26 @@ Deno.test("parseCliArgs() refuses what it cannot use, saying why", () => {
   refused(["--project"], /needs a value/);
   refused(["--all"], /--all with tail/, "tail");
   refused(["--q=x"], /--q: unknown flag/, "tail");
+  refused(["--type=PreToolUse"], /PreToolUse is a hook name; give it as --hook=PreToolUse/);
   assert.equal(parseCliArgs("tail", ["--help"], { env: env({}), nowMs: NOW }), "help");
   assert.match(usage("query"), /--collection=agent_state/);
   assert.match(usage("tail"), /like tail -f/);
+});
+
+Deno.test("parseCliArgs() takes the read key from ZO_READ_KEY; the old ZO_API_KEY warns", () => {
+  const warnings: string[] = [];
+  const options = (vars: Record<string, string>) =>
+    parseCliArgs("query", ["--project", "acme"], {
+      env: env(vars),
+      nowMs: NOW,
+      warn: (line) => warnings.push(line),
+    }) as CliOptions;
+  assert.equal(options({ ZO_READ_KEY: "k-read" }).key, "k-read");
+  assert.equal(options({ ZO_READ_KEY: "k-read" }).params.get("project_id"), "acme");
+  assert.deepEqual(warnings, []);
+  assert.equal(options({ ZO_API_KEY: "k-old" }).key, "k-old");
+  assert.equal(warnings.length, 1);
+  assert.match(usage("query"), /--hook <HookEventName> +fired by this Claude Code hook/);
 });
 
 Deno.test("parseTime() reads RFC 3339, Unix ms and durations ago", () => {

@@ -6,7 +6,7 @@
  *       --api-key-file ~/zo.key --settings user
  *
  * The task runs exactly `deno run --no-config --no-npm --no-remote --allow-read --allow-write
- * --allow-env=HOME,ZO_API_KEY,INIT_CWD --allow-run=deno scripts/bootstrap.ts`: no npm package
+ * --allow-env=HOME,ZO_INGEST_KEY,ZO_API_KEY,INIT_CWD --allow-run=deno scripts/bootstrap.ts`: no npm package
  * and nothing remote is loaded; reads and writes are unscoped because the install dir, log dir,
  * key file and settings file are all chosen at run time; `--allow-run=deno` is for `deno cache`
  * (the `deno` on PATH: a version other than the running one is reported). `deno task` itself
@@ -96,7 +96,9 @@ export interface BootstrapContext {
   /** The directory relative paths are taken from (`INIT_CWD` under `deno task`). */
   cwd: string;
   home: string | undefined;
-  /** `ZO_API_KEY` from the environment. */
+  /** `ZO_INGEST_KEY` from the environment. */
+  envIngestKey?: string | undefined;
+  /** `ZO_API_KEY` from the environment: the ingest key's old name. */
   envApiKey: string | undefined;
   denoPath: string;
   repoDir: string;
@@ -130,29 +132,46 @@ export function normaliseEndpoint(text: string): string {
   return url.href;
 }
 
-async function readApiKey(flags: BootstrapFlags, context: BootstrapContext) {
+/** A key or salt from the first line of a file; `flag` names it in messages. */
+async function firstLine(flag: string, path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`Cannot read ${flag} ${path}: ${(error as Error).message}`);
+  }
+  const line = text.split("\n")[0]!.trim();
+  if (line === "") throw new UsageError(`Cannot use ${flag} ${path}: its first line is empty`);
+  return line;
+}
+
+/** The ingest key and where it came from (said on stderr: never the key itself). */
+async function readApiKey(
+  flags: BootstrapFlags,
+  context: BootstrapContext,
+): Promise<{ key?: string; source: string }> {
   if (flags.apiKeyFile !== undefined) {
     const path = resolvePath(context.cwd, flags.apiKeyFile);
-    let text: string;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (error) {
-      throw new UsageError(`Cannot read --api-key-file ${path}: ${(error as Error).message}`);
-    }
-    const key = text.split("\n")[0]!.trim();
-    if (key === "") {
-      throw new UsageError(`Cannot use --api-key-file ${path}: its first line is empty`);
-    }
-    return key;
+    return { key: await firstLine("--key-file", path), source: `--key-file ${path}` };
   }
   if (flags.apiKey !== undefined) {
     context.err(
-      "Warning: --api-key leaves the key in your shell history and the process list; prefer " +
-        "--api-key-file <file> or ZO_API_KEY in the environment",
+      "Warning: --key leaves the key in your shell history and the process list; prefer " +
+        "--key-file <file> or ZO_INGEST_KEY in the environment",
     );
-    return flags.apiKey;
+    return { key: flags.apiKey, source: "--key" };
   }
-  return context.envApiKey || undefined;
+  if (context.envIngestKey) {
+    return { key: context.envIngestKey, source: "ZO_INGEST_KEY in the environment" };
+  }
+  if (context.envApiKey) {
+    context.err(
+      "Warning: ZO_API_KEY is the old name of the ingest key; set ZO_INGEST_KEY (a read key " +
+        "exported for deno task query belongs in ZO_READ_KEY)",
+    );
+    return { key: context.envApiKey, source: "ZO_API_KEY in the environment (old name)" };
+  }
+  return { source: "none given" };
 }
 
 function settingsPath(flags: BootstrapFlags, context: BootstrapContext): string | undefined {
@@ -164,15 +183,29 @@ function settingsPath(flags: BootstrapFlags, context: BootstrapContext): string 
   return `${context.home.replace(/\/+$/, "")}/.claude/settings.json`;
 }
 
-function printBlocks(result: InstallResult, installDir: string, out: (text: string) => void) {
-  const json = (hooks: unknown) => JSON.stringify({ hooks }, null, 2);
-  out(
-    `// Claude Code settings: command hooks (also in ${installDir}/settings/hooks.command.json)\n` +
-      `${json(result.commandBlock)}\n\n` +
-      "// Or the same events as http hooks on the relay, which must then run as a service " +
-      `(${installDir}/bin/relay --service, or a unit from ${installDir}/systemd/; also in ` +
-      `${installDir}/settings/hooks.http.json)\n${json(result.httpBlock)}\n`,
+/** Says where the settings blocks are; prints the one asked for (`--print-settings`). */
+function printSettings(
+  result: InstallResult,
+  { installDir, flags, out, err }: {
+    installDir: string;
+    flags: BootstrapFlags;
+    out: (text: string) => void;
+    err: (line: string) => void;
+  },
+) {
+  err(
+    `Settings blocks: ${installDir}/settings/hooks.command.json (command hooks) and ` +
+      `${installDir}/settings/hooks.http.json (http hooks: the relay must run as a service)`,
   );
+  if (flags.printSettings) {
+    const block = flags.hookType === "http" ? result.httpBlock : result.commandBlock;
+    out(`${JSON.stringify({ hooks: block }, null, 2)}\n`);
+  } else if (flags.settings === "none") {
+    err(
+      "Wire them with --settings user|project, or print one with --print-settings " +
+        "[--hook-type http] to paste into a settings file",
+    );
+  }
 }
 
 /** Runs bootstrap with `args`; returns the exit status. */
@@ -209,8 +242,14 @@ export async function bootstrap(
     }
     const env: EnvUpdates = {};
     if (flags.endpoint !== undefined) env.ZO_EVENT_ENDPOINT = normaliseEndpoint(flags.endpoint);
-    const key = await readApiKey(flags, context);
-    if (key !== undefined) env.ZO_API_KEY = key;
+    const { key, source } = await readApiKey(flags, context);
+    if (key !== undefined) env.ZO_INGEST_KEY = key;
+    if (flags.saltFile !== undefined) {
+      env.ZO_REDACTION_SALT = await firstLine(
+        "--salt-file",
+        resolvePath(context.cwd, flags.saltFile),
+      );
+    }
     if (flags.projectId !== undefined) env.ZO_PROJECT_ID = flags.projectId;
     if (flags.workerId !== undefined) env.ZO_WORKER_ID = flags.workerId;
     if (flags.logDir !== undefined) env.ZO_LOG_DIR = resolvePath(context.cwd, flags.logDir);
@@ -225,9 +264,13 @@ export async function bootstrap(
       settingsPath: settings,
       hookType: flags.hookType,
       dryRun: flags.dryRun,
+      keySource: source,
+      saltSource: flags.saltFile === undefined
+        ? undefined
+        : `--salt-file ${resolvePath(context.cwd, flags.saltFile)}`,
       log: context.err,
     });
-    printBlocks(result, installDir, context.out);
+    printSettings(result, { installDir, flags, out: context.out, err: context.err });
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -257,6 +300,7 @@ export async function main(): Promise<void> {
   const code = await bootstrap(Deno.args, {
     cwd: Deno.env.get("INIT_CWD") || Deno.cwd(),
     home: Deno.env.get("HOME") || undefined,
+    envIngestKey: Deno.env.get("ZO_INGEST_KEY") || undefined,
     envApiKey: Deno.env.get("ZO_API_KEY") || undefined,
     denoPath: Deno.execPath(),
     repoDir: new URL("..", import.meta.url).pathname.replace(/\/$/, ""),

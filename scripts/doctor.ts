@@ -1,7 +1,7 @@
 /**
  * Checks a VM's install, as a person would after bootstrap or when events stop arriving:
  *
- *     deno task doctor [--install-dir /opt/claude-hooks] [--settings user|project|none]
+ *     deno task doctor [--install-dir /opt/claude-hooks] [--settings user|project|none] [--json]
  *
  * The task runs exactly `deno run --no-config --no-npm --no-remote --allow-read --allow-net
  * --allow-env=HOME,INIT_CWD scripts/doctor.ts`: reads and the network are unscoped because the
@@ -32,7 +32,8 @@
  *   it also reports their number and size, and dead letters.
  *
  * Output: one line per check on stdout (`ok`, `warn`, `skip`, `FAIL`) with a `fix:` line under
- * each failure, then a summary. The API key is never printed. Exit status 0 when no check fails,
+ * each failure, then a summary; with `--json`, `{ "ok": ..., "checks": [...] }`. The API key is
+ * never printed. Exit status 0 when no check fails,
  * 1 when one does, 2 on bad flags.
  *
  * @module
@@ -86,7 +87,12 @@ export async function doctor(
     settingsPaths = [`${context.home}/.claude/settings.json`];
   }
   const results = await runDoctor({ installDir, settingsPaths });
-  context.out(formatReport(results));
+  const failed = results.some((r) => r.status === "fail");
+  context.out(
+    flags.json
+      ? `${JSON.stringify({ ok: !failed, checks: results }, null, 2)}\n`
+      : formatReport(results),
+  );
   return results.some((r) => r.status === "fail") ? 1 : 0;
 }
 

@@ -42,11 +42,21 @@ export const VM_ENV_VARS: readonly EnvVar[] = [
       "the spool, which is then the local log, and no relay starts.",
   },
   {
+    name: "ZO_INGEST_KEY",
+    default: "",
+    usedBy: "relay, replay, bootstrap",
+    description:
+      "The key the relay sends to the bridge (an `ingest` key); bootstrap writes it into `.env`. " +
+      "Never written into an event or a log. Its own name, so a read key exported as " +
+      "`ZO_READ_KEY` for `deno task query` cannot stand in for it.",
+  },
+  {
     name: "ZO_API_KEY",
     default: "",
-    usedBy: "relay",
+    usedBy: "relay, replay, bootstrap",
     description:
-      "The key the relay sends to the bridge (an `ingest` key). Never written into an event or a log.",
+      "Old name of `ZO_INGEST_KEY`, still read when that is unset (bootstrap warns, and moves it " +
+      "to `ZO_INGEST_KEY` in `.env`).",
   },
   {
     name: "ZO_PROJECT_ID",
@@ -168,7 +178,7 @@ export function loadVmConfig(env: EnvReader = (name) => Deno.env.get(name)): VmC
   return {
     logDir: logDir.length > 1 ? logDir.replace(/\/+$/, "") : logDir,
     endpoint: endpointUrl(env),
-    apiKey: optional(env, "ZO_API_KEY"),
+    apiKey: optional(env, "ZO_INGEST_KEY") ?? optional(env, "ZO_API_KEY"),
     projectId: identifier(env, "ZO_PROJECT_ID"),
     workerId: identifier(env, "ZO_WORKER_ID"),
     agentRole: role as AgentRole | undefined,

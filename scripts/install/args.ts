@@ -1,56 +1,132 @@
 /**
- * Command-line flags of `scripts/bootstrap.ts` and `scripts/doctor.ts`, parsed with
- * `node:util`'s `parseArgs` (strict: an unknown flag or a stray argument is an error, exit 2).
+ * Command-line flags of `scripts/bootstrap.ts` and `scripts/doctor.ts`, parsed by the CLIs' one
+ * parser (`scripts/cli/flags.ts`: strict, an unknown flag or a stray argument is an error, exit 2).
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import {
+  type FlagSpecs,
+  HELP_FLAG,
+  helpText,
+  jsonFlag,
+  type ParsedFlags,
+  parseFlags,
+  UsageError,
+} from "../cli/flags.ts";
 import { DEFAULT_INSTALL_DIR, type HookType } from "./layout.ts";
 
-/** A flag error: the caller prints it with the usage and exits 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { UsageError };
 
 /** Where `--settings` merges the hooks block: none, `~/.claude/`, or `<cwd>/.claude/`. */
 export type SettingsScope = "user" | "project" | "none";
 
+const BOOTSTRAP_FLAGS: FlagSpecs = {
+  "install-dir": {
+    type: "string",
+    value: "<dir>",
+    description: `where to install (default ${DEFAULT_INSTALL_DIR})`,
+  },
+  endpoint: {
+    type: "string",
+    value: "<url>",
+    description:
+      "the bridge's ingest URL, e.g. https://telemetry.example.com/ingest (no path: /ingest)",
+  },
+  "key-file": {
+    type: "string",
+    value: "<file>",
+    description: "an ingest key from this file's first line (or ZO_INGEST_KEY in the environment)",
+  },
+  key: {
+    type: "string",
+    value: "<key>",
+    description: "the ingest key itself (it then sits in your shell history: prefer the above)",
+  },
+  "api-key-file": { type: "string", description: "old name of --key-file", hidden: true },
+  "api-key": { type: "string", description: "old name of --key", hidden: true },
+  "project-id": {
+    type: "string",
+    value: "<id>",
+    description: "project_id of every event from this VM (the key's project, if it is bound)",
+  },
+  "worker-id": {
+    type: "string",
+    value: "<id>",
+    description: "worker_id of every event (default: the host name, pseudonymised)",
+  },
+  "log-dir": {
+    type: "string",
+    value: "<dir>",
+    description: "spool and relay state (default $HOME/.local/state/zo-telemetry)",
+  },
+  "salt-file": {
+    type: "string",
+    value: "<file>",
+    description: "ZO_REDACTION_SALT from this file's first line: one salt for the whole fleet " +
+      "(default: keep this install's, or make one)",
+  },
+  settings: {
+    type: "string",
+    value: "<where>",
+    description: "merge the hooks block into user (~/.claude/settings.json), project " +
+      "(./.claude/settings.json) or none (default)",
+  },
+  "hook-type": {
+    type: "string",
+    value: "<type>",
+    description: "command (default: a wrapper per event) or http (the relay's loopback endpoint; " +
+      "run the relay as a service, see <install>/systemd/)",
+  },
+  "print-settings": {
+    type: "boolean",
+    description:
+      "print the --hook-type settings block on stdout (it is also in <install>/settings/)",
+  },
+  "dry-run": { type: "boolean", description: "say what would be done; write nothing" },
+  uninstall: {
+    type: "boolean",
+    description: "remove the hooks from the settings and what bootstrap put in the install dir " +
+      "(the log dir and its events stay)",
+  },
+  ...HELP_FLAG,
+};
+
 /** Usage text of `deno task bootstrap`. */
-export const BOOTSTRAP_USAGE = `Usage: deno task bootstrap [flags]
+export const BOOTSTRAP_USAGE = helpText("deno task bootstrap [flags]", {
+  summary:
+    "Installs the Claude Code telemetry hooks on this VM: copies what the hooks run into the\n" +
+    "install dir, caches it, writes <install>/.env (0600), the wrappers in <install>/bin/ and the\n" +
+    "settings blocks in <install>/settings/. Progress goes to stderr; stdout stays empty unless\n" +
+    "--print-settings asks for the block.",
+  flags: BOOTSTRAP_FLAGS,
+  footer:
+    'Values left out on a re-run keep what <install>/.env has; "" removes one (e.g. --worker-id "").',
+});
 
-Installs the Claude Code telemetry hooks on this VM: copies hooks/ and shared/ into the install
-dir, caches them there, writes <install>/.env (0600) and the wrappers in <install>/bin/, and prints
-the Claude Code hooks settings block (stdout; progress goes to stderr).
-
-  --install-dir <dir>   where to install (default ${DEFAULT_INSTALL_DIR})
-  --endpoint <url>      the bridge's ingest URL, e.g. https://telemetry.example.com/ingest
-                        (a URL with no path gets /ingest)
-  --api-key-file <file> read the bridge key from this file (or set ZO_API_KEY in the environment)
-  --api-key <key>       the key itself (it then sits in your shell history: prefer the above)
-  --project-id <id>     project_id of every event from this VM
-  --worker-id <id>      worker_id of every event (default: the host name, pseudonymised)
-  --log-dir <dir>       spool and relay state (default $HOME/.local/state/zo-telemetry)
-  --settings <where>    merge the hooks block into user (~/.claude/settings.json), project
-                        (./.claude/settings.json) or none (default: none, only print it)
-  --hook-type <type>    command (default: a wrapper per event) or http (the relay's loopback
-                        endpoint; run the relay as a service, see <install>/systemd/)
-  --dry-run             say what would be done; write nothing
-  --uninstall           remove the hooks from the settings and what bootstrap put in the
-                        install dir (the log dir and its events stay)
-  --help                this text
-
-Values left out on a re-run keep what <install>/.env has; "" removes one (e.g. --worker-id "").`;
+const DOCTOR_FLAGS: FlagSpecs = {
+  "install-dir": {
+    type: "string",
+    value: "<dir>",
+    description: `the install to check (default ${DEFAULT_INSTALL_DIR})`,
+  },
+  settings: {
+    type: "string",
+    value: "<where>",
+    description: "check user (~/.claude/settings.json) or project (./.claude/settings.json) " +
+      "settings, or none (default: the files bootstrap merged into)",
+  },
+  ...jsonFlag("the checks as JSON"),
+  ...HELP_FLAG,
+};
 
 /** Usage text of `deno task doctor`. */
-export const DOCTOR_USAGE = `Usage: deno task doctor [flags]
-
-Checks an install: deno, the installed files, the .env, the endpoint and key, the Claude Code
-settings, the relay and the backlog. Exit 1 when a check fails; each failure says how to fix it.
-
-  --install-dir <dir>   the install to check (default ${DEFAULT_INSTALL_DIR})
-  --settings <where>    check user (~/.claude/settings.json) or project (./.claude/settings.json)
-                        settings, or none (default: the settings files bootstrap merged into)
-  --help                this text`;
+export const DOCTOR_USAGE = helpText("deno task doctor [flags]", {
+  summary:
+    "Checks an install: deno, the installed files, the .env, the endpoint and key (and its\n" +
+    "project), the Claude Code settings, the relay (its key and port) and the backlog. Exit 1\n" +
+    "when a check fails; each failure says how to fix it.",
+  flags: DOCTOR_FLAGS,
+});
 
 /** Flags of bootstrap. Paths are as given (the caller resolves them). */
 export interface BootstrapFlags {
@@ -59,6 +135,10 @@ export interface BootstrapFlags {
   endpoint?: string;
   apiKey?: string;
   apiKeyFile?: string;
+  /** `--salt-file`: the fleet's one redaction salt. */
+  saltFile?: string;
+  /** `--print-settings`: the block of `hookType` on stdout. */
+  printSettings: boolean;
   projectId?: string;
   workerId?: string;
   logDir?: string;
@@ -68,16 +148,8 @@ export interface BootstrapFlags {
   uninstall: boolean;
 }
 
-function parse(
-  args: readonly string[],
-  options: Record<string, { type: "string" | "boolean" }>,
-): Record<string, string | boolean | undefined> {
-  try {
-    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    const message = (error as Error).message.replace(/\. To specify .*$/s, "");
-    throw new UsageError(`Cannot read the flags: ${message}`);
-  }
+function parse(args: readonly string[], specs: FlagSpecs): ParsedFlags["values"] {
+  return parseFlags(args, specs).values;
 }
 
 function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[]): T {
@@ -87,32 +159,23 @@ function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly
 
 /** Parses bootstrap's flags; throws {@linkcode UsageError}. */
 export function parseBootstrapArgs(args: readonly string[]): BootstrapFlags {
-  const values = parse(args, {
-    "install-dir": { type: "string" },
-    "endpoint": { type: "string" },
-    "api-key": { type: "string" },
-    "api-key-file": { type: "string" },
-    "project-id": { type: "string" },
-    "worker-id": { type: "string" },
-    "log-dir": { type: "string" },
-    "settings": { type: "string" },
-    "hook-type": { type: "string" },
-    "dry-run": { type: "boolean" },
-    "uninstall": { type: "boolean" },
-    "help": { type: "boolean" },
-  });
-  if (values["api-key"] !== undefined && values["api-key-file"] !== undefined) {
-    throw new UsageError("Cannot use both --api-key and --api-key-file: give one");
-  }
+  const values = parse(args, BOOTSTRAP_FLAGS);
   const text = (name: string) => values[name] as string | undefined;
+  const apiKey = text("key") ?? text("api-key");
+  const apiKeyFile = text("key-file") ?? text("api-key-file");
+  if (apiKey !== undefined && apiKeyFile !== undefined) {
+    throw new UsageError("Cannot use both --key and --key-file: give one");
+  }
   const installDir = text("install-dir") ?? DEFAULT_INSTALL_DIR;
   if (installDir === "") throw new UsageError('Cannot use --install-dir "": give a directory');
   return {
     help: values.help === true,
     installDir,
     endpoint: text("endpoint"),
-    apiKey: text("api-key"),
-    apiKeyFile: text("api-key-file"),
+    apiKey,
+    apiKeyFile,
+    saltFile: text("salt-file"),
+    printSettings: values["print-settings"] === true,
     projectId: text("project-id"),
     workerId: text("worker-id"),
     logDir: text("log-dir"),
@@ -130,6 +193,8 @@ export function parseBootstrapArgs(args: readonly string[]): BootstrapFlags {
 /** Flags of doctor. */
 export interface DoctorFlags {
   help: boolean;
+  /** The checks as JSON instead of lines. */
+  json: boolean;
   installDir: string;
   /** Undefined: the settings files the manifest names. */
   settings?: SettingsScope;
@@ -137,13 +202,10 @@ export interface DoctorFlags {
 
 /** Parses doctor's flags; throws {@linkcode UsageError}. */
 export function parseDoctorArgs(args: readonly string[]): DoctorFlags {
-  const values = parse(args, {
-    "install-dir": { type: "string" },
-    "settings": { type: "string" },
-    "help": { type: "boolean" },
-  });
+  const values = parse(args, DOCTOR_FLAGS);
   return {
     help: values.help === true,
+    json: values.json === true,
     installDir: (values["install-dir"] as string | undefined) || DEFAULT_INSTALL_DIR,
     ...(values.settings === undefined ? {} : {
       settings: oneOf<SettingsScope>("--settings", values.settings, ["user", "project", "none"]),

@@ -8,6 +8,8 @@ Deno.test("parseBootstrapArgs() reads every flag and applies the defaults", () =
     endpoint: undefined,
     apiKey: undefined,
     apiKeyFile: undefined,
+    saltFile: undefined,
+    printSettings: false,
     projectId: undefined,
     workerId: undefined,
     logDir: undefined,
@@ -46,7 +48,7 @@ Deno.test("parseBootstrapArgs() reads every flag and applies the defaults", () =
 Deno.test("parseBootstrapArgs() refuses unknown flags, stray words and bad values", () => {
   assert.throws(() => parseBootstrapArgs(["--instal-dir=/x"]), (error: Error) => {
     assert.ok(error instanceof UsageError);
-    assert.match(error.message, /^Cannot read the flags: Unknown option '--instal-dir'/);
+    assert.match(error.message, /^Cannot use --instal-dir: unknown flag/);
     return true;
   });
   assert.throws(() => parseBootstrapArgs(["extra"]), UsageError);
@@ -54,15 +56,23 @@ Deno.test("parseBootstrapArgs() refuses unknown flags, stray words and bad value
   assert.throws(() => parseBootstrapArgs(["--hook-type=grpc"]), /use one of command, http/);
   assert.throws(
     () => parseBootstrapArgs(["--api-key=a", "--api-key-file=/k"]),
-    /Cannot use both --api-key and --api-key-file/,
+    /Cannot use both --key and --key-file/,
   );
+  assert.equal(parseBootstrapArgs(["--key-file=/k"]).apiKeyFile, "/k");
+  assert.equal(parseBootstrapArgs(["--salt-file", "/s", "--print-settings"]).saltFile, "/s");
+  assert.equal(parseBootstrapArgs(["--print-settings"]).printSettings, true);
   assert.throws(() => parseBootstrapArgs(["--install-dir="]), /give a directory/);
 });
 
 Deno.test("parseDoctorArgs() reads its flags and leaves the settings to the manifest", () => {
-  assert.deepEqual(parseDoctorArgs([]), { help: false, installDir: "/opt/claude-hooks" });
+  assert.deepEqual(parseDoctorArgs([]), {
+    help: false,
+    json: false,
+    installDir: "/opt/claude-hooks",
+  });
   assert.deepEqual(parseDoctorArgs(["--install-dir=/srv/zo", "--settings=user", "--help"]), {
     help: true,
+    json: false,
     installDir: "/srv/zo",
     settings: "user",
   });

@@ -12,7 +12,7 @@ import { ConfigError } from "../../shared/config.ts";
 /** The variables bootstrap manages, in the order it writes them. */
 export const MANAGED_KEYS = [
   "ZO_EVENT_ENDPOINT",
-  "ZO_API_KEY",
+  "ZO_INGEST_KEY",
   "ZO_PROJECT_ID",
   "ZO_LOG_DIR",
   "ZO_WORKER_ID",
@@ -75,7 +75,8 @@ export function newSalt(): string {
 
 /**
  * What to change: a string sets a value, `""` removes it, undefined keeps what the file has.
- * `ZO_REDACTION_SALT` is only ever set when the file has none.
+ * `ZO_REDACTION_SALT` is set by `--salt-file` (the fleet's salt), else made when the file has
+ * none.
  */
 export type EnvUpdates = Partial<Record<ManagedKey, string>>;
 
@@ -86,9 +87,13 @@ export function composeEnv(
   makeSalt: () => string = newSalt,
 ): Map<string, string> {
   const values = new Map(existing);
+  // An install from before the key had its own name: ZO_API_KEY becomes ZO_INGEST_KEY.
+  const oldKey = values.get("ZO_API_KEY");
+  values.delete("ZO_API_KEY");
+  if (oldKey && !values.get("ZO_INGEST_KEY")) values.set("ZO_INGEST_KEY", oldKey);
   for (const key of MANAGED_KEYS) {
     const update = updates[key];
-    if (key === "ZO_REDACTION_SALT") continue;
+    if (key === "ZO_REDACTION_SALT" && update === "") continue;
     if (update === undefined) continue;
     if (update === "") values.delete(key);
     else values.set(key, update);

@@ -63,6 +63,10 @@ export interface InstallRequest {
   settingsPath?: string;
   hookType: HookType;
   dryRun: boolean;
+  /** Where the key came from (`--key-file /k`, `ZO_INGEST_KEY in the environment`, ...). */
+  keySource?: string;
+  /** Where the salt came from, when a flag gave it (`--salt-file /s`). */
+  saltSource?: string;
   /** Progress lines (stderr). */
   log: (line: string) => void;
 }
@@ -137,15 +141,25 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
   const entries = [...HOOK_SCRIPTS.map((s) => s.file), "relay.ts", "usage_collector.ts"].map((
     file,
   ) => `${layout.hooksDir}/${file}`);
-  const keySet = envValues.has("ZO_API_KEY");
+  const keySet = envValues.has("ZO_INGEST_KEY");
+  const keyFrom = request.env.ZO_INGEST_KEY !== undefined
+    ? `from ${request.keySource ?? "the flags"}`
+    : keySet
+    ? `kept from ${layout.envFile}`
+    : "none";
+  const saltFrom = request.saltSource
+    ? `from ${request.saltSource}`
+    : existingEnv.get("ZO_REDACTION_SALT")
+    ? "kept"
+    : "new (one per install: give the fleet's with --salt-file)";
   const prefix = dryRun ? "would " : "";
   log(`${dryRun ? "Dry run: nothing is written. " : ""}Installing into ${layout.dir}`);
   log(`  ${prefix}copy the ${sources.length} files the hooks and the relay run`);
   log(`  ${prefix}cache ${entries.length} entry scripts in ${layout.denoDir}`);
   log(
     `  ${prefix}write ${layout.envFile} (0600): endpoint ${config.endpoint?.href ?? "none"}, ` +
-      `key ${keySet ? "set" : "none"}, project ${config.projectId ?? "none"}, log dir ` +
-      `${config.logDir}, salt ${existingEnv.get("ZO_REDACTION_SALT") ? "kept" : "new"}`,
+      `key ${keyFrom}, project ${config.projectId ?? "none"}, log dir ` +
+      `${config.logDir}, salt ${saltFrom}`,
   );
   log(`  ${prefix}write ${wrappers.size} wrappers in ${layout.binDir} (0755)`);
   log(`  ${prefix}write the relay's systemd units in ${layout.systemdDir}`);

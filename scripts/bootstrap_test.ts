@@ -145,7 +145,7 @@ Deno.test("bootstrap installs hooks that deliver from a bare environment, and un
   await Deno.writeTextFile(settingsPath, USER_SETTINGS);
   const bridge = await startTestBridge();
   const key = bridge.ingestKey;
-  const taskEnv = { HOME: home, INIT_CWD: root, ZO_API_KEY: "" };
+  const taskEnv = { HOME: home, INIT_CWD: root, ZO_API_KEY: "", ZO_INGEST_KEY: "" };
   let relay: Deno.ChildProcess | undefined;
   const query = async (params: string) => {
     const response = await fetch(`${bridge.queryUrl}?${params}`, {
@@ -162,11 +162,15 @@ Deno.test("bootstrap installs hooks that deliver from a bare environment, and un
         "--project-id=acme",
         `--endpoint=${bridge.url}`,
         "--settings=user",
-      ], { ...taskEnv, ZO_API_KEY: key });
+        "--print-settings",
+      ], { ...taskEnv, ZO_INGEST_KEY: key });
       assert.equal(run.code, 0, run.stderr);
       assert.ok(!run.stdout.includes(key) && !run.stderr.includes(key));
+      // Only the block asked for on stdout; where both are, and where the key came from, on stderr.
       assert.match(run.stdout, new RegExp(`"command": "${installDir}/bin/post_tool_use"`));
-      assert.match(run.stdout, /"type": "http"/);
+      assert.doesNotMatch(run.stdout, /"type": "http"/);
+      assert.match(run.stderr, /settings\/hooks\.http\.json/);
+      assert.match(run.stderr, /key from ZO_INGEST_KEY in the environment/);
 
       assert.equal((await Deno.stat(`${installDir}/.env`)).mode! & 0o777, 0o600);
       for (const name of wrapperNames()) {
@@ -174,7 +178,7 @@ Deno.test("bootstrap installs hooks that deliver from a bare environment, and un
       }
       const env = parseEnvFile(await Deno.readTextFile(`${installDir}/.env`));
       assert.equal(env.get("ZO_EVENT_ENDPOINT"), `${bridge.url}/ingest`);
-      assert.equal(env.get("ZO_API_KEY"), key);
+      assert.equal(env.get("ZO_INGEST_KEY"), key);
       assert.equal(env.get("ZO_PROJECT_ID"), "acme");
       assert.equal(env.get("ZO_LOG_DIR"), logDir);
       assert.match(env.get("ZO_REDACTION_SALT")!, /^[0-9a-f]{64}$/);
@@ -224,7 +228,7 @@ Deno.test("bootstrap installs hooks that deliver from a bare environment, and un
         ], taskEnv);
         assert.equal(second.code, 0, second.stderr);
         const env = parseEnvFile(await Deno.readTextFile(envFile));
-        assert.equal(env.get("ZO_API_KEY"), key);
+        assert.equal(env.get("ZO_INGEST_KEY"), key);
         assert.equal(env.get("ZO_REDACTION_SALT"), salt);
         assert.equal(env.get("ZO_RELAY_PORT"), String(relayPort));
         assert.match(
@@ -444,15 +448,15 @@ Deno.test("bootstrap installs hooks that deliver from a bare environment, and un
         context,
       );
       assert.equal(code, 0);
-      assert.match(lines[0]!, /^Warning: --api-key leaves the key in your shell history/);
+      assert.match(lines[0]!, /^Warning: --key leaves the key in your shell history/);
       assert.ok(!(out + lines.join("\n")).includes("cli-key-0123456789"));
       assert.ok(!(out + lines.join("\n")).includes(key));
       assert.equal(
-        parseEnvFile(await Deno.readTextFile(`${installDir}/.env`)).get("ZO_API_KEY"),
+        parseEnvFile(await Deno.readTextFile(`${installDir}/.env`)).get("ZO_INGEST_KEY"),
         key,
       );
       assert.equal(await bootstrap(["--frobnicate"], context), 2);
-      assert.match(lines.at(-1)!, /Unknown option '--frobnicate'[\s\S]*--help/);
+      assert.match(lines.at(-1)!, /Cannot use --frobnicate: unknown flag[\s\S]*--help/);
     });
 
     await t.step(

@@ -25,7 +25,7 @@ Deno.test("doctor() exits 2 on bad flags and 1 when there is no install", async 
   let out = "";
   const context = { cwd: "/tmp", home: "/tmp", out: (text: string) => out += text };
   assert.equal(await doctor(["--frobnicate"], context), 2);
-  assert.match(out, /Unknown option '--frobnicate'/);
+  assert.match(out, /Cannot use --frobnicate: unknown flag/);
   out = "";
   const dir = await Deno.makeTempDir();
   try {

@@ -44,7 +44,7 @@ export const VM_ENV_VARS: readonly EnvVar[] = [
   {
     name: "ZO_INGEST_KEY",
     default: "",
-    usedBy: "relay, replay, bootstrap",
+    usedBy: "relay",
     description:
       "The key the relay sends to the bridge (an `ingest` key); bootstrap writes it into `.env`. " +
       "Never written into an event or a log. Its own name, so a read key exported as " +
@@ -53,7 +53,7 @@ export const VM_ENV_VARS: readonly EnvVar[] = [
   {
     name: "ZO_API_KEY",
     default: "",
-    usedBy: "relay, replay, bootstrap",
+    usedBy: "relay",
     description:
       "Old name of `ZO_INGEST_KEY`, still read when that is unset (bootstrap warns, and moves it " +
       "to `ZO_INGEST_KEY` in `.env`).",

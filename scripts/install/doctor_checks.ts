@@ -202,7 +202,7 @@ export async function checkEnvFile(
       status: "ok",
       detail:
         `mode 0600; endpoint ${env.get("ZO_EVENT_ENDPOINT") ?? "none"}, key ${
-          set("ZO_API_KEY")
+          env.get("ZO_INGEST_KEY") || env.get("ZO_API_KEY") ? "set" : "none"
         }, ` +
         `project ${env.get("ZO_PROJECT_ID") ?? "none"}, salt ${set("ZO_REDACTION_SALT")}`,
     },
@@ -271,9 +271,9 @@ export async function checkApiKey(
   const endpoint = env.get("ZO_EVENT_ENDPOINT");
   if (!endpoint) return { name, status: "skip", detail: "no endpoint" };
   if (!endpointOk) return { name, status: "skip", detail: "the endpoint does not answer" };
-  const key = env.get("ZO_API_KEY");
-  const fix = `put an ingest key of the bridge into ZO_API_KEY in ${envFile} ` +
-    "(re-run bootstrap with --api-key-file <file>)";
+  const key = env.get("ZO_INGEST_KEY") ?? env.get("ZO_API_KEY");
+  const fix = `put an ingest key of the bridge into ZO_INGEST_KEY in ${envFile} ` +
+    "(re-run bootstrap with --key-file <file>)";
   let status: number;
   let reason: string | undefined;
   try {

@@ -16,22 +16,24 @@ Deno.test("parseEnvFile() reads quoted, unquoted and exported values, skipping c
   assert.deepEqual([...values], [["A", "later"], ["B", "single $HOME"], ["C", "double"]]);
 });
 
-Deno.test("composeEnv() applies updates, keeps the rest, and keeps an existing salt", () => {
+Deno.test("composeEnv() applies updates, keeps the rest, and keeps a salt unless --salt-file gives one", () => {
   const existing = parseEnvFile(
     "ZO_API_KEY='old-key'\nZO_WORKER_ID='w1'\nZO_REDACTION_SALT='kept'\nZO_RELAY_PORT='9000'\n",
   );
   const values = composeEnv(existing, {
     ZO_EVENT_ENDPOINT: "https://t.example.com/ingest",
     ZO_WORKER_ID: "",
-    ZO_REDACTION_SALT: "ignored",
   }, () => "fresh");
-  assert.equal(values.get("ZO_API_KEY"), "old-key");
+  assert.equal(values.get("ZO_INGEST_KEY"), "old-key");
+  assert.equal(values.get("ZO_API_KEY"), undefined);
   assert.equal(values.get("ZO_EVENT_ENDPOINT"), "https://t.example.com/ingest");
   assert.equal(values.has("ZO_WORKER_ID"), false);
   assert.equal(values.get("ZO_REDACTION_SALT"), "kept");
   assert.equal(values.get("ZO_RELAY_PORT"), "9000");
   assert.equal(composeEnv(new Map(), {}, () => "fresh").get("ZO_REDACTION_SALT"), "fresh");
-  assert.throws(() => composeEnv(new Map(), { ZO_API_KEY: "it's" }), ConfigError);
+  const fleet = composeEnv(existing, { ZO_REDACTION_SALT: "fleet-salt" }, () => "fresh");
+  assert.equal(fleet.get("ZO_REDACTION_SALT"), "fleet-salt");
+  assert.throws(() => composeEnv(new Map(), { ZO_INGEST_KEY: "it's" }), ConfigError);
   assert.throws(() => composeEnv(new Map(), { ZO_PROJECT_ID: "a\nb" }), /line break/);
 });
 

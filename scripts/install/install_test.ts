@@ -9,7 +9,7 @@ function request(root: string, more: Partial<InstallRequest> = {}): InstallReque
     installDir: `${root}/opt`,
     repoDir: REPO,
     denoPath: Deno.execPath(),
-    env: { ZO_EVENT_ENDPOINT: "http://127.0.0.1:8787/ingest", ZO_API_KEY: "k-0123456789abcdef" },
+    env: { ZO_EVENT_ENDPOINT: "http://127.0.0.1:8787/ingest", ZO_INGEST_KEY: "k-0123456789abcdef" },
     defaultLogDir: `${root}/log`,
     hookType: "command",
     dryRun: true,

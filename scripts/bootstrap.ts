@@ -36,12 +36,14 @@
  *    0. Variables in the caller's environment win over `.env`, except `ZO_LOG_DIR`.
  * 4. Writes `<install>/systemd/zo-relay.service` (user unit) and `zo-relay@.service` (system
  *    unit template, instance = user), both running `bin/relay --service`, install steps inside.
- * 5. Prints on stdout the Claude Code `hooks` settings block (command hooks, `"async": true`
- *    except SessionEnd, `matcher: "*"` on tool events; WorktreeCreate/WorktreeRemove left out
- *    since a hook there replaces Claude Code's worktree handling; see
+ * 5. Prints on stdout the Claude Code `hooks` settings block (command hooks, synchronous: each
+ *    wrapper hands off and returns in a few ms; `matcher: "*"` on tool events;
+ *    WorktreeCreate/WorktreeRemove left out since a hook there replaces Claude Code's worktree
+ *    handling, and Interrupt/PreSkillShellCommand, which Claude Code 2.1.328 rejects; see
  *    `scripts/install/hooks_block.ts`) and its `"type": "http"` variant
- *    (`http://127.0.0.1:<ZO_RELAY_PORT>/hook/<Event>?install=<install>`, which needs the relay
- *    running with `--service`); both also go to `<install>/settings/hooks.{command,http}.json`.
+ *    (`http://127.0.0.1:<ZO_RELAY_PORT>/hook/<Event>?install=<install>`, command hooks for
+ *    SessionStart and Setup, which never run http hooks; it needs the relay
+    running with `--service`); both also go to `<install>/settings/hooks.{command,http}.json`.
  *    The API key is never printed.
  * 6. With `--settings user|project`, merges the block (`--hook-type` picks which) into
  *    `~/.claude/settings.json` or `./.claude/settings.json` (`scripts/install/settings_merge.ts`:

@@ -245,15 +245,30 @@ export const HOOK_EVENTS = {
     msg: "Elicitation {action}[ for {mcp_server_name}]",
     text: [],
   },
+  Interrupt: {
+    when:
+      "An interrupt ends the main conversation's turn (not wired until Claude Code accepts it).",
+    type: "done",
+    level: "warn",
+    msg: "Turn interrupted[ by {source}][ ({reason})]",
+    text: [],
+  },
+  PreSkillShellCommand: {
+    when: "Before a skill's or command's shell line runs (not wired until Claude Code accepts it).",
+    type: "tool_invocation",
+    level: "info",
+    msg: "[{command_name} runs ]{tool_name}: {tool_input}",
+    text: ["command_name", "tool_name", "tool_input"],
+  },
   PreModelSwitch: {
-    when: "Before the model is switched (newer than the 31 events above).",
+    when: "Before the model is switched (/model, or a model change by a setting).",
     type: "config",
     level: "info",
     msg: "Switching model[ from {from_model}][ to {to_model}]",
     text: [],
   },
   PostModelSwitch: {
-    when: "After the model was switched (newer than the 31 events above).",
+    when: "After the model was switched.",
     type: "config",
     level: "info",
     msg: "Model switched[ from {from_model}][ to {to_model}]",

@@ -445,8 +445,11 @@ export async function runHook(hint: HookHint): Promise<never> {
       Deno.exit(0);
     }
     if (error) reportToStderr(`Cannot use the settings, using defaults: ${error}`);
+    // The event's time is when this process started, not when it finished: its wrapper has
+    // already returned, and hooks started a few ms apart may finish in another order.
+    const startedAt = Math.floor(performance.timeOrigin);
     const [pipeline, input] = await Promise.all([
-      createHookPipeline(config, { configError: error }),
+      createHookPipeline(config, { configError: error, now: () => startedAt }),
       reading,
     ]);
     const event = await pipeline.record(

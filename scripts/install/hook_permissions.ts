@@ -50,8 +50,8 @@ export function snakeCase(name: string): string {
 }
 
 /**
- * The 31 Claude Code events of the shared fixtures' README, each with its own script. Newer
- * events (PreModelSwitch, ...) go to `report_event.ts` until they get one.
+ * The Claude Code events of the Agent SDK's `HOOK_EVENTS` (2.1.328: 35), each with its own
+ * script. An event newer than this list can go to `report_event.ts` until it gets one.
  */
 export const CLAUDE_CODE_EVENTS = [
   "SessionStart",
@@ -85,6 +85,10 @@ export const CLAUDE_CODE_EVENTS = [
   "SessionEnd",
   "Elicitation",
   "ElicitationResult",
+  "PreModelSwitch",
+  "PostModelSwitch",
+  "Interrupt",
+  "PreSkillShellCommand",
 ] as const satisfies readonly (keyof typeof HOOK_EVENTS)[];
 
 /** Every entry script in `hooks/` except the relay. */

@@ -4,11 +4,17 @@
  * endpoint (`http://127.0.0.1:<ZO_RELAY_PORT>/hook/<Event>`, see
  * `hooks/pipeline/relay/http_hook_server.ts`).
  *
- * - Every command hook is `"async": true` (it only reports: Claude Code runs it in the background
- *   and never waits), except `SessionEnd`, which Claude Code may not outlive: it runs in the
- *   foreground (a few tens of ms) so the last event of a session is spooled before Claude exits.
- *   Claude Code supports `async` on command hooks only, so http hooks have none.
+ * - Every hook is synchronous (no `"async"`): the wrapper hands the payload to a `deno run` in a
+ *   session of its own and exits in a few ms (see `wrappers.ts`), so Claude Code waits that
+ *   long, nothing is cancelled at the end of a turn, and the hooks start in the order the events
+ *   fire. (Claude Code cancels async hooks still running when a turn ends, and kills hooks still
+ *   running ~50-100 ms after `claude -p` exits: a 30-60 ms `deno run` lost end-of-turn events.)
+ * - The http block wires SessionStart and Setup as command hooks all the same: Claude Code never
+ *   runs http hooks for those two.
  * - `matcher: "*"` on tool events (those that carry `tool_name`); no matcher elsewhere.
+ * - `Interrupt` and `PreSkillShellCommand` are not wired yet: they are in the Agent SDK's
+ *   `HOOK_EVENTS`, but Claude Code 2.1.328 rejects them in settings with a warning. Their
+ *   scripts and mappings exist; wire them once an installed Claude Code accepts them.
  * - `WorktreeCreate` and `WorktreeRemove` are not wired: a hook on them replaces Claude Code's own
  *   git worktree handling (it must print the new worktree's path). Their wrappers exist, to be
  *   called from a worktree hook of your own.
@@ -36,16 +42,19 @@ export const TOOL_EVENTS: readonly string[] = [
 /** Events a hook on which changes what Claude Code does: never wired. */
 export const UNWIRED_EVENTS: readonly string[] = ["WorktreeCreate", "WorktreeRemove"];
 
-/** Events whose command hook runs in the foreground (Claude Code may exit right after). */
-export const FOREGROUND_EVENTS: readonly string[] = ["SessionEnd"];
+/** Events Claude Code 2.1.328 rejects in settings ("unknown hook event"): not wired yet. */
+export const PENDING_EVENTS: readonly string[] = ["Interrupt", "PreSkillShellCommand"];
+
+/** Events Claude Code never runs http hooks for: the http block wires command hooks there. */
+export const COMMAND_ONLY_EVENTS: readonly string[] = ["SessionStart", "Setup"];
 
 /** Every event the block wires, in the order of `CLAUDE_CODE_EVENTS`. */
 export const WIRED_EVENTS: readonly string[] = CLAUDE_CODE_EVENTS.filter((event) =>
-  !UNWIRED_EVENTS.includes(event)
+  !UNWIRED_EVENTS.includes(event) && !PENDING_EVENTS.includes(event)
 );
 
-/** Seconds Claude Code gives a command hook (it does not enforce it on async ones). */
-export const COMMAND_TIMEOUT_SECONDS = 30;
+/** Seconds Claude Code gives a command hook: its wrapper returns in a few milliseconds. */
+export const COMMAND_TIMEOUT_SECONDS = 10;
 /** Seconds Claude Code gives an http hook: the relay answers once the line is spooled. */
 export const HTTP_TIMEOUT_SECONDS = 5;
 
@@ -95,7 +104,7 @@ export interface BlockOptions {
 export function hooksBlock(options: BlockOptions): HooksSettings {
   const hooks: HooksSettings = {};
   for (const event of WIRED_EVENTS) {
-    const handler: HookHandler = options.hookType === "http"
+    const handler: HookHandler = options.hookType === "http" && !COMMAND_ONLY_EVENTS.includes(event)
       ? {
         type: "http",
         url: eventUrl(options.installDir, event, options.relayPort),
@@ -105,7 +114,6 @@ export function hooksBlock(options: BlockOptions): HooksSettings {
         type: "command",
         command: eventCommand(options.installDir, event),
         timeout: COMMAND_TIMEOUT_SECONDS,
-        ...(FOREGROUND_EVENTS.includes(event) ? {} : { async: true }),
       };
     hooks[event] = [group(event, handler)];
   }

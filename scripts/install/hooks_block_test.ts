@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { CLAUDE_CODE_EVENTS, snakeCase } from "./hook_permissions.ts";
 import { eventFromPath } from "../../hooks/pipeline/relay/http_hook_server.ts";
 import {
+  COMMAND_ONLY_EVENTS,
   COMMAND_TIMEOUT_SECONDS,
   hooksBlock,
   isOurHook,
+  PENDING_EVENTS,
   TOOL_EVENTS,
   UNWIRED_EVENTS,
   WIRED_EVENTS,
@@ -12,38 +14,38 @@ import {
 
 const DIR = "/opt/claude-hooks";
 
-Deno.test("hooksBlock() wires every event but the worktree ones to its wrapper, async", () => {
+Deno.test("hooksBlock() wires every event but the worktree and pending ones to its wrapper, synchronously", () => {
   const block = hooksBlock({ installDir: DIR, hookType: "command", relayPort: 8790 });
   assert.deepEqual(Object.keys(block), WIRED_EVENTS);
-  assert.equal(WIRED_EVENTS.length, CLAUDE_CODE_EVENTS.length - UNWIRED_EVENTS.length);
-  for (const event of UNWIRED_EVENTS) assert.equal(block[event], undefined);
+  assert.equal(
+    WIRED_EVENTS.length,
+    CLAUDE_CODE_EVENTS.length - UNWIRED_EVENTS.length - PENDING_EVENTS.length,
+  );
+  for (const event of [...UNWIRED_EVENTS, ...PENDING_EVENTS]) {
+    assert.equal(block[event], undefined, event);
+  }
+  assert.ok(WIRED_EVENTS.includes("PreModelSwitch") && WIRED_EVENTS.includes("PostModelSwitch"));
   assert.deepEqual(block.PostToolUse, [{
     matcher: "*",
     hooks: [{
       type: "command",
       command: `${DIR}/bin/post_tool_use`,
       timeout: COMMAND_TIMEOUT_SECONDS,
-      async: true,
     }],
   }]);
   assert.deepEqual(block.UserPromptSubmit, [{
-    hooks: [{
-      type: "command",
-      command: `${DIR}/bin/user_prompt_submit`,
-      timeout: 30,
-      async: true,
-    }],
+    hooks: [{ type: "command", command: `${DIR}/bin/user_prompt_submit`, timeout: 10 }],
   }]);
-  // Claude Code may exit right after SessionEnd: that one runs in the foreground.
-  assert.equal(block.SessionEnd![0]!.hooks[0]!.async, undefined);
   for (const event of WIRED_EVENTS) {
     const group = block[event]![0]!;
     assert.equal(group.matcher !== undefined, TOOL_EVENTS.includes(event), event);
     assert.equal(group.hooks[0]!.command, `${DIR}/bin/${snakeCase(event)}`);
+    // Async hooks still running at the end of a turn are cancelled: none is async.
+    assert.equal(group.hooks[0]!.async, undefined, event);
   }
 });
 
-Deno.test("hooksBlock() for http posts each event to the relay, which reads its name", () => {
+Deno.test("hooksBlock() for http posts each event to the relay, but SessionStart and Setup run commands", () => {
   const block = hooksBlock({ installDir: DIR, hookType: "http", relayPort: 9123 });
   const hook = block.Stop![0]!.hooks[0]!;
   assert.deepEqual(hook, {
@@ -52,10 +54,17 @@ Deno.test("hooksBlock() for http posts each event to the relay, which reads its 
     timeout: 5,
   });
   for (const event of WIRED_EVENTS) {
-    const url = new URL(block[event]![0]!.hooks[0]!.url!);
-    assert.equal(eventFromPath(url.pathname), event);
-    assert.equal(block[event]![0]!.hooks[0]!.async, undefined);
+    const handler = block[event]![0]!.hooks[0]!;
+    assert.equal(handler.async, undefined);
+    if (COMMAND_ONLY_EVENTS.includes(event)) {
+      // Claude Code never runs http hooks there.
+      assert.equal(handler.type, "command", event);
+      assert.equal(handler.command, `${DIR}/bin/${snakeCase(event)}`);
+      continue;
+    }
+    assert.equal(eventFromPath(new URL(handler.url!).pathname), event);
   }
+  assert.deepEqual(COMMAND_ONLY_EVENTS, ["SessionStart", "Setup"]);
 });
 
 Deno.test("isOurHook() knows this install's hooks and nothing else", () => {

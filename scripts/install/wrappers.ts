@@ -5,7 +5,9 @@
  * (the relay: `relayPermissionFlags()` of `hooks/pipeline/relay_launcher.ts`), loads `<install>/.env`
  * through Deno's `--env-file`, and sets what it needs itself (`DENO_DIR`, `ZO_LOG_DIR`), so it
  * works from any directory under `env -i PATH=/usr/bin:/bin`. A wrapper never blocks the agent:
- * with its deno binary gone it prints one line on stderr and exits 0.
+ * a hook's wrapper hands its stdin to the `deno run` started with `setsid -f` and exits 0 at
+ * once (about 5 ms, against 30-60 ms for the hook itself; see `hooks/README.md`), and with its
+ * deno binary gone it prints one line on stderr and exits 0. The relay's wrapper `exec`s.
  *
  * @module
  */
@@ -42,7 +44,34 @@ export interface WrapperValues {
   config: VmConfig;
 }
 
-function render(name: string, what: string, values: WrapperValues, command: string[]): string {
+/**
+ * How a wrapper runs its `deno run`: in the foreground (`exec`, the relay), or handed off to a
+ * process in a session of its own (`setsid -f`, every hook) that keeps Claude Code's stdin pipe
+ * and writes nothing to Claude Code's stdout or stderr, while the wrapper exits 0 at once.
+ * Without `setsid` (util-linux) the hook runs in the background of the same session, with the
+ * same stdin: still fast, but then killable with Claude Code's process group.
+ */
+function launchLines(args: string[]): string[] {
+  const line = `"$deno" ${args.map(shellQuote).join(" ")} "$@"`;
+  return [
+    "# Hand off: the hook redacts and spools in a session of its own, so neither the end of a",
+    "# turn nor Claude Code's exit can cut it short; Claude Code waits only for this sh (~5 ms).",
+    "if command -v setsid >/dev/null 2>&1; then",
+    `  setsid -f ${line} >/dev/null 2>&1`,
+    "else",
+    `  ${line} <&0 >/dev/null 2>&1 &`,
+    "fi",
+    "exit 0",
+  ];
+}
+
+function render(
+  name: string,
+  what: string,
+  values: WrapperValues,
+  command: string[],
+  mode: "exec" | "detach",
+): string {
   const { layout, denoPath, config } = values;
   const [, ...args] = command;
   const exports = [
@@ -63,7 +92,9 @@ function render(name: string, what: string, values: WrapperValues, command: stri
     `export ${exports.join(" ")}`,
     "# Under a file-size limit (ulimit -f) a write then fails (EFBIG) instead of killing the hook.",
     "trap '' XFSZ",
-    `exec "$deno" ${args.map(shellQuote).join(" ")} "$@"`,
+    ...(mode === "exec"
+      ? [`exec "$deno" ${args.map(shellQuote).join(" ")} "$@"`]
+      : launchLines(args)),
     "",
   ].join("\n");
 }
@@ -83,7 +114,7 @@ export function hookWrapper(file: string, values: WrapperValues): string {
   });
   const script = HOOK_SCRIPTS.find((s) => s.file === file);
   const what = script?.event ? `the ${script.event} hook` : `hooks/${file}`;
-  return render(wrapperName(file), what, values, withEnvFile(values.layout, command));
+  return render(wrapperName(file), what, values, withEnvFile(values.layout, command), "detach");
 }
 
 /**
@@ -105,6 +136,7 @@ export function relayWrapper(values: WrapperValues): string {
     "the relay (hooks/relay.ts)",
     values,
     withEnvFile(values.layout, command),
+    "exec",
   );
 }
 

@@ -24,10 +24,16 @@ const VALUES = {
   ),
 };
 
-/** The words of a wrapper's `exec` line, shell quotes removed. */
+/**
+ * The words of the `deno run` command a wrapper starts (its `exec` line, or the `setsid -f`
+ * line of a hook), shell quotes and the launcher removed.
+ */
 function execWords(text: string): string[] {
-  const line = text.split("\n").find((l) => l.startsWith("exec "))!;
-  return line.split(" ").map((word) => word.replace(/^'(.*)'$/, "$1"));
+  const line = text.split("\n").map((l) => l.trim()).find((l) =>
+    l.startsWith("exec ") || l.startsWith("setsid -f ")
+  )!;
+  const words = line.replace(/^(exec|setsid -f) /, "").replace(/ >\/dev\/null 2>&1$/, "");
+  return words.split(" ").map((word) => word.replace(/^'(.*)'$/, "$1"));
 }
 
 Deno.test("wrapperName() and wrapperNames() name one wrapper per entry script, plus the relay", () => {
@@ -55,7 +61,6 @@ Deno.test("hookWrapper() runs the installed script with exactly its flags and th
   const text = hookWrapper("stop.ts", VALUES);
   assert.ok(text.startsWith("#!/bin/sh\n"));
   assert.deepEqual(execWords(text), [
-    "exec",
     '"$deno"',
     "run",
     "--env-file=/opt/claude-hooks/.env",
@@ -72,6 +77,12 @@ Deno.test("hookWrapper() runs the installed script with exactly its flags and th
   );
   assert.match(text, /^if \[ ! -x "\$deno" \]; then\n.*>&2\n {2}exit 0\nfi$/m);
   assert.equal(wrapperDenoPath(text), VALUES.denoPath);
+  // It hands off: no exec, exit 0 right after starting the hook in a session of its own.
+  assert.doesNotMatch(text, /^exec /m);
+  assert.match(
+    text,
+    /^ {2}setsid -f "\$deno" .* >\/dev\/null 2>&1\nelse\n.* <&0 >\/dev\/null 2>&1 &\nfi\nexit 0\n$/m,
+  );
   assert.ok(execWords(hookWrapper("artifact_produced.ts", VALUES)).includes("--allow-read"));
 });
 

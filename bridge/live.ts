@@ -52,6 +52,7 @@ export const SUMMARY_FIELDS = [
   "hook_event_name",
   "tool_name",
   "tool_use_id",
+  "prompt_id",
   "msg",
 ] as const;
 

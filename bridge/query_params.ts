@@ -97,6 +97,7 @@ const Params = z.strictObject({
   }).optional(),
   hook_event_name: identifier("hook_event_name").optional(),
   tool_name: identifier("tool_name").optional(),
+  prompt_id: identifier("prompt_id").optional(),
   level: z.enum(LEVELS, { error: `level must be one of: ${LEVELS.join(", ")}` }).optional(),
   scope: z.enum(STATE_SCOPES, { error: `scope must be one of: ${STATE_SCOPES.join(", ")}` })
     .optional(),

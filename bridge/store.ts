@@ -44,6 +44,7 @@ export const QUERY_FILTER_FIELDS = [
   "hook_event_name",
   "tool_name",
   "level",
+  "prompt_id",
 ] as const;
 /** One of {@linkcode QUERY_FILTER_FIELDS}. */
 export type QueryFilterField = typeof QUERY_FILTER_FIELDS[number];

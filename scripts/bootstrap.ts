@@ -43,7 +43,7 @@
  *    `scripts/install/hooks_block.ts`) and its `"type": "http"` variant
  *    (`http://127.0.0.1:<ZO_RELAY_PORT>/hook/<Event>?install=<install>`, command hooks for
  *    SessionStart and Setup, which never run http hooks; it needs the relay
-    running with `--service`); both also go to `<install>/settings/hooks.{command,http}.json`.
+ *    running with `--service`); both also go to `<install>/settings/hooks.{command,http}.json`.
  *    The API key is never printed.
  * 6. With `--settings user|project`, merges the block (`--hook-type` picks which) into
  *    `~/.claude/settings.json` or `./.claude/settings.json` (`scripts/install/settings_merge.ts`:

@@ -118,6 +118,10 @@ const EventFields = z.object({
   tool_use_id: identifier("tool_use_id").optional().describe(
     "Id pairing a PreToolUse with its PostToolUse or PostToolUseFailure.",
   ),
+  prompt_id: identifier("prompt_id").optional().describe(
+    "Claude Code's id of the user prompt the event follows from: it groups one prompt's events " +
+      "(its tool calls, subagents, messages and the turn's end), the subagent's included.",
+  ),
   msg: z.string().max(LIMITS.msgChars, {
     error: `msg must be at most ${LIMITS.msgChars} characters`,
   }).optional().describe("One-line summary for people."),

@@ -183,3 +183,42 @@ Deno.test("filterTimeline() keeps the items with a matching event", async (t) =>
     );
   });
 });
+
+Deno.test("buildTimeline() keeps a SubagentStop with no SubagentStart (after /compact), and the tree", async () => {
+  const events = await session();
+  const real = JSON.parse(
+    await Deno.readTextFile(
+      new URL("../../testdata/claude-code/real-2.1.328/SubagentStop.json", import.meta.url),
+    ),
+  );
+  const last = events.at(-1)!;
+  // A /compact fires a SubagentStop of an agent that never started in this session.
+  const orphan = {
+    ...last,
+    event_id: "0196f0a0-0000-7000-8000-00000000c0de",
+    ts: new Date(Date.parse(last.ts) + 1000).toISOString(),
+    event_type: "subagent",
+    hook_event_name: "SubagentStop",
+    agent_id: real.agent_id,
+    parent_event_id: undefined,
+    data: real,
+  } as Event;
+  const before = buildTimeline(events);
+  const model = buildTimeline([...events, orphan]);
+  assert.equal(model.events, events.length + 1);
+  const shown = model.items.flatMap(eventsOf).map((e) => e.event_id);
+  assert.ok(shown.includes(orphan.event_id));
+  assert.equal(new Set(shown).size, shown.length);
+  // The subagent that did start keeps its children.
+  const started = (items: readonly TimelineItem[]) =>
+    flatten(items).filter((item) => item.kind === "subagent" && item.start);
+  assert.deepEqual(
+    started(model.items).map((item) => item.kind === "subagent" && item.children.length),
+    started(before.items).map((item) => item.kind === "subagent" && item.children.length),
+  );
+  const lone = flatten(model.items).find((item) =>
+    item.kind === "subagent" && item.agent_id === real.agent_id
+  );
+  assert.ok(lone && lone.kind === "subagent" && lone.stop?.event_id === orphan.event_id);
+  assert.ok(Number.isFinite(lone.tsMs), "placed in time, not at the end of the world");
+});

@@ -131,6 +131,7 @@ export async function eventFromHookPayload(
     hook_event_name: identifierField(data, "hook_event_name"),
     tool_name: identifierField(data, "tool_name"),
     tool_use_id: identifierField(data, "tool_use_id"),
+    prompt_id: identifierField(data, "prompt_id"),
     agent_id: identifierField(data, "agent_id") ?? context.agent_id,
     task_id: identifierField(data, "task_id") ?? context.task_id,
     msg: description.msg,

@@ -21,7 +21,7 @@ import {
   sessionRunId,
   subagentStartId,
 } from "./hook_context.ts";
-import { parseMcpToolName } from "./mcp.ts";
+import { type McpTool, parseMcpToolName } from "./mcp.ts";
 import type { OwnEventKind } from "./original_events.ts";
 import { createRedactor, type Redactor } from "../../shared/redact.ts";
 import type { Event } from "../../shared/schema.ts";
@@ -101,6 +101,25 @@ function identifier(value: unknown): string | undefined {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The MCP server and tool of a tool call: the server from the payload's `mcp_server.name` when
+ * Claude Code sends it (a server name may hold `__`, which the tool name cannot tell apart),
+ * else from `mcp__<server>__<tool>`.
+ */
+export function mcpToolOf(payload: Record<string, unknown>): McpTool | undefined {
+  const named = payload.mcp_server as { name?: unknown } | undefined;
+  const server = typeof named === "object" && named !== null && typeof named.name === "string"
+    ? named.name
+    : undefined;
+  if (server !== undefined && typeof payload.tool_name === "string") {
+    const prefix = `mcp__${server}__`;
+    if (payload.tool_name.startsWith(prefix)) {
+      return { server, tool: payload.tool_name.slice(prefix.length) };
+    }
+  }
+  return parseMcpToolName(payload.tool_name);
 }
 
 /** Prints one short line on stderr: the agent shows stderr of a failed hook to the user. */
@@ -243,9 +262,12 @@ export async function createHookPipeline(
         .catch(() => undefined);
       if (parent !== undefined) context.parent_event_id = parent;
     }
-    const mcp = parseMcpToolName(payload.tool_name);
+    const mcp = mcpToolOf(payload);
     if (mcp) {
-      payload.mcp_server = mcp.server;
+      // Claude Code 2.1.328 sends `mcp_server: {name, source}`: that object stays in data.
+      if (typeof payload.mcp_server !== "object" || payload.mcp_server === null) {
+        payload.mcp_server = mcp.server;
+      }
       payload.mcp_tool = mcp.tool;
       // Top-level too, so the bridge can filter on them; the envelope keeps unknown fields.
       Object.assign(context, { mcp_server: mcp.server, mcp_tool: mcp.tool });

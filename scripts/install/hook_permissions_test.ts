@@ -40,7 +40,8 @@ Deno.test("hookPermissionFlags() scopes reads to the log dir except for artifact
 });
 
 Deno.test("HOOK_SCRIPTS has one script per Claude Code event, snake_case", () => {
-  assert.equal(CLAUDE_CODE_EVENTS.length, 31);
+  // The Agent SDK's HOOK_EVENTS of Claude Code 2.1.328.
+  assert.equal(CLAUDE_CODE_EVENTS.length, 35);
   for (const event of CLAUDE_CODE_EVENTS) {
     assert.ok(Object.hasOwn(HOOK_EVENTS, event), event);
     assert.ok(HOOK_SCRIPTS.some((s) => s.event === event && s.file === `${snakeCase(event)}.ts`));

@@ -99,6 +99,10 @@ export const TASK_REASONS: Readonly<Record<string, string>> = {
     "and bridges as `deno` subprocesses on loopback, use `ps` to check that no orphan is left, " +
     "and `env` to run installed wrappers with an empty environment (`env -i`); then " +
     "`deno task test:e2e` with its own flags.",
+  "test:cli":
+    "The real Claude Code CLI against a fake Messages API and a real bridge on loopback: reads the " +
+    "repo (the CLI under `.cache/`), writes its temp HOME, install and log dir under `/tmp`; runs " +
+    "`deno` (bootstrap, relay) and `env` (the CLI and the wrappers under `env -i`).",
   "test:e2e":
     "The dashboard in headless Chromium against a real bridge on loopback: reads and runs " +
     "`/usr/bin/chromium`, writes its throwaway profile and screenshots under `/tmp`; " +

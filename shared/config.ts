@@ -84,6 +84,58 @@ export type EnvReader = (name: string) => string | undefined;
 
 const RULE_ID = /^[a-z][a-z0-9_]{0,63}$/;
 
+/**
+ * Why `source` could take exponential time, or undefined. JavaScript's engine backtracks, so a
+ * quantified group that can match one text in several ways (`(a+)+`, `(a|aa)+`) or a
+ * backreference can hang a hook on a crafted input. Conservative: it refuses any quantified
+ * group holding a quantifier or an alternation, which a redaction pattern never needs.
+ */
+export function backtrackingRisk(source: string): string | undefined {
+  // Per open group: whether it holds a quantifier or a "|" so far.
+  const groups: { risky: boolean }[] = [];
+  let lastGroupRisky = false;
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === "\\") {
+      const next = source[i + 1] ?? "";
+      if (!inClass && (/[1-9]/.test(next) || next === "k")) {
+        return "backreferences are not allowed (they can take exponential time)";
+      }
+      i++;
+      lastGroupRisky = false;
+      continue;
+    }
+    if (inClass) {
+      if (c === "]") inClass = false;
+      continue;
+    }
+    const quantifier = c === "*" || c === "+" || c === "?" && source[i - 1] !== "(" ||
+      c === "{" && /^\{\d*,?\d*\}/.test(source.slice(i));
+    if (quantifier) {
+      const repeats = c !== "?" && !/^\{(\d+)\}|^\{(?:0?,)?1\}/.test(source.slice(i));
+      if (lastGroupRisky && repeats) {
+        return "nested quantifiers or a repeated alternation are not allowed " +
+          "(they can take exponential time); use one character class with one quantifier";
+      }
+      if (groups.length > 0) groups[groups.length - 1]!.risky = true;
+      if (c === "{") i = source.indexOf("}", i);
+      lastGroupRisky = false;
+      continue;
+    }
+    lastGroupRisky = false;
+    if (c === "[") inClass = true;
+    else if (c === "(") groups.push({ risky: false });
+    else if (c === "|" && groups.length > 0) groups[groups.length - 1]!.risky = true;
+    else if (c === ")") {
+      const closed = groups.pop();
+      lastGroupRisky = closed?.risky ?? false;
+      if (lastGroupRisky && groups.length > 0) groups[groups.length - 1]!.risky = true;
+    }
+  }
+  return undefined;
+}
+
 /** Parses `ZO_REDACTION_EXTRA_PATTERNS`. */
 export function parseExtraPatterns(json: string): RedactionRule[] {
   let parsed: unknown;
@@ -116,6 +168,12 @@ export function parseExtraPatterns(json: string): RedactionRule[] {
     } catch (error) {
       throw new ConfigError(
         `Cannot use extra redaction rule "${id}": ${(error as Error).message}`,
+      );
+    }
+    const risk = backtrackingRisk(source);
+    if (risk) {
+      throw new ConfigError(
+        `Cannot use extra redaction rule "${id}" (${JSON.stringify(source)}): ${risk}`,
       );
     }
     if (pattern.test("")) {

@@ -247,3 +247,88 @@ Deno.test("isSecretKey() knows secret names in every case and separator style", 
     assert.ok(!isSecretKey(key), key);
   }
 });
+
+/** `length` random characters of `alphabet`, new on every run. */
+function randomOf(alphabet: string, length: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+}
+const UPPER_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+Deno.test("redact() finds token formats whole, with random values", async (t) => {
+  const cases: [string, string][] = [
+    // AWS key ids hold any digit (0, 1, 8, 9 too), not only base32's.
+    ["aws_access_key", "AKIA" + randomOf(UPPER_DIGITS, 15) + "0"],
+    ["aws_access_key", "ASIA" + randomOf(UPPER_DIGITS, 15) + "9"],
+    // SendGrid keys may end in "-" or "_": there is no word boundary after them.
+    ["sendgrid_api_key", `SG.${randomOf(ALNUM, 22)}.${randomOf(ALNUM, 42)}-`],
+    ["sendgrid_api_key", `SG.${randomOf(ALNUM, 21)}_.${randomOf(ALNUM, 42)}_`],
+    // Longer than the usual length: still the whole token.
+    [
+      "github_pat",
+      "ghp_" + randomOf(ALNUM, 36 + 1 + (crypto.getRandomValues(new Uint8Array(1))[0]! % 40)),
+    ],
+    ["github_oauth_token", "gho_" + randomOf(ALNUM, 40)],
+    ["github_app_token", "ghs_" + randomOf(ALNUM, 50)],
+    ["github_fine_grained_pat", "github_pat_" + randomOf(ALNUM + "_", 90)],
+    ["npm_token", "npm_" + randomOf(ALNUM, 40)],
+    ["huggingface_token", "hf_" + randomOf("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ", 37)],
+    ["stripe_secret_key", "sk_live_" + randomOf(ALNUM, 300)],
+  ];
+  for (const [rule, token] of cases) {
+    await t.step(`${rule} ${token.slice(0, 8)}…`, () => {
+      for (const text of [token, `use ${token} now`, `"${token}",`, `x=${token}\n`]) {
+        const out = standard.redactText(text).value;
+        assert.ok(!out.includes(token.slice(-8)), `left in: ${out}`);
+        assert.ok(out.includes(marker(rule)), `no ${marker(rule)} in: ${out}`);
+      }
+    });
+  }
+  await t.step("AWS's documentation key ids stay", () => {
+    for (const id of ["AKIAIOSFODNN7EXAMPLE", "AKIA" + randomOf(UPPER_DIGITS, 9) + "EXAMPLE"]) {
+      assert.equal(standard.redactText(`key ${id} end`).value, `key ${id} end`);
+    }
+  });
+  await t.step("too short stays", () => {
+    const text = "ghp_" + randomOf(ALNUM, 30);
+    assert.equal(standard.redactText(text).value, text);
+  });
+});
+
+Deno.test("parseExtraPatterns() refuses patterns that can backtrack exponentially", async (t) => {
+  for (
+    const source of [
+      "(a|aa)+$",
+      "(a+)+",
+      "(?:x*y?)*z",
+      "((ab)+)*",
+      "(\\w+\\s?)*$",
+      "(a)\\1",
+      "(?<x>a)\\k<x>",
+    ]
+  ) {
+    await t.step(source, () => {
+      assert.throws(
+        () => parseExtraPatterns(JSON.stringify({ bad_rule: source })),
+        (error: Error) =>
+          error.message.startsWith('Cannot use extra redaction rule "bad_rule"') &&
+          error.message.includes(JSON.stringify(source)),
+      );
+    });
+  }
+  await t.step("linear patterns are accepted", () => {
+    for (
+      const source of [
+        "acme_[a-z0-9]{32}",
+        "(?:tok|key)_[A-Z]{10,}",
+        "x[(+*)]+y",
+        "\\(a+\\)+",
+        "(?i:acme)-[0-9]+",
+        "(ab){2}c?",
+      ]
+    ) {
+      assert.equal(parseExtraPatterns(JSON.stringify({ ok_rule: source })).length, 1, source);
+    }
+  });
+});

@@ -199,6 +199,9 @@ export async function createHookPipeline(
   ): Promise<Event> => {
     // Redact before cutting, so a cut can never leave half a secret unrecognised.
     const raw = redactor.redactText(text.slice(0, RAW_INPUT_CHARS * 8));
+    // The reason may quote a setting, e.g. an endpoint URL with its password: redact it too.
+    const why = redactor.redactText(reason);
+    reason = why.value;
     const context = contextOf(UNKNOWN_SESSION, await runIdOf(UNKNOWN_SESSION), undefined);
     const msg = clip(`Hook ${hint.script} kept unusable input: ${reason}`, LIMITS.msgChars);
     return await sealEvent({
@@ -215,7 +218,11 @@ export async function createHookPipeline(
         input_bytes: bytes,
         raw_input: clip(raw.value, RAW_INPUT_CHARS),
       },
-    }, { ...seal, now: now(), dataRedactedBy: raw.rules });
+    }, {
+      ...seal,
+      now: now(),
+      dataRedactedBy: [...new Set([...raw.rules, ...why.rules])].sort(),
+    });
   };
 
   /** `found.payload` is set to the payload of a Claude Code hook event, unredacted. */

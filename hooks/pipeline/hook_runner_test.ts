@@ -89,6 +89,21 @@ Deno.test("record() with bad settings keeps the input as an error event", async 
   });
 });
 
+Deno.test("record() redacts the reason of an unusable-settings error event", async () => {
+  await withLogDir(async (logDir) => {
+    const password = "pw" + crypto.randomUUID().slice(0, 12);
+    const pipeline = await createHookPipeline(configFor(logDir), {
+      host: "h",
+      configError: `Cannot use ZO_ENDPOINT="https://relay:${password}@bridge.example/x": bad port`,
+    });
+    const event = await pipeline.record('{"session_id":"s"}', { script: "stop.ts" });
+    assert.equal(event?.event_type, "error");
+    const reason = String((event?.data as Record<string, unknown>).reason);
+    assert.match(reason, /^bad settings: .*\[REDACTED:url_credentials\]/);
+    assert.ok(!JSON.stringify(event).includes(password), JSON.stringify(event));
+  });
+});
+
 Deno.test("record() resolves undefined and reports when the spool cannot be written", async () => {
   const dir = await Deno.makeTempDir();
   try {

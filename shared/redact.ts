@@ -118,21 +118,27 @@ async function hostNameRule(names: readonly string[], salt: string): Promise<Com
  * A rule ready to run. Its pattern is built on first use: a hook redacts one small payload, which
  * the keyword gate keeps away from most rules, and building all ~40 up front costs it ~1 ms.
  */
-function compile(rule: RedactionRule): CompiledRule {
-  let pattern: RegExp | undefined;
-  return {
-    id: rule.id,
-    get pattern() {
-      return pattern ??= new RegExp(
-        rule.pattern.source,
-        [...new Set([...rule.pattern.flags, "g", "d"])].join(""),
-      );
-    },
-    keywords: rule.keywords?.map((k) => k.toLowerCase()),
-    gate: rule.gate,
-    accept: rule.accept,
-    replace: rule.replace ?? (() => marker(rule.id)),
+function compile(rule: RedactionRule): CompiledRule[] {
+  const pass = (source: RegExp, keywords: readonly string[] | undefined): CompiledRule => {
+    let pattern: RegExp | undefined;
+    return {
+      id: rule.id,
+      get pattern() {
+        return pattern ??= new RegExp(
+          source.source,
+          [...new Set([...source.flags, "g", "d"])].join(""),
+        );
+      },
+      keywords: keywords?.map((k) => k.toLowerCase()),
+      gate: rule.gate,
+      accept: rule.accept,
+      replace: rule.replace ?? (() => marker(rule.id)),
+    };
   };
+  return [
+    pass(rule.pattern, rule.keywords),
+    ...(rule.passes ?? []).map((more) => pass(more.pattern, more.keywords)),
+  ];
 }
 
 /** Where the secret is in a match: its `secret…` named group, else the whole match. */
@@ -214,10 +220,10 @@ export async function createRedactor(options: RedactorOptions = {}): Promise<Red
   const mode = options.mode ?? "strict";
   const rules: CompiledRule[] = [];
   if (mode !== "off") {
-    rules.push(...RULES.filter((rule) => rule.mode !== "strict").map(compile));
-    rules.push(...(options.extraRules ?? []).map(compile));
+    rules.push(...RULES.filter((rule) => rule.mode !== "strict").flatMap(compile));
+    rules.push(...(options.extraRules ?? []).flatMap(compile));
     if (mode === "strict") {
-      rules.push(...RULES.filter((rule) => rule.mode === "strict").map(compile));
+      rules.push(...RULES.filter((rule) => rule.mode === "strict").flatMap(compile));
       const hosts = await hostNameRule(options.hostNames ?? [], options.salt ?? "");
       if (hosts) rules.push(hosts);
     }

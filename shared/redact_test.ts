@@ -332,3 +332,32 @@ Deno.test("parseExtraPatterns() refuses patterns that can backtrack exponentiall
     }
   });
 });
+
+Deno.test("redact() takes linear time: every rule on its keywords and alphabets repeated to 1 MB", async (t) => {
+  // A rule that rescans from every start (say, every "mysql" of a line) is quadratic: 1 MB of
+  // its keyword then takes minutes, not milliseconds. The budget is generous against noise.
+  const size = 1 << 20;
+  const budgetMs = 2_000;
+  const runs = ["A", "a", "0", "-", "_", "a-", "A_", "+/", ".", ":", "=", "Aa0-_"];
+  for (const rule of RULES) {
+    const keywords = [
+      ...(rule.keywords ?? ["x"]),
+      ...(rule.passes ?? []).flatMap((pass) => pass.keywords),
+    ];
+    await t.step(rule.id, () => {
+      const texts = [
+        ...keywords.flatMap((k) => [k, k + " ", k + "="]),
+        ...runs.map((run) => keywords[0] + run),
+      ].map((unit, i) => i < keywords.length * 3 ? unit.repeat(size / unit.length) : unit);
+      for (const [i, unit] of texts.entries()) {
+        const text = i < keywords.length * 3
+          ? unit
+          : unit.slice(0, keywords[0]!.length) + unit.slice(keywords[0]!.length).repeat(size / 2);
+        const start = performance.now();
+        strict.redactText(text.slice(0, size));
+        const ms = performance.now() - start;
+        assert.ok(ms < budgetMs, `${rule.id} on ${JSON.stringify(text.slice(0, 24))}…: ${ms} ms`);
+      }
+    });
+  }
+});

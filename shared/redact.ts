@@ -268,6 +268,18 @@ export async function createRedactor(options: RedactorOptions = {}): Promise<Red
     return marker(keyRule);
   };
 
+  /** Every string at any depth of a value under a secret's name counts as a secret. */
+  const walkSecret = (value: unknown, fired: Set<string>): unknown => {
+    if (typeof value === "string") return redactKeyed("secret_assignment", value, fired);
+    if (Array.isArray(value)) return value.map((item) => walkSecret(item, fired));
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map((
+        [key, item],
+      ) => [redactString(key, fired), walkSecret(item, fired)]),
+    );
+  };
+
   const walk = (value: unknown, fired: Set<string>): unknown => {
     if (typeof value === "string") return redactString(value, fired);
     if (Array.isArray(value)) return value.map((item) => walk(item, fired));
@@ -288,6 +300,10 @@ export async function createRedactor(options: RedactorOptions = {}): Promise<Red
         if (isSecretKey(key, item)) {
           return [newKey, redactKeyed("secret_assignment", item, fired)];
         }
+      }
+      // An array or object under a secret's name holds secrets: {"password": ["x"]}.
+      if (item !== null && typeof item === "object" && rules.length > 0 && isSecretKey(key)) {
+        return [newKey, walkSecret(item, fired)];
       }
       return [newKey, walk(item, fired)];
     });

@@ -59,11 +59,13 @@ const VALUE_END = String.raw`\s"'\x60;&|<>()\[\]{},\\`;
 
 /** Words that, at the end of a name, say its value is a secret. */
 const SECRET_WORDS = [
-  "pass(?:word|wd|phrase)",
+  "pass(?:words?|wd|phrases?)",
   "pwd",
-  "secret",
+  "secrets?",
   "token",
-  "api[_.-]?key",
+  "api[_.-]?keys?",
+  // Plural "tokens" only after a word that makes them credentials: max_tokens is a count.
+  "(?:api|access|auth|refresh|bearer|session|id)[_.-]?tokens",
   "apikey",
   "access[_.-]?key",
   "private[_.-]?key",
@@ -382,11 +384,19 @@ export const RULES: readonly RedactionRule[] = [
   },
   {
     id: "authorization_header",
-    description: "Credentials in Authorization and Proxy-Authorization headers (any scheme).",
+    description:
+      "Credentials in Authorization and Proxy-Authorization headers (any scheme), X-Api-Key, X-Auth-Token and X-Access-Token.",
     pattern:
-      /(?<![A-Za-z0-9-])(?:proxy-)?authorization\\*["']?\s*[:=]\s*\\*["'\x60]?(?:(?:bearer|basic|token|digest|negotiate|ntlm|apikey|api-key|key|sso-key|dpop)\s+)?(?<secret>[^\s"'\x60\\,;]{6,})/i,
-    keywords: ["authorization"],
-    accept: (secret) => isLiteralSecret(secret),
+      /(?<![A-Za-z0-9/-])(?:(?:proxy-)?authorization\\*["']?\s*[:=]\s*\\*["'\x60]?(?:[A-Za-z][A-Za-z0-9._-]{0,31}[ \t]+)?|(?:x-)?(?:api-key|auth-token|access-token)\\*["']?[ \t]*:[ \t]*)(?!\[REDACTED:)(?<secret>[A-Za-z0-9_-]+="[^"\r\n]*"(?:[ \t]*,[ \t]*[A-Za-z0-9_-]+=(?:"[^"\r\n]*"|[^\s,"]+))*|[^\s"'\x60\\,;]{6,})/i,
+    // Any scheme, and Digest's whole list of parameters (one word before the credential), not only the known ones: "Custom V" would
+    // otherwise leave V and redact "Custom".
+    keywords: ["authorization", "api-key", "auth-token", "access-token"],
+    // A scheme already followed by a marker is not a credential: redacting twice changes nothing.
+    accept: (secret, match) =>
+      isLiteralSecret(secret) &&
+      !/^[ \t]+\[REDACTED:/.test(
+        match.input.slice(match.index + match[0].length, match.index + match[0].length + 12),
+      ),
   },
   {
     id: "bearer_token",
@@ -399,7 +409,8 @@ export const RULES: readonly RedactionRule[] = [
     id: "password_flag",
     description:
       "Secrets passed on command lines: --password, --token, --api-key, --client-secret and kin; " +
-      "mysql -p…, sshpass -p, docker login -p, curl -u user:password.",
+      "mysql -p…, sshpass -p, docker login -p, curl -u user:password, aws configure set " +
+      "aws_secret_access_key, openssl -pass pass:…, and .netrc password.",
     pattern: new RegExp(
       String
         .raw`(?<![\w-])--(?:pass(?:word|wd|phrase)?|token|api-?key|access-?token|auth-?token|client-?secret|secret(?:-?key)?|access-?key|private-?key)(?:=|\s+)(?<q1>["']?)(?<secret>[^\s"'\x60-][^\s"'\x60]*)\k<q1>`,
@@ -435,6 +446,22 @@ export const RULES: readonly RedactionRule[] = [
           /\bcurl\b(?:[^\n]*?\s(?:-u|--user)\s*(?<q>["']?)[^\s:"']+:(?<secret>[^\s"'@]+)\k<q>|[^\n]*)/,
         keywords: ["curl"],
       },
+      {
+        pattern:
+          /\baws\s+configure\s+set\s+(?:[\w-]+\.)?(?:aws_secret_access_key|aws_session_token)\s+(?<q>["']?)(?<secret>[^\s"'\x60]+)\k<q>/,
+        keywords: ["configure"],
+      },
+      {
+        // openssl's -pass/-passin/-passout pass:<password>.
+        pattern: /(?<![\w-])-pass(?:in|out)?\s+(?<q>["']?)pass:(?<secret>[^\s"'\x60]+)\k<q>/,
+        keywords: ["pass:"],
+      },
+      {
+        // .netrc: machine <host> [login <user>] [account <a>] password <password>, any layout.
+        pattern:
+          /(?<![\w-])(?:machine[ \t\r\n]+[^\s]+|default)(?:[ \t\r\n]+(?:login|account|port)[ \t\r\n]+[^\s]+){0,3}[ \t\r\n]+password[ \t\r\n]+(?<secret>[^\s]+)/,
+        keywords: ["machine", "default"],
+      },
     ],
     // A value given on a command line is literal unless the shell expands it.
     accept: (secret) => !secret.startsWith("$"),
@@ -451,10 +478,10 @@ export const RULES: readonly RedactionRule[] = [
       SECRET_WORD + "(?:" + [
         // Quoted value: "password": "x", password = 'x', \"token\":\"x\" (JSON inside a string).
         String
-          .raw`\\*["']?\s*(?::=|=>|[:=])\s*\\*(?<q>["'\x60])(?<secret>[^"'\x60\\\r\n]+)\\*\k<q>`,
+          .raw`\\*["']?\s*(?::=|=>|[:=])\s*(?:\[\s*|\{\s*\\*["']?[A-Za-z0-9_.-]{1,64}\\*["']?\s*:\s*)?\\*(?<q>["'\x60])(?<secret>[^"'\x60\\\r\n]+)\\*\k<q>`,
         // Unquoted, no spaces around "=": env files, `env` output, shell, URL query strings.
         String
-          .raw`(?<=(?:^|[\s;&|?(])[A-Za-z0-9_.-]{1,96})=(?<secret2>[^$${VALUE_END}][^${VALUE_END}]*)(?=[${VALUE_END}]|$)`,
+          .raw`(?<=(?:^|[\s;&|?(:=])[A-Za-z0-9_.-]{1,96})=(?<secret2>[^$${VALUE_END}][^${VALUE_END}]*)(?=[${VALUE_END}]|$)`,
         // YAML / properties: key: value alone on its line.
         String
           .raw`(?<=^[ \t-]*[A-Za-z0-9_.-]{1,96}):[ \t]+(?<secret3>[^\s"'\x60#&*!|>{\[$][^\s#]*)(?<![;,])[ \t]*(?:#.*)?$`,
@@ -467,7 +494,7 @@ export const RULES: readonly RedactionRule[] = [
     keywords: ["pass", "pwd", "secret", "token", "key", "credential"],
     // Every secret word ends in one of these, then not in a name character: "12 passing" and
     // "keyboard" skip the pattern's compile and scan.
-    gate: /(?:word|wd|phrase|pass|pwd|secret|token|key|credentials?|base)(?![a-z0-9_.-])/,
+    gate: /(?:words?|wd|phrases?|pass|pwd|secrets?|tokens?|keys?|credentials?|base)(?![a-z0-9_.-])/,
     accept: (secret, match) =>
       isSecretKey(nameAt(match), secret) && isLiteralSecret(secret) &&
       // `key = value` is also how code assigns: a bare name or a call there is code, not a secret.

@@ -33,7 +33,8 @@ export const ENV_VARS: readonly EnvVar[] = [
     usedBy: "hooks",
     description:
       'Site-specific secret formats as a JSON object of rule id to regular expression, e.g. `{"acme_token":"acme_[a-z0-9]{32}"}`; ' +
-      "a match becomes `[REDACTED:<id>]`. Ids are lower snake_case; `(?i:…)` makes a part case-insensitive.",
+      "a match becomes `[REDACTED:<id>]`. Ids are lower snake_case; `(?i:…)` makes a part case-insensitive. " +
+      "Patterns that can backtrack exponentially are refused: nested quantifiers like `(a+)+`, a repeated alternation like `(a|aa)+`, backreferences.",
   },
   {
     name: "ZO_REDACTION_SALT",

@@ -118,14 +118,17 @@ async function settingsWithRecorder(
   ) as { hooks: HooksSettings };
   const hooks: HooksSettings = {};
   for (const event of WIRED_EVENTS) {
+    // Detached like our wrapper (`setsid -f`), so the CLI's kill at exit cannot cut it short
+    // once started; listed first, so the CLI starts it before ours.
     const recorder = {
       type: "command",
-      command: `cat > ${recordDir}/$(date +%s%N).$$.${event}.json`,
+      command: `exec setsid -f sh -c 'cat > "$1.tmp" && mv "$1.tmp" "$1"' recorder ` +
+        `${recordDir}/$$.${event}.json`,
       timeout: 10,
     };
     hooks[event] = [
-      ...(ours.hooks[event] ?? []),
       TOOL_EVENTS.has(event) ? { matcher: "*", hooks: [recorder] } : { hooks: [recorder] },
+      ...(ours.hooks[event] ?? []),
     ];
   }
   return { hooks };
@@ -141,7 +144,14 @@ async function fired(
 ): Promise<{ counts: Map<string, number>; sessions: Set<string> }> {
   const counts = new Map<string, number>();
   const sessions = new Set<string>();
+  // Detached recorders still writing hold a `.tmp` name: wait for them (bounded).
+  for (let i = 0; i < 100; i++) {
+    const names = [...Deno.readDirSync(recordDir)].map((entry) => entry.name);
+    if (!names.some((name) => name.endsWith(".tmp"))) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   for await (const entry of Deno.readDir(recordDir)) {
+    if (!entry.name.endsWith(".json")) continue;
     const name = entry.name.split(".").at(-2)!;
     counts.set(name, (counts.get(name) ?? 0) + 1);
     const text = await Deno.readTextFile(`${recordDir}/${entry.name}`);

@@ -1,8 +1,8 @@
 /**
  * Where the real Claude Code CLI of the tests is: `@anthropic-ai/claude-code` at the version in
  * `.ci/claude-code-version` (edit it to try a newer one), installed by `.ci/run` with
- * `npm install --prefix .cache/claude-code/<version>`. The package ships its native binary; its
- * postinstall step is not needed.
+ * `npm install --prefix .cache/claude-code/<version>`. The package ships its native binary in an
+ * optional dependency; its postinstall puts it in place (without it `claude` is a stub).
  *
  * @module
  */
@@ -21,7 +21,7 @@ export function claudeCodePrefix(version: string = claudeCodeVersion()): string 
 
 /** The command that installs the pinned CLI, as `.ci/run` runs it. */
 export function installCommand(version: string = claudeCodeVersion()): string {
-  return `npm install --prefix ${claudeCodePrefix(version)} --no-save --ignore-scripts ` +
+  return `npm install --prefix ${claudeCodePrefix(version)} --no-save ` +
     `@anthropic-ai/claude-code@${version}`;
 }
 

@@ -10,10 +10,10 @@
  *
  * which runs
  *
- *     deno run --allow-read --allow-write --allow-net --allow-env=ZO_EVENT_ENDPOINT,ZO_API_KEY scripts/replay.ts <dir-or-file> [flags]
+ *     deno run --allow-read --allow-write --allow-net --allow-env=ZO_EVENT_ENDPOINT,ZO_INGEST_KEY,ZO_API_KEY scripts/replay.ts <dir-or-file> [flags]
  *
  * (narrower: `--allow-read=<path>,<state-dir> --allow-write=<state-dir>
- * --allow-net=<endpoint-host>`). The API key comes from `ZO_API_KEY`.
+ * --allow-net=<endpoint-host>`). The ingest key comes from `ZO_INGEST_KEY` (the old name `ZO_API_KEY` still works).
  *
  * Exit status: 0 when everything was shipped (or dead-lettered, or quarantined: see the state
  * dir); 1 when the endpoint is unset, or unreachable or refusing the key after the retries
@@ -130,7 +130,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<never> 
   const env = (name: string) =>
     name === "ZO_EVENT_ENDPOINT"
       ? parsed.endpoint ?? Deno.env.get(name)
-      : name === "ZO_API_KEY"
+      : name === "ZO_INGEST_KEY" || name === "ZO_API_KEY"
       ? Deno.env.get(name)
       : undefined;
   let endpoint: URL | undefined;

@@ -19,7 +19,7 @@ async function replay(args: string[], env: Record<string, string> = {}) {
       "--allow-read",
       "--allow-write",
       "--allow-net",
-      "--allow-env=ZO_EVENT_ENDPOINT,ZO_API_KEY",
+      "--allow-env=ZO_EVENT_ENDPOINT,ZO_INGEST_KEY,ZO_API_KEY",
       SCRIPT,
       ...args,
     ],
@@ -63,7 +63,7 @@ Deno.test("deno task replay ships a log dir with progress, and a rerun resumes",
     ]);
     const bridge = startFakeBridge();
     try {
-      const env = { ZO_EVENT_ENDPOINT: bridge.url.href, ZO_API_KEY: "k" };
+      const env = { ZO_EVENT_ENDPOINT: bridge.url.href, ZO_INGEST_KEY: "k" };
       const first = await replay([logDir, "--batch-events=2"], env);
       assert.equal(first.code, 0, first.stderr);
       assert.equal(first.stdout, "");

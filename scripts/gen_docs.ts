@@ -22,6 +22,7 @@ import { EVENT_TYPE_DESCRIPTIONS, HASHED_FIELDS, LIMITS } from "../shared/contra
 import { ENV_VARS, type EnvVar } from "../shared/config.ts";
 import { VM_ENV_VARS } from "../hooks/pipeline/vm_config.ts";
 import { BRIDGE_ENV_VARS } from "../bridge/config.ts";
+import { TOOL_ENV_VARS } from "./cli/env_vars.ts";
 import { HOOK_EVENTS, type HookEventSpec, UNKNOWN_HOOK_EVENT } from "../shared/hook_events.ts";
 import { HOST_NAME_RULE, RULES } from "../shared/redaction_rules.ts";
 import { eventJsonSchema } from "../shared/schema.ts";
@@ -213,6 +214,7 @@ export async function generate(): Promise<Map<string, string>> {
       fillSections(await Deno.readTextFile("README.md"), {
         "configuration-vm": envTable(VM_VARIABLES),
         "configuration-bridge": envTable(BRIDGE_VARIABLES),
+        "configuration-tools": envTable(TOOL_ENV_VARS),
       }),
     ),
   );

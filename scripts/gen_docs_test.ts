@@ -87,3 +87,24 @@ Deno.test("docs/schema.json describes the envelope's required fields", async () 
     assert.ok(Object.hasOwn(schema.properties, field), `${field} is not a property`);
   }
 });
+
+Deno.test("the configuration tables name every variable a task or bootstrap_vm.sh may read", async () => {
+  const repo = new URL("..", import.meta.url);
+  const tasks = JSON.parse(await Deno.readTextFile(new URL("deno.json", repo))).tasks as Record<
+    string,
+    { command: string }
+  >;
+  const read = new Set<string>();
+  for (const { command } of Object.values(tasks)) {
+    for (const match of command.matchAll(/--allow-env=(\S+)/g)) {
+      for (const name of match[1]!.split(",")) if (!name.includes("*")) read.add(name);
+    }
+  }
+  const shell = await Deno.readTextFile(new URL("scripts/bootstrap_vm.sh", repo));
+  for (const match of shell.matchAll(/\$\{([A-Z_]+):-/g)) read.add(match[1]!);
+  // The system's own, not this project's settings.
+  for (const name of ["HOME", "INIT_CWD"]) read.delete(name);
+  const readme = await Deno.readTextFile(new URL("README.md", repo));
+  const listed = new Set([...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)` +\|/gm)].map((m) => m[1]!));
+  assert.deepEqual([...read].filter((name) => !listed.has(name)).sort(), []);
+});

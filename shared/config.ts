@@ -13,7 +13,15 @@ export interface EnvVar {
   /** Default, as a person would write it; empty when there is none. */
   readonly default: string;
   /** Which side of the system it configures. */
-  readonly usedBy: "hooks" | "relay" | "hooks, relay" | "bridge" | "hooks, bridge";
+  readonly usedBy:
+    | "hooks"
+    | "relay"
+    | "hooks, relay"
+    | "bridge"
+    | "hooks, bridge"
+    | "query, tail, usage"
+    | "bootstrap_vm.sh"
+    | "tests, benches";
   readonly description: string;
 }
 

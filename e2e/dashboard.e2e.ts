@@ -231,6 +231,8 @@ Deno.test({
         await page.getByRole("button", { name: "Apply" }).click();
         await page.waitForURL(/#\/fleet\?status=error$/);
         await waitReady(page, "fleet");
+        // The view was "fleet" already before Apply: wait for the filtered rows themselves.
+        await view.locator(`a[href*="${encodeURIComponent(SESSION_C)}"]`).first().waitFor();
         assert.equal(await view.locator(`a[href*="${encodeURIComponent(SESSION_C)}"]`).count(), 1);
         assert.equal(await view.locator(`a[href*="${encodeURIComponent(SESSION_A)}"]`).count(), 0);
       });

@@ -12,7 +12,8 @@
 import { LIMITS } from "../../shared/contract.ts";
 import type { EventContext } from "./envelope.ts";
 import { sha256Hex, uuidV7 } from "../../shared/ids.ts";
-import { hostPseudonym, type Redactor } from "../../shared/redact.ts";
+import type { RedactionConfig } from "../../shared/config.ts";
+import { createRedactor, hostPseudonym, type Redactor } from "../../shared/redact.ts";
 import { DIR_MODE, FILE_MODE, LAYOUT } from "./spool.ts";
 import type { VmConfig } from "./vm_config.ts";
 
@@ -149,4 +150,17 @@ export async function baseContext(
   if (config.agentRole) context.agent_role = config.agentRole;
   if (options.projectDir) context.source.project_dir = options.projectDir;
   return context;
+}
+
+/**
+ * The redactor a VM process builds from its settings: the configured mode, extra rules and salt,
+ * with this machine's host name among the names to pseudonymise.
+ */
+export function redactorFor(redaction: RedactionConfig, host: string): Promise<Redactor> {
+  return createRedactor({
+    mode: redaction.mode,
+    extraRules: redaction.extraRules,
+    salt: redaction.salt,
+    hostNames: [host, ...redaction.hostNames],
+  });
 }

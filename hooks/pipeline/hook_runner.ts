@@ -17,13 +17,14 @@ import { type EventContext, eventFromHookPayload, sealEvent, UNKNOWN_SESSION } f
 import {
   baseContext,
   hostName,
+  redactorFor,
   rememberSubagentStart,
   sessionRunId,
   subagentStartId,
 } from "./hook_context.ts";
 import { type McpTool, parseMcpToolName } from "./mcp.ts";
 import type { OwnEventKind } from "./original_events.ts";
-import { createRedactor, type Redactor } from "../../shared/redact.ts";
+import type { Redactor } from "../../shared/redact.ts";
 import type { Event } from "../../shared/schema.ts";
 import { appendToSpool, enforceSpoolBound } from "./spool.ts";
 import { LIMITS } from "../../shared/contract.ts";
@@ -149,13 +150,7 @@ export async function createHookPipeline(
   options: PipelineOptions = {},
 ): Promise<HookPipeline> {
   const host = options.host ?? hostName();
-  const redaction = config.shared.redaction;
-  const redactor = options.redactor ?? await createRedactor({
-    mode: redaction.mode,
-    extraRules: redaction.extraRules,
-    salt: redaction.salt,
-    hostNames: [host, ...redaction.hostNames],
-  });
+  const redactor = options.redactor ?? await redactorFor(config.shared.redaction, host);
   const base = await baseContext(config, {
     redactor,
     host,

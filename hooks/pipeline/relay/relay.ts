@@ -10,9 +10,8 @@
  * @module
  */
 import { createHookPipeline, type HookPipeline } from "../hook_runner.ts";
-import { baseContext, hostName, sessionRunId } from "../hook_context.ts";
+import { baseContext, hostName, redactorFor, sessionRunId } from "../hook_context.ts";
 import { UNKNOWN_SESSION } from "../envelope.ts";
-import { createRedactor } from "../../../shared/redact.ts";
 import { type DropReport, enforceSpoolBound, LAYOUT, listSegments, segmentPath } from "../spool.ts";
 import { startPendingCollectors } from "../usage/launcher.ts";
 import type { VmConfig } from "../vm_config.ts";
@@ -110,13 +109,7 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
   let bounding: Promise<void> = Promise.resolve();
   try {
     const host = hostName();
-    const redaction = config.shared.redaction;
-    const redactor = await createRedactor({
-      mode: redaction.mode,
-      extraRules: redaction.extraRules,
-      salt: redaction.salt,
-      hostNames: [host, ...redaction.hostNames],
-    });
+    const redactor = await redactorFor(config.shared.redaction, host);
     const report: DropReport = {
       context: {
         ...await baseContext(config, { redactor, host }),

@@ -13,8 +13,14 @@
  * @module
  */
 import { sealEvent, type SealOptions } from "../envelope.ts";
-import { type BaseContext, baseContext, hostName, sessionRunId } from "../hook_context.ts";
-import { createRedactor, type Redactor } from "../../../shared/redact.ts";
+import {
+  type BaseContext,
+  baseContext,
+  hostName,
+  redactorFor,
+  sessionRunId,
+} from "../hook_context.ts";
+import type { Redactor } from "../../../shared/redact.ts";
 import type { Event } from "../../../shared/schema.ts";
 import { appendToSpoolSync, enforceSpoolBound, FILE_MODE } from "../spool.ts";
 import type { VmConfig } from "../vm_config.ts";
@@ -216,13 +222,7 @@ export async function runCollector(options: CollectorOptions): Promise<Collector
   if (!(await lock.tryLock(true))) return { ...result, reason: "locked" };
 
   const host = options.host ?? hostName();
-  const redaction = config.shared.redaction;
-  const redactor = options.redactor ?? await createRedactor({
-    mode: redaction.mode,
-    extraRules: redaction.extraRules,
-    salt: redaction.salt,
-    hostNames: [host, ...redaction.hostNames],
-  });
+  const redactor = options.redactor ?? await redactorFor(config.shared.redaction, host);
   const shared: Shared = {
     config,
     base: await baseContext(config, { redactor, host }),

@@ -11,7 +11,7 @@
  * file to check; by default, those bootstrap merged into (from `install.json`).
  *
  * The checks, in order, and when each fails (each failure prints a `fix:`; the logic is in
- * `scripts/install/doctor_checks.ts`):
+ * `scripts/install/doctor_checks.ts` and the `doctor_*.ts` beside it):
  *
  * - `deno`: the deno binary the wrappers name is gone or not executable. Its version is shown
  *   when it is the binary running doctor.
@@ -39,7 +39,8 @@
  * @module
  */
 import { DOCTOR_USAGE, type DoctorFlags, parseDoctorArgs } from "./install/args.ts";
-import { type CheckResult, runDoctor } from "./install/doctor_checks.ts";
+import { runDoctor } from "./install/doctor_checks.ts";
+import type { CheckResult } from "./install/doctor_result.ts";
 
 /** The report doctor prints: one line per check, a `fix:` line under each failure. */
 export function formatReport(results: readonly CheckResult[]): string {

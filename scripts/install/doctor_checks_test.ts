@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { LAYOUT } from "../../hooks/pipeline/spool.ts";
-import {
-  BACKLOG_STALE_MS,
-  checkBacklog,
-  checkDeno,
-  checkEndpoint,
-  checkEnvFile,
-  checkRelay,
-} from "./doctor_checks.ts";
+import { checkEndpoint } from "./doctor_bridge.ts";
+import { checkDeno, checkEnvFile } from "./doctor_install.ts";
+import { BACKLOG_STALE_MS, checkBacklog, checkRelay } from "./doctor_relay.ts";
 import { installLayout } from "./layout.ts";
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0);

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The dashboard's calls to the bridge: JSON reads (`GET /query`, `GET /usage`) and the live
  * feed (`GET /live`, server-sent events read with `fetch` and a stream reader, because
@@ -23,9 +24,15 @@ export class ApiError extends Error {
 }
 
 /**
+ * @typedef {import("./api_types.js").Envelope} Envelope
+ * @typedef {import("./api_types.js").QueryPage} QueryPage
+ * @typedef {import("./api_types.js").QueryResults} QueryResults
+ */
+
+/**
  * @typedef {{
  *   onReady?: (reconnected: boolean) => void,
- *   onEvents: (events: Record<string, unknown>[]) => void,
+ *   onEvents: (events: Envelope[]) => void,
  *   onState?: (state: "connecting" | "live" | "reconnecting" | "off") => void,
  *   signal: AbortSignal,
  * }} FollowHandlers
@@ -62,7 +69,7 @@ export function createApi(options) {
   async function fail(response) {
     let message = `The bridge answered ${response.status}`;
     try {
-      const body = await response.json();
+      const body = /** @type {{ error?: unknown } | null} */ (await response.json());
       if (typeof body?.error === "string") message = body.error;
     } catch { /* not JSON */ }
     if (response.status === 401 || response.status === 403) {
@@ -72,11 +79,11 @@ export function createApi(options) {
   }
 
   /**
-   * `GET <path>?<params>` as JSON.
+   * `GET <path>?<params>` as JSON (the caller names what the path answers).
    * @param {string} path
    * @param {URLSearchParams} params
    * @param {AbortSignal} [signal]
-   * @returns {Promise<any>}
+   * @returns {Promise<unknown>}
    */
   async function get(path, params, signal) {
     const url = new URL(path, base);
@@ -100,17 +107,18 @@ export function createApi(options) {
    * Every page of a `GET /query`, up to `max` results.
    * @param {URLSearchParams} params
    * @param {{ max: number, signal?: AbortSignal }} limits
-   * @returns {Promise<{ results: any[], complete: boolean }>}
+   * @returns {Promise<QueryResults>}
    */
   async function queryAll(params, limits) {
-    /** @type {any[]} */
+    /** @type {unknown[]} */
     const results = [];
+    /** @type {string | null} */
     let cursor = null;
     do {
       const page = new URLSearchParams(params);
       page.set("limit", String(Math.min(1000, limits.max - results.length)));
       if (cursor) page.set("cursor", cursor);
-      const body = await get("query", page, limits.signal);
+      const body = /** @type {QueryPage} */ (await get("query", page, limits.signal));
       results.push(...body.results);
       cursor = body.next_cursor;
     } while (cursor && results.length < limits.max);
@@ -146,7 +154,7 @@ export function createApi(options) {
           }
           if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status}`);
           const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-          /** @type {Record<string, unknown>[]} */
+          /** @type {Envelope[]} */
           let batch = [];
           const parser = createSseParser((message) => {
             if (message.event === "envelope") {

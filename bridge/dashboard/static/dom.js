@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * A tiny element builder. Text always goes in as text nodes and attributes as attributes, never
  * as HTML, so nothing an event carries can inject markup or script.

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The events view: every filter of `GET /query`, full-text (`text=`) and semantic (`q=`)
  * search, results page by page, and new matching events appended live (not for a semantic
@@ -10,6 +11,7 @@ import { filterForm } from "./filters.js";
 import { formatCount, formatTime, shortId } from "./format.js";
 import { isErrorEvent } from "./timeline_model.js";
 import { EVENT_FILTERS, eventQuery, formatHash, liveQuery } from "./url_state.js";
+import { flip, followThenLoad, toggleButton } from "./view_parts.js";
 
 /** Results per page. */
 const PAGE = 100;
@@ -17,8 +19,8 @@ const PAGE = 100;
 const MAX_ROWS = 5_000;
 
 /**
- * @typedef {import("./timeline_model.js").TimelineEvent & { session_id: string,
- *   worker_id?: string, project_id?: string }} ListedEvent
+ * @typedef {import("./api_types.js").Envelope} ListedEvent
+ * @typedef {import("./api_types.js").QueryPage} QueryPage
  * @typedef {import("./view.js").ViewContext} ViewContext
  */
 
@@ -109,17 +111,16 @@ export function renderEvents(root, ctx) {
       h(
         "td",
         {},
-        h("button", {
-          type: "button",
-          class: "toggle",
-          "aria-expanded": String(isOpen),
-          "aria-controls": `${id}-payload`,
-          onclick: () => {
-            if (open.has(event.event_id)) open.delete(event.event_id);
-            else open.add(event.event_id);
+        toggleButton({
+          expanded: isOpen,
+          controls: `${id}-payload`,
+          show: "Show",
+          hide: "Hide",
+          onToggle: () => {
+            flip(open, event.event_id);
             draw();
           },
-        }, isOpen ? "Hide" : "Show"),
+        }),
       ),
     );
     if (!isOpen) return [main];
@@ -148,12 +149,11 @@ export function renderEvents(root, ctx) {
     fresh = new Set();
   };
 
-  /** @type {Record<string, unknown>[]} */
+  /** @type {ListedEvent[]} */
   let pending = [];
-  /** @param {Record<string, unknown>[]} incoming */
+  /** @param {ListedEvent[]} incoming */
   const append = (incoming) => {
-    for (const raw of incoming) {
-      const event = /** @type {ListedEvent} */ (/** @type {unknown} */ (raw));
+    for (const event of incoming) {
       // While more pages wait, a new event is read in its turn by "Load more".
       if (seen.has(event.event_id) || cursor !== null) continue;
       seen.add(event.event_id);
@@ -172,8 +172,8 @@ export function renderEvents(root, ctx) {
       const query = eventQuery(params, Date.now());
       query.set("limit", String(PAGE));
       if (cursor) query.set("cursor", cursor);
-      const page = await api.get("query", query, signal);
-      for (const event of page.results) {
+      const page = /** @type {QueryPage} */ (await api.get("query", query, signal));
+      for (const event of /** @type {ListedEvent[]} */ (page.results)) {
         if (seen.has(event.event_id)) continue;
         seen.add(event.event_id);
         rows.push(event);
@@ -206,7 +206,7 @@ export function renderEvents(root, ctx) {
       const query = eventQuery(params, Date.now());
       query.set("since", String(Date.parse(last.ts)));
       const page = await api.queryAll(query, { max: MAX_ROWS, signal });
-      append(page.results);
+      append(/** @type {ListedEvent[]} */ (page.results));
     } catch (cause) {
       if (signal.aborted) return;
       error = `Cannot catch up after a reconnect: ${/** @type {Error} */ (cause).message}`;
@@ -215,28 +215,9 @@ export function renderEvents(root, ctx) {
   };
 
   draw();
-  const live = liveQuery(params, [...EVENT_FILTERS, "text"], Date.now());
-  if (live === undefined) {
-    ctx.setLive("off");
-    void loadPage();
-    return;
-  }
-  let started = false;
-  const start = () => {
-    if (started) return;
-    started = true;
-    void loadPage();
-  };
-  const fallback = setTimeout(start, 1_500);
-  signal.addEventListener("abort", () => clearTimeout(fallback));
-  api.follow(live, {
-    signal,
-    onState: ctx.setLive,
-    onReady: (reconnected) => {
-      clearTimeout(fallback);
-      if (reconnected) void catchUp();
-      else start();
-    },
+  followThenLoad(ctx, liveQuery(params, [...EVENT_FILTERS, "text"], Date.now()), {
+    load: loadPage,
+    reload: catchUp,
     onEvents: (incoming) => {
       if (!loaded) pending.push(...incoming);
       else append(incoming);

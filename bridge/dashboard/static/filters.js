@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The filter bar: a labelled form for a view's filters. Applying it writes the filters into the
  * URL's hash (so the view can be shared), which re-renders the view.

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The fleet overview: projects, then their workers (VMs), runs and sessions, each with its
  * status from `agent_state`, its last event and its counts. Live events are folded in as they
@@ -9,6 +10,7 @@ import { copyButton, h, notice, replace, statusBadge } from "./dom.js";
 import { filterForm } from "./filters.js";
 import { formatAgo, formatCount, formatTime, plural, shortId } from "./format.js";
 import { distinctSessions, foldLiveEvent, groupFleet, recordTokens } from "./state_fold.js";
+import { drawScheduler, flip, followThenLoad } from "./view_parts.js";
 import {
   FLEET_MAX_RECORDS as MAX_RECORDS,
   formatHash,
@@ -21,6 +23,7 @@ const ROWS = 50;
 
 /**
  * @typedef {import("./state_fold.js").StateRecord} StateRecord
+ * @typedef {import("./api_types.js").Envelope} Envelope
  * @typedef {import("./view.js").ViewContext} ViewContext
  */
 
@@ -111,8 +114,7 @@ function recordTable(spec) {
       type: "button",
       class: "secondary",
       onclick: () => {
-        if (all) spec.expanded.delete(spec.id);
-        else spec.expanded.add(spec.id);
+        flip(spec.expanded, spec.id);
         spec.rerender();
       },
     }, all ? "Show fewer" : `Show all ${formatCount(spec.records.length)}`)
@@ -341,17 +343,9 @@ export function renderFleet(root, ctx) {
     changed = new Set();
   };
 
-  let scheduled = false;
-  const scheduleDraw = () => {
-    if (scheduled) return;
-    scheduled = true;
-    requestAnimationFrame(() => {
-      scheduled = false;
-      draw();
-    });
-  };
+  const scheduleDraw = drawScheduler(draw);
 
-  /** @type {Record<string, unknown>[][]} */
+  /** @type {Envelope[][]} */
   let pending = [];
   let early = ctx.early;
   const load = async () => {
@@ -362,7 +356,8 @@ export function renderFleet(root, ctx) {
         signal,
       }));
       early = undefined;
-      records = new Map(page.results.map((record) => [record.id, record]));
+      const read = /** @type {StateRecord[]} */ (page.results);
+      records = new Map(read.map((record) => [record.id, record]));
       complete = page.complete;
       error = undefined;
     } catch (cause) {
@@ -377,10 +372,10 @@ export function renderFleet(root, ctx) {
     ctx.ready("fleet");
   };
 
-  /** @param {Record<string, unknown>[]} events */
+  /** @param {Envelope[]} events */
   const fold = (events) => {
     for (const event of events) {
-      for (const id of foldLiveEvent(records, /** @type {any} */ (event))) changed.add(id);
+      for (const id of foldLiveEvent(records, event)) changed.add(id);
     }
   };
 
@@ -388,28 +383,21 @@ export function renderFleet(root, ctx) {
   const live = liveQuery(params, STATE_FILTERS, Date.now());
   // The overview folds who/what/when into its records: it needs no payloads.
   live?.set("fields", "summary");
-  if (live === undefined) ctx.setLive("off");
-  else {
-    // The stream opens while the records are read (the first render waits for no round trip
-    // more); what it brings meanwhile is folded in after the read. The records trail the
-    // events by about a second anyway (the bridge updates them off the ingest path).
-    api.follow(live, {
-      signal,
-      onState: ctx.setLive,
-      onReady: (reconnected) => {
-        if (reconnected) void load();
-      },
-      onEvents: (events) => {
-        if (!loaded) {
-          pending.push(events);
-          return;
-        }
-        fold(events);
-        scheduleDraw();
-      },
-    });
-  }
-  void load();
+  // The records are read at once, while the stream opens; what it brings meanwhile is folded
+  // in after the read. The records trail the events by about a second anyway (the bridge
+  // updates them off the ingest path).
+  followThenLoad(ctx, live, {
+    first: "now",
+    load,
+    onEvents: (events) => {
+      if (!loaded) {
+        pending.push(events);
+        return;
+      }
+      fold(events);
+      scheduleDraw();
+    },
+  });
   // Relative times ("5 s ago") age: redraw now and then, from memory (no request).
   const tick = setInterval(() => {
     if (loaded) draw();

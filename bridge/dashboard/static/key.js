@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Where the read key lives in the browser: this tab's sessionStorage only (gone when the tab
  * closes, never in a URL, a cookie or localStorage). It is sent as `Authorization: Bearer`.

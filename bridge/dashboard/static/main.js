@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The dashboard's entry: asks for a read key (nothing is read without one), then shows the view
  * the URL's hash names, and keeps the header's live indicator. A key the bridge refuses (401,

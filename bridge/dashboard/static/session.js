@@ -1,43 +1,42 @@
+// @ts-check
 /**
  * The session timeline: every event of a session in order, its redacted payload one click away,
  * tool calls paired with their durations, subagents nested under their start, errors marked.
- * New events appear as they are stored.
+ * New events appear as they are stored. This module draws; what it draws comes from
+ * `session_model.js` and `timeline_model.js`.
  *
  * @module
  */
 import { copyButton, h, notice, replace, statusBadge } from "./dom.js";
 import { filterForm } from "./filters.js";
+import { formatCount, formatOffset, formatTime } from "./format.js";
 import {
-  formatAgo,
-  formatCount,
-  formatDuration,
-  formatOffset,
-  formatTime,
-  formatUsd,
-} from "./format.js";
-import { foldLiveEvent } from "./state_fold.js";
+  addLiveEvents,
+  allKeys,
+  domId,
+  eventLabel,
+  MAX_EVENTS,
+  sessionFacts,
+  sessionQueries,
+  subagentSummary,
+  toolDuration,
+  toolOutcomeText,
+  toolSummary,
+} from "./session_model.js";
 import { buildTimeline, filterTimeline } from "./timeline_model.js";
 import { formatHash } from "./url_state.js";
-
-/** Most events read for one session. */
-const MAX_EVENTS = 20_000;
+import { drawScheduler, flip, followThenLoad, toggleButton } from "./view_parts.js";
 
 /**
  * @typedef {import("./timeline_model.js").TimelineEvent} TimelineEvent
  * @typedef {import("./timeline_model.js").TimelineItem} TimelineItem
+ * @typedef {import("./timeline_model.js").Timeline} Timeline
+ * @typedef {import("./session_model.js").Fact} Fact
  * @typedef {import("./state_fold.js").StateRecord} StateRecord
+ * @typedef {import("./api_types.js").UsageAnswer} UsageAnswer
+ * @typedef {import("./api_types.js").QueryResults} QueryResults
  * @typedef {import("./view.js").ViewContext} ViewContext
  */
-
-/** @param {TimelineEvent} event */
-function label(event) {
-  return event.hook_event_name ?? event.event_type;
-}
-
-/** @param {string} key */
-function domId(key) {
-  return `t-${key.replace(/[^A-Za-z0-9_-]/g, "_")}`;
-}
 
 /**
  * The payload block of some events.
@@ -49,11 +48,29 @@ function payload(events) {
       "section",
       { class: "payload" },
       events.length > 1
-        ? h("h4", {}, `${label(event)} · ${formatTime(Date.parse(event.ts))}`)
+        ? h("h4", {}, `${eventLabel(event)} · ${formatTime(Date.parse(event.ts))}`)
         : null,
       h("pre", { tabindex: "0" }, JSON.stringify(event, null, 2)),
     )
   );
+}
+
+/**
+ * One header fact as a term and its value.
+ * @param {Fact} fact
+ * @param {(event: Event) => void} jumpToError
+ */
+function factElement(fact, jumpToError) {
+  const value = fact.status !== undefined
+    ? statusBadge(fact.status)
+    : fact.time
+    ? h("time", { datetime: fact.time.datetime, title: fact.time.title }, fact.text)
+    : fact.jump === "error"
+    ? h("a", { class: "has-errors", href: "#", onclick: jumpToError }, fact.text)
+    : fact.href
+    ? h("a", { href: fact.href }, fact.text)
+    : fact.text;
+  return h("div", {}, h("dt", {}, fact.term), h("dd", {}, value));
 }
 
 /**
@@ -95,7 +112,7 @@ export function renderSession(root, ctx) {
   let complete = true;
   /** @type {string | undefined} */
   let error;
-  /** @type {any} */
+  /** @type {UsageAnswer | undefined} */
   let usage;
   let scrolled = false;
 
@@ -139,94 +156,8 @@ export function renderSession(root, ctx) {
     list,
   );
 
-  const drawHeader = (/** @type {import("./timeline_model.js").Timeline} */ model) => {
-    const record = [...state.values()].find((r) =>
-      r.scope === "session" && r.session_id === sessionId
-    );
-    const now = Date.now();
-    /** @type {HTMLElement[]} */
-    const facts = [];
-    const fact = (/** @type {string} */ term, /** @type {any} */ value) =>
-      facts.push(h("div", {}, h("dt", {}, term), h("dd", {}, value)));
-    if (record) {
-      fact("Status", statusBadge(record.status));
-      if (record.project_id) {
-        fact(
-          "Project",
-          h(
-            "a",
-            { href: formatHash("fleet", { project_id: record.project_id }) },
-            record.project_id,
-          ),
-        );
-      }
-      if (record.worker_id) {
-        fact(
-          "Worker",
-          h("a", { href: formatHash("fleet", { worker_id: record.worker_id }) }, record.worker_id),
-        );
-      }
-      if (record.run_id) {
-        fact(
-          "Run",
-          h("a", { href: formatHash("fleet", { run_id: record.run_id }) }, record.run_id),
-        );
-      }
-      fact(
-        "Last event",
-        h(
-          "time",
-          { datetime: record.last_ts, title: formatTime(record.last_ts_ms) },
-          formatAgo(record.last_ts_ms, now),
-        ),
-      );
-    }
-    if (model.firstTsMs !== undefined && model.lastTsMs !== undefined) {
-      fact("Started", formatTime(model.firstTsMs));
-      fact("Span", formatDuration(model.lastTsMs - model.firstTsMs));
-    }
-    fact("Events", formatCount(model.events));
-    fact(
-      "Errors",
-      model.errors > 0
-        ? h(
-          "a",
-          { class: "has-errors", href: "#", onclick: jumpToError },
-          formatCount(model.errors),
-        )
-        : "0",
-    );
-    fact(
-      "Tool calls",
-      `${formatCount(model.tools)} (${formatCount(model.failedTools)} failed, ${
-        formatCount(model.runningTools)
-      } without an answer)`,
-    );
-    fact("Subagents", formatCount(model.subagents));
-    if (usage && usage.totals && usage.totals.messages > 0) {
-      const t = usage.totals;
-      fact(
-        "Tokens",
-        `${formatCount(t.total_tokens)} (in ${formatCount(t.input_tokens)}, out ${
-          formatCount(t.output_tokens)
-        }, cache ${formatCount(t.cache_creation_input_tokens)} + ${
-          formatCount(t.cache_read_input_tokens)
-        })`,
-      );
-      fact(
-        "Cost",
-        h(
-          "a",
-          { href: formatHash("usage", { session_id: sessionId, group_by: "model" }) },
-          `${formatUsd(t.cost_usd)}${t.cost_complete === false ? " (incomplete)" : ""}`,
-        ),
-      );
-    }
-    replace(header, h("dl", { class: "facts" }, facts));
-  };
-
   /** @param {Event} event */
-  function jumpToError(event) {
+  const jumpToError = (event) => {
     event.preventDefault();
     const first = list.querySelector(".is-error");
     if (first instanceof HTMLElement) {
@@ -234,7 +165,25 @@ export function renderSession(root, ctx) {
       const focusable = first.querySelector("button, a");
       if (focusable instanceof HTMLElement) focusable.focus();
     }
-  }
+  };
+
+  /** @param {Timeline} model */
+  const drawHeader = (model) => {
+    const record = [...state.values()].find((r) =>
+      r.scope === "session" && r.session_id === sessionId
+    );
+    const facts = sessionFacts({
+      sessionId,
+      timeline: model,
+      now: Date.now(),
+      ...(record ? { record } : {}),
+      ...(usage ? { usage } : {}),
+    });
+    replace(
+      header,
+      h("dl", { class: "facts" }, facts.map((fact) => factElement(fact, jumpToError))),
+    );
+  };
 
   /**
    * @param {TimelineItem} item
@@ -253,17 +202,16 @@ export function renderSession(root, ctx) {
       formatOffset(item.tsMs - start),
     );
     const toggle = (/** @type {string} */ what) =>
-      h("button", {
-        type: "button",
-        class: "toggle",
-        "aria-expanded": String(isOpen),
-        "aria-controls": `${id}-payload`,
-        onclick: () => {
-          if (open.has(item.key)) open.delete(item.key);
-          else open.add(item.key);
+      toggleButton({
+        expanded: isOpen,
+        controls: `${id}-payload`,
+        show: `Show ${what}`,
+        hide: `Hide ${what}`,
+        onToggle: () => {
+          flip(open, item.key);
           draw();
         },
-      }, isOpen ? `Hide ${what}` : `Show ${what}`);
+      });
     if (item.kind === "event") {
       const event = item.event;
       return h(
@@ -273,7 +221,7 @@ export function renderSession(root, ctx) {
           "div",
           { class: "row" },
           offset,
-          h("span", { class: `badge type-${event.event_type}` }, label(event)),
+          h("span", { class: `badge type-${event.event_type}` }, eventLabel(event)),
           item.error ? h("span", { class: "flag" }, "error") : null,
           event.tool_name ? h("span", { class: "tool" }, event.tool_name) : null,
           h("span", { class: "msg" }, event.msg ?? ""),
@@ -283,8 +231,7 @@ export function renderSession(root, ctx) {
       );
     }
     if (item.kind === "tool") {
-      const outcome = item.outcome;
-      const summary = (item.post ?? item.pre ?? item.events[0])?.msg ?? "";
+      const duration = toolDuration(item);
       return h(
         "li",
         {
@@ -301,19 +248,9 @@ export function renderSession(root, ctx) {
           offset,
           h("span", { class: "badge type-tool_invocation" }, "tool call"),
           h("span", { class: "tool" }, item.tool_name),
-          h(
-            "span",
-            { class: `outcome outcome-${outcome}` },
-            outcome === "running" ? "no answer yet" : outcome,
-          ),
-          item.durationMs !== undefined
-            ? h(
-              "span",
-              { class: "duration", title: "PreToolUse to its answer" },
-              formatDuration(item.durationMs),
-            )
-            : null,
-          h("span", { class: "msg" }, summary),
+          h("span", { class: `outcome outcome-${item.outcome}` }, toolOutcomeText(item)),
+          duration ? h("span", { class: "duration", title: duration.title }, duration.text) : null,
+          h("span", { class: "msg" }, toolSummary(item)),
           toggle(item.events.length === 1 ? "payload" : `${item.events.length} payloads`),
         ),
         isOpen ? h("div", { class: "detail", id: `${id}-payload` }, payload(item.events)) : null,
@@ -334,28 +271,17 @@ export function renderSession(root, ctx) {
           item.agent_type ? `${item.agent_id} (${item.agent_type})` : item.agent_id,
         ),
         item.error ? h("span", { class: "flag" }, `${formatCount(item.errors)} errors`) : null,
-        h(
-          "span",
-          { class: "msg" },
-          `${formatCount(item.events)} events${
-            item.durationMs !== undefined
-              ? ` · ${formatDuration(item.durationMs)}`
-              : item.stop
-              ? ""
-              : " · running"
-          }`,
-        ),
-        h("button", {
-          type: "button",
-          class: "toggle",
-          "aria-expanded": String(!isCollapsed),
-          "aria-controls": `${id}-children`,
-          onclick: () => {
-            if (collapsed.has(item.key)) collapsed.delete(item.key);
-            else collapsed.add(item.key);
+        h("span", { class: "msg" }, subagentSummary(item)),
+        toggleButton({
+          expanded: !isCollapsed,
+          controls: `${id}-children`,
+          show: "Show events",
+          hide: "Hide events",
+          onToggle: () => {
+            flip(collapsed, item.key);
             draw();
           },
-        }, isCollapsed ? "Show events" : "Hide events"),
+        }),
         item.start ? toggle("start payload") : null,
       ),
       isOpen && item.start
@@ -417,16 +343,10 @@ export function renderSession(root, ctx) {
       }
     }
   };
+  const scheduleDraw = drawScheduler(draw);
 
   expandAll.addEventListener("click", () => {
-    const model = buildTimeline([...events.values()]);
-    const walk = (/** @type {TimelineItem[]} */ items) => {
-      for (const item of items) {
-        open.add(item.key);
-        if (item.kind === "subagent") walk(item.children);
-      }
-    };
-    walk(model.items);
+    for (const key of allKeys(buildTimeline([...events.values()]).items)) open.add(key);
     collapsed.clear();
     draw();
   });
@@ -435,34 +355,20 @@ export function renderSession(root, ctx) {
     draw();
   });
 
-  let scheduled = false;
-  const scheduleDraw = () => {
-    if (scheduled) return;
-    scheduled = true;
-    requestAnimationFrame(() => {
-      scheduled = false;
-      draw();
-    });
-  };
-
   const load = async () => {
+    const queries = sessionQueries(sessionId);
     try {
-      const query = new URLSearchParams({ session_id: sessionId });
-      const states = new URLSearchParams({
-        collection: "agent_state",
-        scope: "session",
-        session_id: sessionId,
-      });
-      const usageParams = new URLSearchParams({ session_id: sessionId, group_by: "model" });
       const [page, records, usageAnswer] = await Promise.all([
-        api.queryAll(query, { max: MAX_EVENTS, signal }),
-        api.get("query", states, signal),
+        api.queryAll(queries.events, { max: MAX_EVENTS, signal }),
+        api.get("query", queries.state, signal),
         // Usage is optional: a bridge without GET /usage still shows the timeline.
-        api.get("usage", usageParams, signal).catch(() => undefined),
+        api.get("usage", queries.usage, signal).catch(() => undefined),
       ]);
-      for (const event of page.results) events.set(event.event_id, event);
-      for (const record of records.results) state.set(record.id, record);
-      usage = usageAnswer;
+      const read = /** @type {TimelineEvent[]} */ (page.results);
+      for (const event of read) events.set(event.event_id, event);
+      const stateRecords = /** @type {{ results: StateRecord[] }} */ (records).results;
+      for (const record of stateRecords) state.set(record.id, record);
+      usage = /** @type {UsageAnswer | undefined} */ (usageAnswer);
       complete = page.complete;
       error = undefined;
     } catch (cause) {
@@ -475,31 +381,10 @@ export function renderSession(root, ctx) {
   };
 
   draw();
-  let started = false;
-  const start = () => {
-    if (started) return;
-    started = true;
-    void load();
-  };
-  const fallback = setTimeout(start, 1_500);
-  signal.addEventListener("abort", () => clearTimeout(fallback));
-  api.follow(new URLSearchParams({ session_id: sessionId }), {
-    signal,
-    onState: ctx.setLive,
-    onReady: (reconnected) => {
-      clearTimeout(fallback);
-      if (reconnected) void load();
-      else start();
-    },
+  followThenLoad(ctx, sessionQueries(sessionId).events, {
+    load,
     onEvents: (incoming) => {
-      for (const raw of incoming) {
-        const event = /** @type {TimelineEvent} */ (/** @type {unknown} */ (raw));
-        if (events.has(event.event_id)) continue;
-        events.set(event.event_id, event);
-        foldLiveEvent(state, /** @type {any} */ (raw));
-        fresh.add(`event:${event.event_id}`);
-        if (event.tool_use_id) fresh.add(`tool:${event.tool_use_id}`);
-      }
+      for (const key of addLiveEvents(events, state, incoming)) fresh.add(key);
       if (loaded) scheduleDraw();
     },
   });

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Usage and cost: tokens and dollars per day, session, run, VM, project, model or subagent,
  * from `GET /usage` (contract in the bridge README). It reads again when new usage events are
@@ -9,6 +10,7 @@ import { h, notice, replace } from "./dom.js";
 import { filterForm } from "./filters.js";
 import { formatCount, formatUsd, shortId } from "./format.js";
 import { formatHash, liveQuery, timeBounds, utcOffset } from "./url_state.js";
+import { followThenLoad } from "./view_parts.js";
 
 /** `group_by` dimensions and their labels. */
 const DIMENSIONS = {
@@ -21,7 +23,11 @@ const DIMENSIONS = {
   agent: "Subagent",
 };
 
-/** @typedef {import("./view.js").ViewContext} ViewContext */
+/**
+ * @typedef {import("./view.js").ViewContext} ViewContext
+ * @typedef {import("./api_types.js").UsageAnswer} UsageAnswer
+ * @typedef {import("./api_types.js").UsageSummary} UsageSummary
+ */
 
 /**
  * The `group_by` of the URL, checked: 1 to 2 distinct known dimensions, default `day`.
@@ -134,9 +140,10 @@ export function renderUsage(root, ctx) {
     const { since, until } = timeBounds(params, Date.now());
     if (since !== undefined) query.set("since", String(Math.floor(since)));
     if (until !== undefined) query.set("until", String(Math.floor(until)));
+    /** @type {UsageAnswer} */
     let answer;
     try {
-      answer = await api.get("usage", query, signal);
+      answer = /** @type {UsageAnswer} */ (await api.get("usage", query, signal));
     } catch (cause) {
       if (signal.aborted) return;
       const error = /** @type {import("./api.js").ApiError} */ (cause);
@@ -152,9 +159,9 @@ export function renderUsage(root, ctx) {
       ctx.ready("usage");
       return;
     }
-    const money = (/** @type {any} */ u) =>
+    const money = (/** @type {UsageSummary} */ u) =>
       `${formatUsd(u.cost_usd)}${u.cost_complete === false ? " *" : ""}`;
-    const cells = (/** @type {any} */ u) => [
+    const cells = (/** @type {UsageSummary} */ u) => [
       h("td", { class: "num" }, formatCount(u.messages)),
       h("td", { class: "num" }, formatCount(u.input_tokens)),
       h("td", { class: "num" }, formatCount(u.output_tokens)),
@@ -163,7 +170,7 @@ export function renderUsage(root, ctx) {
       h("td", { class: "num" }, formatCount(u.total_tokens)),
       h("td", { class: "num cost" }, money(u)),
     ];
-    const groups = /** @type {any[]} */ (answer.groups ?? []);
+    const groups = answer.groups ?? [];
     const prices = answer.prices ?? {};
     const incomplete = groups.some((g) => g.cost_complete === false) ||
       answer.totals?.cost_complete === false;
@@ -237,25 +244,14 @@ export function renderUsage(root, ctx) {
     ctx.ready("usage");
   };
 
-  let timer = /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined);
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
   signal.addEventListener("abort", () => clearTimeout(timer));
   const live = liveQuery(params, ["project_id", "worker_id", "run_id", "session_id"], Date.now());
-  if (live === undefined) {
-    ctx.setLive("off");
-    void load();
-    return;
-  }
-  live.set("event_type", "usage");
-  live.set("fields", "summary"); // only a signal to read again
-  const fallback = setTimeout(() => void load(), 1_500);
-  signal.addEventListener("abort", () => clearTimeout(fallback));
-  api.follow(live, {
-    signal,
-    onState: ctx.setLive,
-    onReady: () => {
-      clearTimeout(fallback);
-      void load();
-    },
+  live?.set("event_type", "usage");
+  live?.set("fields", "summary"); // only a signal to read again
+  followThenLoad(ctx, live, {
+    load,
     // New usage: read the totals again, once the burst is over.
     onEvents: () => {
       clearTimeout(timer);

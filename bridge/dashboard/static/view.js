@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * What every view gets from the page (`main.js`): the API client, its parameters from the URL,
  * a signal that aborts when the view is left, hooks to report the live feed's state and when
@@ -14,7 +15,7 @@
  *   setLive: (state: "connecting" | "live" | "reconnecting" | "off") => void,
  *   ready: (view: string) => void,
  *   bounds: () => { since?: number, until?: number },
- *   early?: Promise<{ results: any[], complete: boolean }>,
+ *   early?: Promise<import("./api_types.js").QueryResults>,
  * }} ViewContext
  */
 

@@ -21,7 +21,7 @@
  *    `deno cache --no-config --no-npm --no-remote` on every entry script with
  *    `DENO_DIR=<install>/deno_dir`, so a hook never downloads or transpiles at run time.
  * 2. Writes `<install>/.env`, mode 0600, single-quoted values: `ZO_EVENT_ENDPOINT`,
- *    `ZO_API_KEY`, `ZO_PROJECT_ID`, `ZO_LOG_DIR` (always set: wrappers do not rely on `HOME`),
+ *    `ZO_INGEST_KEY`, `ZO_PROJECT_ID`, `ZO_LOG_DIR` (always set: wrappers do not rely on `HOME`),
  *    `ZO_WORKER_ID`, and `ZO_REDACTION_SALT` (random on first install, then kept so host
  *    pseudonyms stay stable). A flag left out keeps the file's value; other `KEY='value'` lines
  *    stay (`ZO_RELAY_PORT`, `ZO_REDACTION_MODE`, ...; re-run bootstrap after editing them).
@@ -58,8 +58,8 @@
  *   first: `sudo install -d -o "$USER" /opt/claude-hooks`).
  * - `--endpoint <url>`: `ZO_EVENT_ENDPOINT`, the bridge's ingest URL; a URL with no path gets
  *   `/ingest`.
- * - `--api-key-file <file>`: `ZO_API_KEY` from the file's first line. Or set `ZO_API_KEY` in the
- *   environment. Either keeps the key out of shell history.
+ * - `--api-key-file <file>`: `ZO_INGEST_KEY` from the file's first line. Or set `ZO_INGEST_KEY`
+ *   in the environment (the old name `ZO_API_KEY` works, with a warning). Either keeps the key out of shell history.
  * - `--api-key <key>`: the key itself; warns on stderr (it lands in shell history and `ps`).
  * - `--project-id <id>`: `ZO_PROJECT_ID`.
  * - `--worker-id <id>`: `ZO_WORKER_ID` (default: the host name, pseudonymised in strict mode).

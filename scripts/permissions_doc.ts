@@ -51,7 +51,7 @@ export const RELAY_FLAG_REASONS: Readonly<Record<string, string>> = {
   "--no-npm": "As for hooks: the relay needs no npm package.",
   "--no-remote": "As for hooks: nothing is downloaded at run time.",
   "--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME":
-    "Its settings, including `ZO_API_KEY`, which it sends to the bridge and nowhere else.",
+    "Its settings, including `ZO_INGEST_KEY`, which it sends to the bridge and nowhere else.",
   "--allow-sys=hostname":
     "The host name, for the events it builds itself (http hooks, spool-full reports).",
   "--allow-read=<log-dir>": "The spool, its checkpoint and its lock.",
@@ -127,9 +127,10 @@ export const TASK_REASONS: Readonly<Record<string, string>> = {
     "the endpoint, a host known only at run time.",
   usage: "Asks the bridge's `GET /usage`, a host known only at run time; reads the key and price " +
     "files named at run time.",
-  query: "Asks the bridge (`ZO_BRIDGE_URL`, a host known only at run time); reads nothing else.",
+  query: "Asks the bridge (`ZO_BRIDGE_URL`, a host known only at run time); reads only a " +
+    "`--key-file` under `~/.config/zo/` (`$HOME` is expanded by `deno task`).",
   tail: "Follows the bridge's `GET /live` and fills gaps from `GET /query` (a host known only at " +
-    "run time); reads nothing else.",
+    "run time); reads only a `--key-file` under `~/.config/zo/`.",
   "bench:redact": "Pure computation: no permission at all.",
   "bench:hook":
     "Runs hooks and empty scripts by the deno binary's absolute path, and `/usr/bin/time` for " +

@@ -12,10 +12,10 @@
  *
  * which runs
  *
- *     deno run --no-prompt --allow-net --allow-read --allow-env=ZO_BRIDGE_URL,ZO_READ_KEY,ZO_API_KEY scripts/query.ts [flags]
+ *     deno run --no-prompt --allow-net --allow-read=$HOME/.config/zo --allow-env=ZO_BRIDGE_URL,ZO_READ_KEY,ZO_API_KEY scripts/query.ts [flags]
  *
- * (narrower: `--allow-net=<bridge host:port>`; `--allow-read` is for `--key-file`, named at run
- * time). Exit status: 0 on an answer, 1 when the bridge
+ * (narrower: `--allow-net=<bridge host:port>`; `--allow-read` is for a `--key-file`, which must
+ * live under `~/.config/zo/`). Exit status: 0 on an answer, 1 when the bridge
  * refuses or cannot be reached, 2 on bad flags.
  *
  * @module

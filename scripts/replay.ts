@@ -135,8 +135,9 @@ export async function main(args: readonly string[] = Deno.args): Promise<never> 
       : undefined;
   let endpoint: URL | undefined;
   let apiKey: string | undefined;
+  let apiKeyVariable: string | undefined;
   try {
-    ({ endpoint, apiKey } = loadVmConfig(env));
+    ({ endpoint, apiKey, apiKeyVariable } = loadVmConfig(env));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     say(error.message);
@@ -165,6 +166,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<never> 
       path: parsed.path,
       endpoint,
       apiKey,
+      apiKeyVariable,
       stateDir: parsed.stateDir,
       restart: parsed.restart,
       maxAttempts: parsed.maxAttempts,

@@ -11,10 +11,10 @@
  *
  * which runs
  *
- *     deno run --no-prompt --allow-net --allow-read --allow-env=ZO_BRIDGE_URL,ZO_READ_KEY,ZO_API_KEY scripts/tail.ts [flags]
+ *     deno run --no-prompt --allow-net --allow-read=$HOME/.config/zo --allow-env=ZO_BRIDGE_URL,ZO_READ_KEY,ZO_API_KEY scripts/tail.ts [flags]
  *
  * The bridge and key come from `ZO_BRIDGE_URL` and `ZO_READ_KEY` (or `--url`, `--key`,
- * `--key-file`; the old `ZO_API_KEY` works with a warning); the key
+ * `--key-file` under `~/.config/zo/`; the old `ZO_API_KEY` works with a warning); the key
  * is never printed. Exit status: 1 when the bridge refuses the key or the filters, 2 on bad
  * flags; otherwise it runs until stopped.
  *

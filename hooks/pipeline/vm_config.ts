@@ -110,6 +110,9 @@ export const VM_ENV_VARS: readonly EnvVar[] = [
   },
 ];
 
+/** The names the ingest key may have on a VM: its own, and the old one. */
+export type IngestKeyVariable = "ZO_INGEST_KEY" | "ZO_API_KEY";
+
 /** Settings of hooks and relay. */
 export interface VmConfig {
   /** Absolute path of `ZO_LOG_DIR`. */
@@ -117,6 +120,11 @@ export interface VmConfig {
   /** The ingest URL; undefined when events stay local. */
   endpoint: URL | undefined;
   apiKey: string | undefined;
+  /**
+   * The variable `apiKey` came from, for messages that tell a person which one to fix:
+   * `ZO_INGEST_KEY` unless only the old `ZO_API_KEY` is set (also when neither is).
+   */
+  apiKeyVariable: IngestKeyVariable;
   projectId: string | undefined;
   /** `ZO_WORKER_ID` as set; the host-derived default is computed where the host name is known. */
   workerId: string | undefined;
@@ -179,6 +187,10 @@ export function loadVmConfig(env: EnvReader = (name) => Deno.env.get(name)): VmC
     logDir: logDir.length > 1 ? logDir.replace(/\/+$/, "") : logDir,
     endpoint: endpointUrl(env),
     apiKey: optional(env, "ZO_INGEST_KEY") ?? optional(env, "ZO_API_KEY"),
+    apiKeyVariable: optional(env, "ZO_INGEST_KEY") === undefined &&
+        optional(env, "ZO_API_KEY") !== undefined
+      ? "ZO_API_KEY"
+      : "ZO_INGEST_KEY",
     projectId: identifier(env, "ZO_PROJECT_ID"),
     workerId: identifier(env, "ZO_WORKER_ID"),
     agentRole: role as AgentRole | undefined,

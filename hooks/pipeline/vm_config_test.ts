@@ -59,6 +59,19 @@ Deno.test("loadVmConfig() reads every variable it documents", () => {
   assert.ok(VM_ENV_VARS.every((v) => v.description.length > 0));
 });
 
+Deno.test("loadVmConfig() says which variable the ingest key came from", () => {
+  const of = (vars: Record<string, string>) => loadVmConfig(envOf(vars));
+  assert.deepEqual(
+    [of({}).apiKeyVariable, of({ ZO_INGEST_KEY: "a" }).apiKeyVariable],
+    ["ZO_INGEST_KEY", "ZO_INGEST_KEY"],
+  );
+  const old = of({ ZO_API_KEY: "b" });
+  assert.deepEqual([old.apiKey, old.apiKeyVariable], ["b", "ZO_API_KEY"]);
+  const both = of({ ZO_INGEST_KEY: "a", ZO_API_KEY: "b" });
+  assert.deepEqual([both.apiKey, both.apiKeyVariable], ["a", "ZO_INGEST_KEY"]);
+  assert.equal(of({ ZO_INGEST_KEY: " ", ZO_API_KEY: "b" }).apiKeyVariable, "ZO_API_KEY");
+});
+
 Deno.test("loadVmConfig() rejects unusable values with a message that says how to fix them", () => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ ZO_AGENT_ROLE: "boss" }, /ZO_AGENT_ROLE="boss": set it to one of conductor, worker, system/],

@@ -48,6 +48,12 @@ export function jsonFlag(description = "the answer as JSON instead of a table"):
 /** The bridge URL of `deno task bridge` on this machine. */
 export const DEFAULT_BRIDGE_URL = "http://127.0.0.1:8787";
 
+/**
+ * Where `deno task query` and `deno task tail` may read a `--key-file` (`--allow-read=$HOME/.config/zo`
+ * in deno.json): the one place a read key lives, so the tasks need no read access elsewhere.
+ */
+export const KEY_FILE_DIR = "~/.config/zo/";
+
 /** `--url`, `--key`, `--key-file`: how a read tool (query, tail, usage) reaches the bridge. */
 export const BRIDGE_ACCESS_FLAGS: FlagSpecs = {
   url: {
@@ -64,7 +70,7 @@ export const BRIDGE_ACCESS_FLAGS: FlagSpecs = {
   "key-file": {
     type: "string",
     value: "<file>",
-    description: "read the key from this file's first line",
+    description: `read the key from this file's first line (query, tail: under ${KEY_FILE_DIR})`,
   },
 };
 
@@ -215,6 +221,12 @@ export function bridgeAccess(
     try {
       key = read(path).split("\n")[0]!.trim();
     } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) {
+        throw new UsageError(
+          `Cannot read --key-file ${path}: this task may read key files under ${KEY_FILE_DIR} ` +
+            "only; move the file there, or set ZO_READ_KEY",
+        );
+      }
       throw new UsageError(`Cannot read --key-file ${path}: ${(error as Error).message}`);
     }
     if (key === "") throw new UsageError(`Cannot use --key-file ${path}: its first line is empty`);

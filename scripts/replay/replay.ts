@@ -27,6 +27,8 @@ export interface ReplayOptions {
   path: string;
   endpoint: URL;
   apiKey?: string;
+  /** The variable `apiKey` came from, named when the bridge refuses it; default `ZO_INGEST_KEY`. */
+  apiKeyVariable?: string;
   /** Where checkpoint, dead letters and quarantine go; default from {@linkcode resolveReplayInput}. */
   stateDir?: string;
   /** Ignore the checkpoint and ship everything again. */
@@ -160,6 +162,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayProgress>
   const shipper = createShipper({
     endpoint: options.endpoint,
     apiKey: options.apiKey,
+    apiKeyVariable: options.apiKeyVariable,
     maxAttempts: options.maxAttempts ?? 8,
     backoff: options.backoff ?? { baseMs: 250, capMs: 5_000 },
     signal: options.signal,

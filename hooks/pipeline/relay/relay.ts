@@ -183,6 +183,7 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
       shipper = createShipper({
         endpoint: config.endpoint,
         apiKey: config.apiKey,
+        apiKeyVariable: config.apiKeyVariable,
         backoff: options.backoff,
         signal: stop.signal,
         log,

@@ -47,6 +47,11 @@ export interface ShipperOptions {
   endpoint: URL;
   /** Sent as `Authorization: Bearer <apiKey>` when set. */
   apiKey?: string;
+  /**
+   * The variable the person sets `apiKey` in, named by the messages about a refused key;
+   * default `ZO_INGEST_KEY`.
+   */
+  apiKeyVariable?: string;
   /** Gzip request bodies (default true). */
   gzip?: boolean;
   /** Give up on one request after this long, in ms (then it counts as a network error). */
@@ -227,6 +232,7 @@ export function createShipper(options: ShipperOptions): Shipper {
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const maxAttempts = options.maxAttempts ?? Infinity;
   const log = options.log ?? defaultLog;
+  const keyVariable = options.apiKeyVariable ?? "ZO_INGEST_KEY";
   const encoder = new TextEncoder();
   const headers: Record<string, string> = { "content-type": "application/x-ndjson" };
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
@@ -349,7 +355,7 @@ export function createShipper(options: ShipperOptions): Shipper {
           note(
             "auth",
             `Cannot ship events: the bridge refused the API key (HTTP ${outcome.status}: ${outcome.error}); ` +
-              "set ZO_API_KEY to a valid ingest key. Events stay in the spool; retrying with backoff",
+              `set ${keyVariable} to a valid ingest key. Events stay in the spool; retrying with backoff`,
           );
           break;
         case "retry":
@@ -365,7 +371,7 @@ export function createShipper(options: ShipperOptions): Shipper {
       failures++;
       if (failures >= maxAttempts) {
         const what = outcome.kind === "auth"
-          ? `the bridge refused the API key (HTTP ${outcome.status}); set ZO_API_KEY to a valid ingest key`
+          ? `the bridge refused the API key (HTTP ${outcome.status}); set ${keyVariable} to a valid ingest key`
           : outcome.kind === "retry" && outcome.status === undefined
           ? `${options.endpoint.href} is unreachable (${outcome.error})`
           : `the bridge kept answering ${outcome.status} (${outcome.error})`;

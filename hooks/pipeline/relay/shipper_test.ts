@@ -240,8 +240,38 @@ Deno.test("Shipper.deliver() keeps events on 401, says so on stderr, and ships o
         assert.deepEqual(result, { shipped: 2, deadLetters: [] });
         assert.equal(bridge.requests.length, 5);
         assert.match(logged[0]!, /^Cannot ship events: the bridge refused the API key \(HTTP 401/);
-        assert.match(logged[0]!, /ZO_API_KEY/);
+        assert.match(logged[0]!, /set ZO_INGEST_KEY to a valid ingest key/, "the default name");
+        assert.doesNotMatch(logged.join("\n"), /ZO_API_KEY/);
         assert.ok(!logged.join("\n").includes("wrong"), "the key itself is never logged");
+      } finally {
+        shipper.close();
+      }
+    },
+  );
+});
+
+Deno.test("Shipper.deliver() names the variable the key was set in when the bridge refuses it", async () => {
+  const logged: string[] = [];
+  await withBridge(
+    () => Response.json({ error: "unknown key" }, { status: 401 }),
+    async (bridge) => {
+      const shipper = createShipper({
+        endpoint: bridge.url,
+        apiKey: "wrong",
+        apiKeyVariable: "ZO_API_KEY",
+        backoff: fastBackoff,
+        maxAttempts: 2,
+        log: (line) => logged.push(line),
+      });
+      try {
+        const error = await shipper.deliver(lines(1)).then(() => undefined, (e) => e);
+        assert.ok(error instanceof DeliveryError, String(error));
+        assert.match(logged[0]!, /set ZO_API_KEY to a valid ingest key/);
+        assert.match(
+          error.message,
+          /^Cannot ship events after 2 attempts: .*set ZO_API_KEY to a valid ingest key$/,
+        );
+        assert.doesNotMatch(logged.join("\n"), /ZO_INGEST_KEY/);
       } finally {
         shipper.close();
       }

@@ -4,8 +4,10 @@
  * between both sides: the layout, segment naming, the one-write append, and the disk bound.
  *
  * Layout under the log dir (files 0600, directories 0700):
- * - `spool/<YYYYMMDDTHHMMSSZ>.jsonl`: segments named by the UTC start of their time window
- *   (lexicographic = chronological); one line = one envelope + "\n", written by ONE append.
+ * - `spool/<YYYYMMDDTHHMMSSZ>.jsonl`: segments named by the UTC start of their time window by the
+ *   VM's clock (lexicographic = chronological while the clock is right; the relay never trusts a
+ *   name to say what was shipped); one line = one envelope + "\n", written by ONE append, under
+ *   a shared `flock` that holds a deletion off.
  * - `spool/dropped.json`: totals of what the spool bound dropped ({@linkcode DroppedTotals}),
  *   updated under an exclusive lock (flock).
  * - `relay/checkpoint.json`, `relay/dead_letter.jsonl`, `relay/quarantine.jsonl`,
@@ -15,7 +17,7 @@
  * @module
  */
 import { type EventContext, sealEvent } from "./envelope.ts";
-import { openOrCreateSync } from "./safe_open.ts";
+import { openExisting, openOrCreateSync } from "./safe_open.ts";
 import type { Redactor } from "../../shared/redact.ts";
 import type { Event } from "../../shared/schema.ts";
 
@@ -85,6 +87,62 @@ export function isSegmentClosed(
 /** Absolute path of segment `name` in `logDir`. */
 export function segmentPath(logDir: string, name: string): string {
   return `${logDir}/${LAYOUT.spoolDir}/${name}`;
+}
+
+/**
+ * Deletes `path` under an exclusive lock on it, if `keep` (given the file as it is then) says
+ * not to keep it. Appenders hold a shared lock while writing (see {@linkcode appendToSpoolSync}),
+ * so `keep` sees every line that will ever be in this file. Returns the file's info at deletion,
+ * `"kept"`, or undefined when it was gone already.
+ */
+export async function removeSegmentLocked<T>(
+  path: string,
+  keep: (info: Deno.FileInfo, file: Deno.FsFile) => Promise<T | undefined>,
+): Promise<{ removed: Deno.FileInfo } | { kept: T } | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await openExisting(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  try {
+    await file.lock(true);
+    const info = await file.stat();
+    if (info.nlink === 0) return undefined; // deleted by the other side meanwhile
+    const kept = await keep(info, file);
+    if (kept !== undefined) return { kept };
+    try {
+      await Deno.remove(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+    return { removed: info };
+  } finally {
+    file.close();
+  }
+}
+
+/** What {@linkcode removeShippedSegment} found. */
+export type ShippedRemoval = "gone" | "grown" | "replaced";
+
+/**
+ * Deletes segment `name` of `logDir`, read and shipped to `size` bytes of inode `ino`, unless
+ * late lines made it grow since (`"grown"`, kept to be read on) or it is another file now
+ * (smaller, or another inode: `"replaced"`, kept to be read afresh). Never deletes a line that
+ * was not shipped, whatever the clock did to the segment's closing.
+ */
+export async function removeShippedSegment(
+  logDir: string,
+  shipped: { name: string; size: number; ino?: number },
+): Promise<ShippedRemoval> {
+  const outcome = await removeSegmentLocked(segmentPath(logDir, shipped.name), (info) => {
+    const other = shipped.ino !== undefined && info.ino !== null && info.ino !== shipped.ino;
+    if (other || info.size < shipped.size) return Promise.resolve("replaced" as const);
+    return Promise.resolve(info.size > shipped.size ? "grown" as const : undefined);
+  });
+  return outcome && "kept" in outcome ? outcome.kept : "gone";
 }
 
 /** The segments of a spool, oldest first; empty when the spool does not exist yet. */
@@ -160,13 +218,22 @@ export function appendToSpoolSync(
     Deno.mkdirSync(`${logDir}/${LAYOUT.spoolDir}`, { recursive: true, mode: DIR_MODE });
     opened = openOrCreateSync(path, { read: true, append: true, mode: FILE_MODE });
   }
-  const { file, created } = opened;
-  try {
-    writeOwnLine(file, path, bytes);
-  } finally {
-    file.close();
+  for (let attempt = 0;; attempt++) {
+    const { file, created } = opened;
+    try {
+      // Shared with other hooks, exclusive against a deletion (removeSegmentLocked): once held,
+      // the file is either still linked, and no one deletes it before this write is done, or
+      // deleted already, and the line goes to a new file instead of an unlinked one.
+      file.lockSync(false);
+      if (file.statSync().nlink !== 0 || attempt >= 2) {
+        writeOwnLine(file, path, bytes);
+        return { segment, created };
+      }
+    } finally {
+      file.close();
+    }
+    opened = openOrCreateSync(path, { read: true, append: true, mode: FILE_MODE });
   }
-  return { segment, created };
 }
 
 const encoder = new TextEncoder();
@@ -256,13 +323,17 @@ export interface BoundOptions {
 interface Checkpoint {
   segment: string;
   offset: number;
+  ino?: number;
 }
 
 async function readCheckpoint(logDir: string): Promise<Checkpoint | undefined> {
   try {
-    const parsed = JSON.parse(await Deno.readTextFile(`${logDir}/${LAYOUT.checkpointFile}`));
+    const path = `${logDir}/${LAYOUT.checkpointFile}`;
+    const file = await openExisting(path, { read: true });
+    const parsed = JSON.parse(await new Response(file.readable).text());
     if (typeof parsed?.segment === "string" && Number.isSafeInteger(parsed?.offset)) {
-      return { segment: parsed.segment, offset: parsed.offset };
+      const ino = Number.isSafeInteger(parsed?.ino) ? parsed.ino as number : undefined;
+      return { segment: parsed.segment, offset: parsed.offset, ino };
     }
   } catch {
     // No relay has shipped anything yet (or the file is torn): everything counts as unshipped.
@@ -271,8 +342,20 @@ async function readCheckpoint(logDir: string): Promise<Checkpoint | undefined> {
 }
 
 /** Lines and bytes of a segment from `offset` on: the events a drop loses. */
-async function unshippedIn(path: string, offset: number): Promise<[number, number]> {
-  const bytes = await Deno.readFile(path);
+async function unshippedIn(file: Deno.FsFile, offset: number): Promise<[number, number]> {
+  // Read by hand: `file.readable` would close the file, and with it the lock held on it.
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  await file.seek(0, Deno.SeekMode.Start);
+  while (true) {
+    const chunk = new Uint8Array(1024 * 1024);
+    const n = await file.read(chunk);
+    if (n === null) break;
+    chunks.push(chunk.subarray(0, n));
+    length += n;
+  }
+  const bytes = new Uint8Array(length);
+  chunks.reduce((at, chunk) => (bytes.set(chunk, at), at + chunk.length), 0);
   let lines = 0;
   for (let i = offset; i < bytes.length; i++) if (bytes[i] === 0x0a) lines++;
   // A torn last line without "\n" is an event too.
@@ -311,28 +394,22 @@ export async function enforceSpoolBound(
   const checkpoint = await readCheckpoint(logDir);
   for (const { name, size } of segments) {
     if (total <= maxBytes || !isSegmentClosed(name, nowMs, options.windowMs)) break;
-    const path = segmentPath(logDir, name);
     let lost: [number, number] = [0, 0];
-    if (!checkpoint || name >= checkpoint.segment) {
-      const from = checkpoint?.segment === name ? checkpoint.offset : 0;
-      try {
-        lost = await unshippedIn(path, from);
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) continue;
-        throw error;
-      }
-    }
-    try {
-      await Deno.remove(path);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) continue; // the other side dropped it
-      throw error;
-    }
+    // Counted under the lock that holds appends off, so a line written meanwhile is counted.
+    // Every segment present counts from its start but the checkpoint's own: shipped segments
+    // are deleted, and a name says nothing of what was shipped (the clock may have gone back).
+    const removed = await removeSegmentLocked(segmentPath(logDir, name), async (info, file) => {
+      const own = checkpoint?.segment === name &&
+        (checkpoint.ino === undefined || checkpoint.ino === info.ino);
+      lost = await unshippedIn(file, own ? Math.min(checkpoint.offset, info.size) : 0);
+      return undefined;
+    });
+    if (!removed || !("removed" in removed)) continue; // the other side dropped it
     total -= size;
     drop.segments.push(name);
     drop.events += lost[0];
     drop.bytes += lost[1];
-    drop.freedBytes += size;
+    drop.freedBytes += removed.removed.size;
   }
 
   if (drop.segments.length > 0) {

@@ -7,6 +7,7 @@
  */
 import { loadVmConfig, type VmConfig } from "../vm_config.ts";
 import { ensureDir, LAYOUT, segmentName } from "../spool.ts";
+import type { Checkpoint } from "./checkpoint.ts";
 
 /** One request the fake bridge received. */
 export interface ReceivedRequest {
@@ -120,4 +121,9 @@ export function testConfig(
     ...env,
   };
   return loadVmConfig((name) => all[name]);
+}
+
+/** A checkpoint without its inode, to compare with a segment and offset. */
+export function position(checkpoint: Checkpoint): { segment: string; offset: number } {
+  return { segment: checkpoint.segment, offset: checkpoint.offset };
 }

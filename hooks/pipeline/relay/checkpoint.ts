@@ -1,6 +1,9 @@
 /**
- * The relay's position in the spool: `{"segment": "<name>", "offset": <bytes>}`, meaning every
- * line before that byte of that segment, and every segment named before it, is shipped. Written
+ * The relay's position in the spool: `{"segment": "<name>", "offset": <bytes>, "ino": <inode>}`,
+ * meaning every line before that byte of that file is shipped. For a replay every file named
+ * before it is shipped too; not for the live spool, whose names come from a clock that may have
+ * gone back (there shipped segments are deleted instead). The inode tells a file deleted and
+ * created again under the same name from the one the offset was counted in. Written
  * durably (tmp file, fsync, rename, fsync of the directory), so a crash leaves either the old or
  * the new checkpoint, never a torn one, and a 2xx that advanced it is never forgotten.
  *
@@ -15,6 +18,23 @@ export interface Checkpoint {
   segment: string;
   /** Byte offset in it: the start of the first line not shipped yet. */
   offset: number;
+  /** Inode of that file when the offset was counted; absent in older checkpoints. */
+  ino?: number;
+  /**
+   * The live spool's other files partly shipped, each with where it resumes: a clock gone back
+   * names files out of order, and one position cannot cover them all.
+   */
+  others?: Position[];
+}
+
+/** Where one file resumes. */
+export type Position = Omit<Checkpoint, "others">;
+
+function isPosition(value: unknown): value is Position {
+  const p = value as Partial<Position> | undefined;
+  return typeof p?.segment === "string" && !p.segment.includes("/") &&
+    Number.isSafeInteger(p.offset) && p.offset! >= 0 &&
+    (p.ino === undefined || Number.isSafeInteger(p.ino));
 }
 
 /** The start of a spool: before every segment. */
@@ -48,16 +68,23 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     parsed = undefined;
   }
   const candidate = parsed as Partial<Checkpoint> | undefined;
+  const others = candidate?.others;
   if (
-    typeof candidate?.segment !== "string" || !Number.isSafeInteger(candidate.offset) ||
-    candidate.offset! < 0 || candidate.segment.includes("/")
+    !isPosition(candidate) ||
+    (others !== undefined && !(Array.isArray(others) && others.every(isPosition)))
   ) {
     throw new SyntaxError(
       `Cannot read checkpoint ${path}: expected {"segment": "<file>", "offset": <bytes>}; ` +
         "delete it to ship the spool again from the start",
     );
   }
-  return { segment: candidate.segment, offset: candidate.offset! };
+  const position = (p: Position): Position =>
+    p.ino === undefined
+      ? { segment: p.segment, offset: p.offset }
+      : { segment: p.segment, offset: p.offset, ino: p.ino };
+  return others?.length
+    ? { ...position(candidate), others: others.map(position) }
+    : position(candidate);
 }
 
 /**

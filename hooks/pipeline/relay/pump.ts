@@ -11,7 +11,7 @@ import { type Checkpoint, writeCheckpoint } from "./checkpoint.ts";
 import { appendDeadLetters } from "./dead_letter.ts";
 import { appendQuarantine } from "./quarantine.ts";
 import type { Delivery, Shipper } from "./shipper.ts";
-import type { SpoolBatch, SpoolReader } from "./spool_reader.ts";
+import type { ShippedFile, SpoolBatch, SpoolReader } from "./spool_reader.ts";
 
 /** Where a pump keeps its state. */
 export interface PumpFiles {
@@ -36,10 +36,18 @@ export interface PumpOptions {
   concurrency?: number;
   /** Stops reading new batches (deliveries stop through the shipper's own signal). */
   signal?: AbortSignal;
-  /** Deletes files the checkpoint moved past (the relay's spool); default: keep them. */
-  deleteShipped?: (names: string[]) => Promise<void>;
+  /** Deletes files read and shipped to their end (the relay's spool); default: keep them. */
+  deleteShipped?: (files: ShippedFile[]) => Promise<DeleteOutcome>;
   /** Called after each commit with the running totals. */
   onCommit?: (totals: PumpTotals, checkpoint: Checkpoint) => void;
+}
+
+/** What {@linkcode PumpOptions.deleteShipped} did with the files it was given. */
+export interface DeleteOutcome {
+  /** Deleted (or gone already), or found replaced: a file of that name later is new. */
+  gone: string[];
+  /** Kept because late lines made them grow: read on from where they ended. */
+  grown: string[];
 }
 
 /** Default number of batches in flight. */
@@ -100,11 +108,16 @@ export async function pump(
       totals.deadLettered += delivery.deadLetters.length;
       totals.batches++;
       const checkpoint = reader.commit(head.batch);
-      if (checkpoint.segment !== saved.segment || checkpoint.offset !== saved.offset) {
+      if (JSON.stringify(checkpoint) !== JSON.stringify(saved)) {
         await writeCheckpoint(files.checkpoint, checkpoint);
         saved = checkpoint;
-        const shippedFiles = reader.takeShippedFiles();
-        if (shippedFiles.length > 0) await options.deleteShipped?.(shippedFiles);
+      }
+      // A done file may lie anywhere by name (a clock gone back), so look after every commit.
+      const shippedFiles = reader.takeShippedFiles();
+      if (shippedFiles.length > 0 && options.deleteShipped) {
+        const { gone, grown } = await options.deleteShipped(shippedFiles);
+        reader.forget(gone);
+        reader.reopen(grown);
       }
       options.onCommit?.({ ...totals }, checkpoint);
     }

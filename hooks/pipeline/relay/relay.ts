@@ -12,16 +12,16 @@
 import { createHookPipeline, type HookPipeline } from "../hook_runner.ts";
 import { baseContext, hostName, redactorFor, sessionRunId } from "../hook_context.ts";
 import { UNKNOWN_SESSION } from "../envelope.ts";
-import { type DropReport, enforceSpoolBound, LAYOUT, listSegments, segmentPath } from "../spool.ts";
+import { type DropReport, enforceSpoolBound, LAYOUT, removeShippedSegment } from "../spool.ts";
 import { startPendingCollectors } from "../usage/launcher.ts";
 import type { VmConfig } from "../vm_config.ts";
 import { type BackoffOptions, sleep } from "./backoff.ts";
 import { type Checkpoint, readCheckpoint, SPOOL_START } from "./checkpoint.ts";
 import { type HttpHookServer, startHttpHookServer } from "./http_hook_server.ts";
 import { acquireRelayLock } from "./instance_lock.ts";
-import { pump, type PumpFiles, type PumpTotals } from "./pump.ts";
+import { type DeleteOutcome, pump, type PumpFiles, type PumpTotals } from "./pump.ts";
 import { createShipper, DeliveryError, type Shipper } from "./shipper.ts";
-import { logDirSource, SpoolReader } from "./spool_reader.ts";
+import { logDirSource, type ShippedFile, SpoolReader } from "./spool_reader.ts";
 
 /** Options of {@linkcode runRelay}. */
 export interface RelayOptions {
@@ -77,12 +77,17 @@ export function relayFiles(logDir: string): PumpFiles {
   };
 }
 
-async function removeSegments(logDir: string, names: readonly string[]): Promise<void> {
-  for (const name of names) {
-    await Deno.remove(segmentPath(logDir, name)).catch((error) => {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    });
+/** Deletes segments read and shipped to their end, keeping those that grew since. */
+async function removeShipped(
+  logDir: string,
+  files: readonly ShippedFile[],
+): Promise<DeleteOutcome> {
+  const outcome: DeleteOutcome = { gone: [], grown: [] };
+  for (const file of files) {
+    const found = await removeShippedSegment(logDir, file);
+    (found === "grown" ? outcome.grown : outcome.gone).push(file.name);
   }
+  return outcome;
 }
 
 /**
@@ -165,6 +170,7 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
     boundTimer = setInterval(enforceBound, options.boundEveryMs ?? 5_000);
 
     let reader: SpoolReader | undefined;
+    const readerOptions = { ...options.batch, onBadCheckpoint: log };
     if (config.endpoint) {
       const files = relayFiles(config.logDir);
       let start: Checkpoint;
@@ -174,12 +180,9 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
         log(`${errorMessage(error)}; shipping from the start (the bridge keeps each event once)`);
         start = { ...SPOOL_START };
       }
-      // Segments wholly before the checkpoint are shipped: a crash may have left them.
-      await removeSegments(
-        config.logDir,
-        (await listSegments(config.logDir)).filter((name) => name < start.segment),
-      );
-      reader = new SpoolReader(logDirSource(config.logDir), start, options.batch);
+      // No segment is deleted for its name: one named before the checkpoint may have been
+      // written after the clock went back. Shipped ones a crash left are shipped again.
+      reader = new SpoolReader(logDirSource(config.logDir), start, readerOptions);
       shipper = createShipper({
         endpoint: config.endpoint,
         apiKey: config.apiKey,
@@ -196,7 +199,7 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
         files: relayFiles(config.logDir),
         concurrency: options.concurrency,
         signal: stop.signal,
-        deleteShipped: (names) => removeSegments(config.logDir, names),
+        deleteShipped: (files) => removeShipped(config.logDir, files),
       });
       totals.shipped += done.shipped;
       totals.deadLettered += done.deadLettered;
@@ -233,7 +236,7 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
             await readCheckpoint(relayFiles(config.logDir).checkpoint).catch(() =>
               reader!.checkpoint
             ),
-            options.batch,
+            readerOptions,
           );
           await sleep(5_000, stop.signal);
           continue;

@@ -5,6 +5,7 @@ import { readCheckpoint } from "./checkpoint.ts";
 import { relayFiles, runRelay } from "./relay.ts";
 import {
   fakeEvent,
+  position,
   readJsonl,
   segmentAgo,
   startFakeBridge,
@@ -32,7 +33,7 @@ Deno.test("runRelay() ships the spool, deletes closed shipped segments, and exit
       assert.equal(bridge.requests[0]!.headers.get("authorization"), "Bearer test-key");
       assert.deepEqual(await listSegments(logDir), [current], "the open segment stays");
       const size = (await Deno.stat(segmentPath(logDir, current))).size;
-      assert.deepEqual(await readCheckpoint(relayFiles(logDir).checkpoint), {
+      assert.deepEqual(position(await readCheckpoint(relayFiles(logDir).checkpoint)), {
         segment: current,
         offset: size,
       });

@@ -24,7 +24,11 @@ export interface StateCounts {
   events: number;
   /** Events at level "error" (failed tool calls, API errors, ...). */
   errors: number;
-  /** Tool calls, counted when they start (PreToolUse, or a tool event with no hook name). */
+  /**
+   * Tool calls: each `tool_use_id` once, on whichever of its events comes first (PreToolUse, or
+   * its answer or permission event when no PreToolUse arrives), as the session timeline pairs
+   * them; a tool event without a `tool_use_id` (own events) counts on its own.
+   */
   tool_calls: number;
   /** Failed tool calls (PostToolUseFailure). */
   tool_failures: number;
@@ -78,6 +82,43 @@ export interface AgentState {
   counts: StateCounts;
   /** Token usage of the scope, once it has any (see {@linkcode StateUsage}). */
   usage?: StateUsage;
+  /**
+   * Session records only: the latest `tool_use_id`s counted (at most
+   * {@linkcode RECENT_TOOL_USES}), so that a call's second event does not count it again.
+   */
+  tool_use_ids?: string[];
+}
+
+/** Hook events of a tool call, paired by `tool_use_id` (as in the dashboard's timeline). */
+export const TOOL_CALL_HOOKS: ReadonlySet<string> = new Set([
+  "PreToolUse",
+  "PostToolUse",
+  "PostToolUseFailure",
+  "PermissionRequest",
+  "PermissionDenied",
+]);
+
+/**
+ * How many `tool_use_id`s a session record remembers. A call's events come close together
+ * (a parallel batch is a handful of calls), so a call whose other event comes more than this
+ * many calls later is counted twice: a bound, so a long session's record stays small.
+ */
+export const RECENT_TOOL_USES = 128;
+
+/**
+ * Whether `event` is a tool call not counted yet for its session; remembers it in the session
+ * record's {@linkcode AgentState.tool_use_ids} when it is one.
+ */
+function isNewToolCall(event: Event, session: AgentState): boolean {
+  const hook = event.hook_event_name;
+  const id = event.tool_use_id;
+  if (id === undefined || hook === undefined || !TOOL_CALL_HOOKS.has(hook)) {
+    return event.event_type === "tool_invocation" && (hook === "PreToolUse" || hook === undefined);
+  }
+  const seen = session.tool_use_ids ?? [];
+  if (seen.includes(id)) return false;
+  session.tool_use_ids = [...seen, id].slice(-RECENT_TOOL_USES);
+  return true;
 }
 
 /**
@@ -136,14 +177,11 @@ function emptyCounts(): StateCounts {
   };
 }
 
-function addCounts(counts: StateCounts, event: Event): void {
+function addCounts(counts: StateCounts, event: Event, newToolCall: boolean): void {
   counts.events++;
   if (event.level === "error") counts.errors++;
-  if (event.event_type === "tool_invocation") {
-    const hook = event.hook_event_name;
-    if (hook === "PreToolUse" || hook === undefined) counts.tool_calls++;
-    if (hook === "PostToolUseFailure") counts.tool_failures++;
-  }
+  if (newToolCall) counts.tool_calls++;
+  if (event.hook_event_name === "PostToolUseFailure") counts.tool_failures++;
   if (event.hook_event_name === "SessionStart") counts.sessions_started++;
   if (event.hook_event_name === "SubagentStart") counts.subagents_started++;
 }
@@ -188,35 +226,38 @@ export function applyEvents(
   const touched = new Map<string, AgentState>();
   for (const event of events) {
     const tsMs = Date.parse(event.ts);
-    for (const key of stateKeysOf(event)) {
-      let state = touched.get(key.id);
-      if (state === undefined) {
-        const before = previous.get(key.id);
-        state = before === undefined ? undefined : structuredClone(before);
-      }
-      if (state === undefined) {
-        state = {
-          id: key.id,
-          scope: key.scope,
-          ...(key.project_id === undefined ? {} : { project_id: key.project_id }),
-          ...({ [`${key.scope}_id`]: key.key } as Partial<AgentState>),
-          status: statusOf(event),
-          first_ts: event.ts,
-          last_ts: event.ts,
-          last_ts_ms: tsMs,
-          last_event_id: event.event_id,
-          last_event_type: event.event_type,
-          counts: emptyCounts(),
-        };
-        setLast(state, event, tsMs);
-      } else {
+    const states = stateKeysOf(event).map((key) => {
+      const current = touched.get(key.id) ?? previous.get(key.id);
+      if (current !== undefined) {
+        const state = touched.has(key.id) ? current : structuredClone(current);
         if (isLater(event, tsMs, state)) setLast(state, event, tsMs);
-        if (Date.parse(event.ts) < Date.parse(state.first_ts)) state.first_ts = event.ts;
+        if (tsMs < Date.parse(state.first_ts)) state.first_ts = event.ts;
+        return state;
       }
-      addCounts(state.counts, event);
-      const raised = usage?.get(event.event_id);
+      const state: AgentState = {
+        id: key.id,
+        scope: key.scope,
+        ...(key.project_id === undefined ? {} : { project_id: key.project_id }),
+        ...({ [`${key.scope}_id`]: key.key } as Partial<AgentState>),
+        status: statusOf(event),
+        first_ts: event.ts,
+        last_ts: event.ts,
+        last_ts_ms: tsMs,
+        last_event_id: event.event_id,
+        last_event_type: event.event_type,
+        counts: emptyCounts(),
+      };
+      setLast(state, event, tsMs);
+      return state;
+    });
+    // Every event names its session, whose record decides whether a tool call is new.
+    const session = states.find((state) => state.scope === "session")!;
+    const newToolCall = isNewToolCall(event, session);
+    const raised = usage?.get(event.event_id);
+    for (const state of states) {
+      addCounts(state.counts, event, newToolCall);
       if (raised !== undefined) state.usage = addUsage(state.usage ?? zeroUsage(), raised);
-      touched.set(key.id, state);
+      touched.set(state.id, state);
     }
   }
   return touched;

@@ -4,6 +4,7 @@ import {
   type AgentState,
   applyEvents,
   parseState,
+  RECENT_TOOL_USES,
   stateKeysOf,
   stateMetadata,
   statusOf,
@@ -134,4 +135,58 @@ Deno.test("stateMetadata() keeps scalars only, with ts_ms for ordering", () => {
   assert.equal(parseState("not json"), undefined);
   assert.equal(parseState('{"id":1}'), undefined);
   assert.equal(parseState(null), undefined);
+});
+
+Deno.test("applyEvents() counts each tool call once, whichever of its events arrive", async (t) => {
+  const call = (hook: string, id: string, second: number, fields: Partial<Event> = {}) =>
+    event({
+      ts: `2026-01-01T00:00:${String(second).padStart(2, "0")}.000Z`,
+      event_type: hook.startsWith("Permission") ? "permission" : "tool_invocation",
+      hook_event_name: hook,
+      tool_name: "Bash",
+      tool_use_id: id,
+      ...fields,
+    });
+  const events = [
+    call("PreToolUse", "toolu_a", 1),
+    call("PermissionRequest", "toolu_a", 2),
+    call("PostToolUse", "toolu_a", 3),
+    // No PreToolUse: an answer alone, a failure alone, a denial alone.
+    call("PostToolUse", "toolu_b", 4),
+    call("PostToolUseFailure", "toolu_c", 5, { level: "error" }),
+    call("PermissionDenied", "toolu_d", 6),
+    // A call still running.
+    call("PreToolUse", "toolu_e", 7),
+  ];
+  const counts = (states: Map<string, AgentState>, scope: string) =>
+    [...states.values()].find((s) => s.scope === scope)!.counts;
+
+  await t.step("five calls, one failed, in every record", () => {
+    const states = applyEvents(new Map(), events);
+    for (const scope of ["project", "worker", "run", "session"]) {
+      assert.equal(counts(states, scope).tool_calls, 5, scope);
+      assert.equal(counts(states, scope).tool_failures, 1, scope);
+    }
+  });
+
+  await t.step("the answer before its call, in another batch: still one call", () => {
+    const [pre, request, post, ...rest] = events;
+    const first = applyEvents(new Map(), [post!, ...rest]);
+    const states = applyEvents(first, [request!, pre!]);
+    assert.equal(counts(states, "session").tool_calls, 5);
+    assert.equal(counts(states, "project").tool_calls, 5);
+  });
+
+  await t.step("a session record remembers a bounded number of ids", () => {
+    const many = Array.from(
+      { length: RECENT_TOOL_USES + 10 },
+      (_, i) => call("PreToolUse", `toolu_${i}`, 1),
+    );
+    const session = [...applyEvents(new Map(), many).values()].find((s) => s.scope === "session")!;
+    assert.equal(session.counts.tool_calls, many.length);
+    assert.equal(session.tool_use_ids?.length, RECENT_TOOL_USES);
+    assert.equal(session.tool_use_ids?.at(-1), `toolu_${many.length - 1}`);
+    const project = [...applyEvents(new Map(), many).values()].find((s) => s.scope === "project")!;
+    assert.equal(project.tool_use_ids, undefined, "only session records keep ids");
+  });
 });

@@ -263,7 +263,8 @@ Deno.test("ChromaStore keeps the latest agent state per project, worker, run and
     assert.deepEqual(s.counts, {
       events: 3,
       errors: 1,
-      tool_calls: 1,
+      // The failure answers a call of its own (toolu_01JKL012, no PreToolUse): two calls.
+      tool_calls: 2,
       tool_failures: 1,
       sessions_started: 1,
       subagents_started: 0,

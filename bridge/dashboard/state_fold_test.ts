@@ -1,14 +1,23 @@
 import assert from "node:assert/strict";
-import { type AgentState, applyEvents, statusOf as serverStatusOf } from "../agent_state.ts";
+import {
+  type AgentState,
+  applyEvents,
+  RECENT_TOOL_USES as SERVER_RECENT_TOOL_USES,
+  statusOf as serverStatusOf,
+  TOOL_CALL_HOOKS as SERVER_TOOL_CALL_HOOKS,
+} from "../agent_state.ts";
+import { buildTimeline } from "./static/timeline_model.js";
 import { fixtureSession } from "./fixture_session.ts";
 import {
   distinctSessions,
   foldLiveEvent,
   groupFleet,
+  RECENT_TOOL_USES,
   recordKeysOf,
   recordTokens,
   type StateRecord,
   statusOf,
+  TOOL_CALL_HOOKS,
 } from "./static/state_fold.js";
 import { EVENT_TYPES } from "./static/vocabulary.js";
 
@@ -125,4 +134,19 @@ Deno.test("distinctSessions() counts session ids, not SessionStart events", () =
   ];
   assert.equal(distinctSessions(sessions, "worker_id", worker), 2);
   assert.equal(distinctSessions(sessions, "run_id", run), 1);
+});
+
+Deno.test("foldLiveEvent() counts tool calls as the bridge and the session timeline do", async () => {
+  assert.deepEqual([...TOOL_CALL_HOOKS].sort(), [...SERVER_TOOL_CALL_HOOKS].sort());
+  assert.equal(RECENT_TOOL_USES, SERVER_RECENT_TOOL_USES);
+  // The fixture has answers without their PreToolUse (an Edit, an MCP call, a failure) and a
+  // denial alone: each is one call in the fleet's records and in the session's timeline.
+  const events = await fixtureSession({ run_id: "run-t", session_id: "session-t" });
+  const live = new Map<string, StateRecord>();
+  for (const event of events) foldLiveEvent(live, event);
+  const session = [...live.values()].find((r) => r.scope === "session");
+  const timeline = buildTimeline(events);
+  assert.equal(session?.counts.tool_calls, timeline.tools);
+  assert.equal(session?.counts.tool_failures, timeline.failedTools);
+  assert.equal(timeline.tools, 6);
 });

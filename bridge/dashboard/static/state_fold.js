@@ -12,7 +12,7 @@
  * @typedef {{
  *   event_id: string, ts: string, event_type: string, level: string, session_id: string,
  *   run_id: string, project_id?: string, worker_id?: string, hook_event_name?: string,
- *   tool_name?: string, msg?: string
+ *   tool_name?: string, tool_use_id?: string, msg?: string
  * }} LiveEvent
  */
 
@@ -31,7 +31,7 @@
  *   worker_id?: string, run_id?: string, session_id?: string, status: string,
  *   first_ts: string, last_ts: string, last_ts_ms: number, last_event_id: string,
  *   last_event_type: string, last_hook_event_name?: string, last_tool_name?: string,
- *   last_msg?: string, counts: StateCounts, usage?: RecordUsage
+ *   last_msg?: string, counts: StateCounts, usage?: RecordUsage, tool_use_ids?: string[]
  * }} StateRecord
  */
 
@@ -101,19 +101,48 @@ export function recordKeysOf(event) {
   return keys;
 }
 
+/** Hook events of a tool call, paired by `tool_use_id` (as `TOOL_CALL_HOOKS` on the bridge). */
+export const TOOL_CALL_HOOKS = new Set([
+  "PreToolUse",
+  "PostToolUse",
+  "PostToolUseFailure",
+  "PermissionRequest",
+  "PermissionDenied",
+]);
+
+/** How many `tool_use_id`s a session record remembers (as `RECENT_TOOL_USES` on the bridge). */
+export const RECENT_TOOL_USES = 128;
+
+/**
+ * Whether `event` is a tool call its session has not counted yet (each `tool_use_id` once,
+ * whichever of its events comes first); remembers it in the session record when it is one.
+ * As `isNewToolCall` in `bridge/agent_state.ts`.
+ * @param {LiveEvent} event
+ * @param {StateRecord} session
+ */
+function isNewToolCall(event, session) {
+  const hook = event.hook_event_name;
+  const id = event.tool_use_id;
+  if (id === undefined || hook === undefined || !TOOL_CALL_HOOKS.has(hook)) {
+    return event.event_type === "tool_invocation" && (hook === "PreToolUse" || hook === undefined);
+  }
+  const seen = session.tool_use_ids ?? [];
+  if (seen.includes(id)) return false;
+  session.tool_use_ids = [...seen, id].slice(-RECENT_TOOL_USES);
+  return true;
+}
+
 /**
  * @param {StateCounts} counts
  * @param {LiveEvent} event
+ * @param {boolean} newToolCall
  */
-function addCounts(counts, event) {
+function addCounts(counts, event, newToolCall) {
   const bump = (/** @type {keyof StateCounts} */ name) => counts[name] = (counts[name] ?? 0) + 1;
   bump("events");
   if (event.level === "error") bump("errors");
-  if (event.event_type === "tool_invocation") {
-    const hook = event.hook_event_name;
-    if (hook === "PreToolUse" || hook === undefined) bump("tool_calls");
-    if (hook === "PostToolUseFailure") bump("tool_failures");
-  }
+  if (newToolCall) bump("tool_calls");
+  if (event.hook_event_name === "PostToolUseFailure") bump("tool_failures");
   if (event.hook_event_name === "SessionStart") bump("sessions_started");
   if (event.hook_event_name === "SubagentStart") bump("subagents_started");
 }
@@ -158,6 +187,8 @@ export function foldLiveEvent(records, event) {
   const tsMs = Date.parse(event.ts);
   /** @type {string[]} */
   const changed = [];
+  /** @type {StateRecord[]} */
+  const taking = [];
   for (const key of recordKeysOf(event)) {
     let record = records.get(key.id);
     if (record === undefined) {
@@ -182,9 +213,14 @@ export function foldLiveEvent(records, event) {
       continue;
     }
     setLast(record, event, tsMs);
-    addCounts(record.counts, event);
+    taking.push(record);
     changed.push(key.id);
   }
+  // The session's record decides whether a tool call is new; when it took the event as
+  // counted already, so is the call.
+  const session = taking.find((record) => record.scope === "session");
+  const newToolCall = session !== undefined && isNewToolCall(event, session);
+  for (const record of taking) addCounts(record.counts, event, newToolCall);
   return changed;
 }
 

@@ -32,6 +32,8 @@ const SESSION_B = "sess-b-5e1c0a7e-2b6f-4f55-9d0e-7a3c2f9e1b44";
 const SESSION_C = "sess-c-9b2d41c0-77aa-4e0e-a1f2-3c4d5e6f7a8b";
 /** Started, resumed twice, compacted once: one session id, four SessionStart events. */
 const SESSION_D = "sess-d-3f0e6a1b-8c2d-4e5f-9a0b-1c2d3e4f5a6b";
+/** A resumed conversation: its transcript's responses are 13 days older than its hooks. */
+const SESSION_E = "sess-e-6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d";
 
 async function ingest(bridge: TestBridge, events: Event[]): Promise<void> {
   const response = await fetch(bridge.ingestUrl, {
@@ -44,9 +46,31 @@ async function ingest(bridge: TestBridge, events: Event[]): Promise<void> {
   assert.equal(body.accepted, events.length, JSON.stringify(body));
 }
 
-/** The fleet: two projects, three workers, three sessions in three states, and usage. */
-async function fixtures(bridge: TestBridge): Promise<void> {
+/** What the steps look for of the resumed session (SESSION_E). */
+interface Resumed {
+  hooks: Event[];
+  usage: Event[];
+}
+
+/** The fleet: two projects, three workers, sessions in three states, and usage. */
+async function fixtures(bridge: TestBridge): Promise<Resumed> {
   const start = Date.now() - 10 * 60_000;
+  const resumed: Resumed = {
+    hooks: await fixtureSession({
+      run_id: "run-e",
+      project_id: "beta",
+      worker_id: "vm-5",
+      session_id: SESSION_E,
+      startMs: start + 240_011,
+    }),
+    usage: await fixtureUsage({
+      run_id: "run-e",
+      project_id: "beta",
+      worker_id: "vm-5",
+      session_id: SESSION_E,
+      startMs: start - 13 * 86_400_000,
+    }),
+  };
   await ingest(bridge, [
     ...await fixtureSession({
       run_id: "run-a",
@@ -85,8 +109,13 @@ async function fixtures(bridge: TestBridge): Promise<void> {
       session_id: SESSION_A,
       startMs: start + 1_500,
     }),
+    // Another project: the bridge counts a response once per project (the first session to
+    // store it owns it), and these are the same transcript's responses as session A's.
+    ...resumed.hooks,
+    ...resumed.usage,
   ]);
   await bridge.flushAgentState();
+  return resumed;
 }
 
 // Run in the page (strings: this file is type-checked without the DOM's types).
@@ -115,7 +144,7 @@ Deno.test({
   async fn(t) {
     const boundKey = testKey("read-beta");
     await using bridge = await startTestBridge({ keys: `read@beta:${boundKey}` });
-    await fixtures(bridge);
+    const resumed = await fixtures(bridge);
     const shots = await artifactsDir("dashboard");
     // deno-lint-ignore no-console -- CI keeps this path in its log, for the screenshots
     console.log(`Screenshots: ${shots}`);
@@ -249,7 +278,11 @@ Deno.test({
           // The session's own agent_state record (GET /query?collection=agent_state&scope=session).
           assert.equal(await page.locator(".session-head .status").innerText(), "ended");
           const bash = page.locator('li[data-tool-use-id="toolu_01ABC123"] > .row');
-          assert.match(await bash.innerText(), /Bash[\s\S]*ok[\s\S]*1\.50 s/);
+          // One duration, saying which: Claude Code's duration_ms (4187 ms), not also the 1.5 s
+          // between the two hooks, nor again in the message.
+          assert.match(await bash.innerText(), /Bash[\s\S]*ok[\s\S]*ran 4\.19 s/);
+          assert.doesNotMatch(await bash.innerText(), /1\.50 s|4187 ms/);
+          assert.equal(await bash.locator(".duration").count(), 1);
           const failed = page.locator('li[data-tool-use-id="toolu_01JKL012"]');
           assert.match((await failed.getAttribute("class")) ?? "", /is-error/);
           assert.match(await failed.locator(".row").innerText(), /failed/);
@@ -297,6 +330,61 @@ Deno.test({
         assert.ok(ms < 1_000, `appeared ${ms.toFixed(0)} ms after the ingest was acknowledged`);
         await shot(page, "05-live-event");
       });
+
+      await t.step(
+        "tool-call counts agree between the fleet and the session, answers without a call too",
+        async () => {
+          // Session B ends at a PostToolUseFailure that has no PreToolUse; its Edit and MCP
+          // answers and its denial have none either: five calls, one failed, in both views.
+          await page.goto(`${bridge.url}/dashboard/#/fleet?project_id=acme`);
+          await waitReady(page, "fleet");
+          const row = page.locator(`tr:has(a[href="#/session?session_id=${SESSION_B}"])`);
+          const header = await page.locator(
+            'table:has(caption:has-text("Sessions")) thead th',
+          ).allInnerTexts();
+          const column = header.indexOf("Tool calls (failed)");
+          assert.ok(column > 0, header.join(" | "));
+          // The first column is the row's th; the others are its tds.
+          assert.equal(await row.locator("td").nth(column - 1).innerText(), "5 (1)");
+          await page.goto(`${bridge.url}/dashboard/#/session?session_id=${SESSION_B}`);
+          await waitReady(page, "session");
+          const fact = page.locator('.session-head dt:text-is("Tool calls") + dd');
+          assert.equal(await fact.innerText(), "5 (1 failed, 0 without an answer)");
+        },
+      );
+
+      await t.step(
+        "a resumed session starts at its hook events; its old usage sits where it was read",
+        async () => {
+          await page.goto(`${bridge.url}/dashboard/#/session?session_id=${SESSION_E}`);
+          await waitReady(page, "session");
+          const first = resumed.hooks[0]!;
+          const firstRow = page.locator(`li[data-event-id="${first.event_id}"] .offset`);
+          assert.equal(await firstRow.innerText(), "+0:00.000");
+          // "Started" is the first hook event's time, as the first row's offset says it.
+          const started = page.locator('.session-head dt:text-is("Started") + dd');
+          assert.equal(await started.innerText(), await firstRow.getAttribute("title"));
+          // Every offset is within the session's 29 s, none days long ("+319:36:26").
+          for (const text of await page.locator("ol.timeline .offset").allInnerTexts()) {
+            assert.match(text, /^\+0:[0-5]\d\.\d{3}$/);
+          }
+          // The responses, 13 days old, were read after the session's SubagentStop (12 s in):
+          // they sit there, each labelled with its response's own time.
+          const stop = resumed.hooks.find((e) => e.hook_event_name === "SubagentStop")!;
+          const stopOffset = await page.locator(`li[data-event-id="${stop.event_id}"] .offset`)
+            .innerText();
+          assert.equal(stopOffset, "+0:12.000");
+          assert.ok(resumed.usage.length > 0);
+          for (const usage of resumed.usage) {
+            const item = page.locator(`li[data-event-id="${usage.event_id}"]`);
+            assert.equal(await item.locator(".offset").innerText(), stopOffset);
+            const response = item.locator("time.response");
+            assert.equal(await response.getAttribute("datetime"), usage.ts);
+            assert.match(await response.innerText(), /^response at /);
+          }
+          await shot(page, "04b-resumed-session");
+        },
+      );
 
       await t.step(
         "the fleet overview shows a new session as its first event arrives",

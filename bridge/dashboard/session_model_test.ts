@@ -5,6 +5,7 @@ import {
   addLiveEvents,
   allKeys,
   type Fact,
+  responseText,
   sessionFacts,
   sessionQueries,
   subagentSummary,
@@ -141,12 +142,37 @@ Deno.test("allKeys() lists every item, a subagent's children too", async () => {
   assert.equal(new Set(keys).size, keys.length);
 });
 
-Deno.test("a tool call's row: duration and message", async () => {
-  const timeline = buildTimeline(await session());
+Deno.test("a tool call's row shows one duration and says which", async (t) => {
+  const events = await session();
+  const timeline = buildTimeline(events);
   const bash = tool(timeline.items, "toolu_01ABC123");
-  assert.equal(toolDuration(bash)?.text, "1.50 s");
-  assert.equal(toolSummary(bash), bash.post?.msg);
-  assert.equal(toolDuration(tool(timeline.items, "toolu_01MNO345")), undefined);
+  await t.step("Claude Code's duration_ms, once: not again in the message", () => {
+    assert.deepEqual(toolDuration(bash), {
+      ms: 4_187,
+      text: "ran 4.19 s",
+      title: "How long the tool ran, as Claude Code measured it (duration_ms)",
+    });
+    assert.equal(bash.post?.msg, "Bash done in 4187 ms: npm test");
+    assert.equal(toolSummary(bash), "Bash done: npm test");
+    const failed = tool(timeline.items, "toolu_01JKL012");
+    assert.equal(toolDuration(failed)?.text, "ran 1.29 s");
+    assert.match(toolSummary(failed), /^Bash failed: remote: Permission to/);
+  });
+  await t.step("without duration_ms, the hooks' gap, and the message as it is", () => {
+    const bare = events.map((e) =>
+      e.tool_use_id === "toolu_01ABC123" && e.data
+        ? { ...e, data: { ...e.data, duration_ms: undefined }, msg: "Bash done: npm test" }
+        : e
+    );
+    const gap = tool(buildTimeline(bare).items, "toolu_01ABC123");
+    assert.equal(toolDuration(gap)?.text, "1.50 s between hooks");
+    assert.equal(toolSummary(gap), "Bash done: npm test");
+  });
+  await t.step("a denial alone: no duration, its own message", () => {
+    const denied = tool(timeline.items, "toolu_01MNO345");
+    assert.equal(toolDuration(denied), undefined);
+    assert.equal(toolSummary(denied), denied.events[0]?.msg);
+  });
 });
 
 Deno.test("subagentSummary() counts its events and says how long it ran", async () => {
@@ -158,4 +184,17 @@ Deno.test("subagentSummary() counts its events and says how long it ran", async 
     subagentSummary({ ...group, durationMs: undefined, stop: undefined }),
     "4 events · running",
   );
+});
+
+Deno.test("responseText() names a usage event's response time, nothing for other events", async () => {
+  const events = await session();
+  const usage = await fixtureUsage({ run_id: "run-1", session_id: SESSION, startMs: 0 });
+  const timeline = buildTimeline([...events, ...usage]);
+  const rows = timeline.items.filter((item) => item.kind === "event");
+  const usageRow = rows.find((item) => item.kind === "event" && item.event.event_type === "usage");
+  assert.ok(usageRow && usageRow.kind === "event");
+  assert.equal(responseText(usageRow), `response at ${formatTime(Date.parse(usageRow.event.ts))}`);
+  const hookRow = rows.find((item) => item.kind === "event" && item.event.event_type !== "usage");
+  assert.ok(hookRow && hookRow.kind === "event");
+  assert.equal(responseText(hookRow), undefined);
 });

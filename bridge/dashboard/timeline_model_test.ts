@@ -5,6 +5,7 @@ import {
   buildTimeline,
   eventsOf,
   filterTimeline,
+  readTimes,
   type TimelineItem,
   type ToolItem,
 } from "./static/timeline_model.js";
@@ -60,21 +61,95 @@ Deno.test("buildTimeline() takes a session's span from its hook events, not usag
   assert.equal(buildTimeline(usage).firstTsMs, Date.parse(usage[0]!.ts));
 });
 
+Deno.test("buildTimeline() puts usage events where they were read, with their response time", async (t) => {
+  const startMs = Date.now() - 60_000;
+  const hooks = await fixtureSession({ run_id: "run-1", session_id: "s-old", startMs });
+  const reader = (name: string) => hooks.find((e) => e.hook_event_name === name)!;
+  await t.step(
+    "13-day-old responses: read at the first Stop-like hook of this session",
+    async () => {
+      const usage = await fixtureUsage({
+        run_id: "run-1",
+        session_id: "s-old",
+        startMs: startMs - 13 * 86_400_000,
+      });
+      const model = buildTimeline([...usage, ...hooks]);
+      const items = model.items.filter((i) => i.kind === "event" && i.event.event_type === "usage");
+      assert.equal(items.length, usage.length);
+      // The SubagentStop (12 s in) is the first hook after which the collector reads.
+      const readMs = Date.parse(reader("SubagentStop").ts);
+      for (const item of items) {
+        assert.ok(item.kind === "event");
+        assert.equal(item.tsMs, readMs);
+        assert.equal(item.ts, new Date(readMs).toISOString());
+        assert.equal(item.responseTs, item.event.ts);
+        assert.equal(item.responseTsMs, Date.parse(item.event.ts));
+      }
+      // In order at the top level, and every offset inside the session's span.
+      const top = model.items.map((item) => item.tsMs);
+      assert.deepEqual(top, [...top].sort((a, b) => a - b));
+      assert.ok(model.items.every((item) => item.tsMs >= model.firstTsMs!));
+    },
+  );
+  await t.step("a response read at the next reader after it, not an earlier one", () => {
+    const stop = reader("Stop");
+    const late = {
+      ...hooks.find((e) => e.hook_event_name === "Notification")!,
+      event_id: "u-late",
+      event_type: "usage" as const,
+      hook_event_name: undefined,
+    };
+    const times = readTimes([...hooks, late].sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts)));
+    // The Notification (15 s) comes after the SubagentStop (12 s): the PreCompact (24 s) reads it.
+    assert.equal(times.get("u-late"), Date.parse(reader("PreCompact").ts));
+    assert.ok(Date.parse(reader("PreCompact").ts) < Date.parse(stop.ts));
+  });
+  await t.step("no reader yet: not before the session's first hook event", () => {
+    const first = hooks[0]!;
+    const old = {
+      ...first,
+      event_id: "u-old",
+      event_type: "usage" as const,
+      ts: new Date(startMs - 86_400_000).toISOString(),
+    };
+    const times = readTimes([old, first]);
+    assert.equal(times.get("u-old"), Date.parse(first.ts));
+    // Only usage: at its own time.
+    assert.equal(readTimes([old]).get("u-old"), Date.parse(old.ts));
+  });
+});
+
 Deno.test("buildTimeline() pairs tool calls by tool_use_id and times them", async (t) => {
   const model = buildTimeline(await session());
-  await t.step("PreToolUse with its PostToolUse: ok, 1.5 s", () => {
+  await t.step("PreToolUse with its PostToolUse: ok, Claude Code's duration_ms", () => {
     const bash = tool(model.items, "toolu_01ABC123");
     assert.equal(bash.tool_name, "Bash");
     assert.equal(bash.outcome, "ok");
-    assert.equal(bash.durationMs, 1_500);
+    // The answer says 4187 ms; its hook came 1.5 s after the PreToolUse's: one duration.
+    assert.equal(bash.durationMs, 4_187);
+    assert.equal(bash.durationFrom, "claude_code");
     assert.deepEqual(bash.events.map((e) => e.hook_event_name), ["PreToolUse", "PostToolUse"]);
     assert.equal(bash.error, false);
   });
-  await t.step("a PostToolUseFailure alone: failed, an error, no duration", () => {
+  await t.step("a PostToolUseFailure alone: failed, an error, its duration_ms", () => {
     const failed = tool(model.items, "toolu_01JKL012");
     assert.equal(failed.outcome, "failed");
     assert.equal(failed.error, true);
-    assert.equal(failed.durationMs, undefined);
+    assert.equal(failed.durationMs, 1_290);
+    assert.equal(failed.durationFrom, "claude_code");
+  });
+  await t.step("an answer without duration_ms: the time between the two hooks", async () => {
+    const events = (await session()).map((e) =>
+      e.tool_use_id === "toolu_01ABC123" && e.data
+        ? { ...e, data: { ...e.data, duration_ms: undefined } }
+        : e
+    );
+    const bash = tool(buildTimeline(events).items, "toolu_01ABC123");
+    assert.equal(bash.durationMs, 1_500);
+    assert.equal(bash.durationFrom, "hooks");
+  });
+  await t.step("a denial alone: no duration", () => {
+    assert.equal(tool(model.items, "toolu_01MNO345").durationMs, undefined);
   });
   await t.step("a PermissionDenied: denied", () => {
     assert.equal(tool(model.items, "toolu_01MNO345").outcome, "denied");
@@ -107,7 +182,7 @@ Deno.test("buildTimeline() nests a subagent's events under its start", async (t)
   await t.step("its tool call and its stop are inside, not at the top", () => {
     assert.deepEqual(group.children.map((c) => c.kind), ["tool", "event"]);
     const inner = tool(group.children, "toolu_sub_01");
-    assert.equal(inner.durationMs, 2_250);
+    assert.equal(inner.durationMs, 4_187);
     assert.equal(
       flatten(model.items.filter((i) => i.kind !== "subagent")).some((i) =>
         i.kind === "tool" && i.tool_use_id === "toolu_sub_01"

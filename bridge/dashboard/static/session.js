@@ -16,6 +16,7 @@ import {
   domId,
   eventLabel,
   MAX_EVENTS,
+  responseText,
   sessionFacts,
   sessionQueries,
   subagentSummary,
@@ -214,6 +215,7 @@ export function renderSession(root, ctx) {
       });
     if (item.kind === "event") {
       const event = item.event;
+      const response = responseText(item);
       return h(
         "li",
         { class: classes.join(" "), id, dataset: { eventId: event.event_id } },
@@ -224,6 +226,11 @@ export function renderSession(root, ctx) {
           h("span", { class: `badge type-${event.event_type}` }, eventLabel(event)),
           item.error ? h("span", { class: "flag" }, "error") : null,
           event.tool_name ? h("span", { class: "tool" }, event.tool_name) : null,
+          response === undefined ? null : h(
+            "time",
+            { class: "response", datetime: item.responseTs ?? null },
+            response,
+          ),
           h("span", { class: "msg" }, event.msg ?? ""),
           toggle("payload"),
         ),

@@ -174,30 +174,56 @@ export function toolOutcomeText(tool) {
 }
 
 /**
- * The duration shown on a tool call's row, and where it comes from.
+ * The duration shown on a tool call's row: its text says where it comes from.
  * @typedef {{ ms: number, text: string, title: string }} ToolDuration
  */
 
 /**
- * The one duration of a tool call's row.
+ * The one duration of a tool call's row (see `ToolItem` in `timeline_model.js`).
  * @param {ToolItem} tool
  * @returns {ToolDuration | undefined}
  */
 export function toolDuration(tool) {
   if (tool.durationMs === undefined) return undefined;
-  return {
-    ms: tool.durationMs,
-    text: formatDuration(tool.durationMs),
-    title: "PreToolUse to its answer",
-  };
+  const time = formatDuration(tool.durationMs);
+  return tool.durationFrom === "claude_code"
+    ? {
+      ms: tool.durationMs,
+      text: `ran ${time}`,
+      title: "How long the tool ran, as Claude Code measured it (duration_ms)",
+    }
+    : {
+      ms: tool.durationMs,
+      text: `${time} between hooks`,
+      title: "From the PreToolUse to its answer, by the events' times",
+    };
 }
 
 /**
- * The message of a tool call's row: the answer's, else the call's.
+ * The message of a tool call's row: its answer's (what it did or why it failed), else the
+ * call's. The answer's message names its `duration_ms` ("Bash done in 4187 ms: npm test"),
+ * which the row shows already: it is left out, so the row has one duration.
  * @param {ToolItem} tool
  */
 export function toolSummary(tool) {
-  return (tool.post ?? tool.pre ?? tool.events[0])?.msg ?? "";
+  const event = tool.post ?? tool.pre ?? tool.events[0];
+  const msg = event?.msg ?? "";
+  const ran = tool.post?.data?.duration_ms;
+  if (event !== tool.post || tool.durationFrom !== "claude_code" || typeof ran !== "number") {
+    return msg;
+  }
+  // The templates of PostToolUse and PostToolUseFailure (shared/hook_events.ts).
+  return msg.replace(new RegExp(`^(.*? (?:done|failed)) (?:in|after) ${ran} ms`), "$1");
+}
+
+/**
+ * What a usage event's row says of the response it describes (it sits where it was read).
+ * @param {import("./timeline_model.js").EventItem} item
+ * @returns {string | undefined}
+ */
+export function responseText(item) {
+  if (item.responseTsMs === undefined) return undefined;
+  return `response at ${formatTime(item.responseTsMs)}`;
 }
 
 /**

@@ -4,6 +4,8 @@
  * paired by `tool_use_id` (PreToolUse with its PostToolUse or PostToolUseFailure, and a
  * PermissionDenied that stopped it) and timed, and each subagent's events nested under its
  * SubagentStart (by `parent_event_id`, else by `agent_id`). Every event appears exactly once.
+ * A usage event sits where it was read, not at its `ts` (the time of the API response it
+ * describes, from the transcript: days old for a resumed conversation): see `readTimes`.
  * Pure, so the dashboard and its tests share it.
  *
  * @module
@@ -19,17 +21,21 @@
  */
 
 /**
- * One event on its own.
+ * One event on its own. For a usage event `ts`/`tsMs` are when it was read and
+ * `responseTs`/`responseTsMs` the response's time (its `event.ts`).
  * @typedef {{ kind: "event", key: string, ts: string, tsMs: number, event: TimelineEvent,
- *   error: boolean }} EventItem
+ *   error: boolean, responseTs?: string, responseTsMs?: number }} EventItem
  */
 
 /**
- * A tool call: its events (first the PreToolUse when there is one), outcome and duration.
+ * A tool call: its events (first the PreToolUse when there is one), outcome and one duration:
+ * Claude Code's `duration_ms` of its answer (how long the tool ran) when the answer has one
+ * (`durationFrom: "claude_code"`), else the time from its PreToolUse to its answer by the
+ * events' clocks (`"hooks"`, which includes a permission prompt's wait).
  * @typedef {{ kind: "tool", key: string, ts: string, tsMs: number, tool_name: string,
  *   tool_use_id: string, pre?: TimelineEvent, post?: TimelineEvent, events: TimelineEvent[],
  *   outcome: "running" | "ok" | "failed" | "denied", durationMs?: number,
- *   error: boolean }} ToolItem
+ *   durationFrom?: "claude_code" | "hooks", error: boolean }} ToolItem
  */
 
 /**
@@ -72,9 +78,46 @@ function byTime(a, b) {
     (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0);
 }
 
+/** @param {TimelineItem} item 1 for a usage event, which comes after the hook that read it */
+function readRank(item) {
+  return item.kind === "event" && item.responseTsMs !== undefined ? 1 : 0;
+}
+
 /** @param {TimelineItem} a @param {TimelineItem} b */
 function itemOrder(a, b) {
-  return a.tsMs - b.tsMs || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  return a.tsMs - b.tsMs || readRank(a) - readRank(b) ||
+    (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+/**
+ * Hooks after which the usage collector reads the session's transcripts (hooks/README.md,
+ * "Usage collection").
+ */
+const USAGE_READ_HOOKS = new Set(["Stop", "SubagentStop", "SessionEnd", "PreCompact"]);
+
+/**
+ * When each usage event was read, by event id. The envelope has no read time: the collector
+ * runs after a Stop, SubagentStop, SessionEnd or PreCompact, so a response is read at the first
+ * of them at or after it; with none (not read by a hook of these events), not before the
+ * session's first hook event.
+ *
+ * @param {readonly TimelineEvent[]} events in time order
+ * @returns {Map<string, number>}
+ */
+export function readTimes(events) {
+  const reads = events.filter((e) => USAGE_READ_HOOKS.has(e.hook_event_name ?? ""))
+    .map((e) => Date.parse(e.ts));
+  const firstHook = events.find((e) => e.event_type !== "usage");
+  const floor = firstHook === undefined ? -Infinity : Date.parse(firstHook.ts);
+  /** @type {Map<string, number>} */
+  const times = new Map();
+  for (const event of events) {
+    if (event.event_type !== "usage") continue;
+    const responseMs = Date.parse(event.ts);
+    const read = reads.find((ms) => ms >= responseMs);
+    times.set(event.event_id, read ?? Math.max(responseMs, floor));
+  }
+  return times;
 }
 
 /**
@@ -97,6 +140,9 @@ export function buildTimeline(input) {
   const unique = new Map();
   for (const event of input) if (!unique.has(event.event_id)) unique.set(event.event_id, event);
   const events = [...unique.values()].sort(byTime);
+  const read = readTimes(events);
+  /** @param {TimelineEvent} event */
+  const placedMs = (event) => read.get(event.event_id) ?? Date.parse(event.ts);
 
   // Subagents: one group per SubagentStart, found by its event id or its agent id.
   /** @type {Map<string, SubagentItem>} */
@@ -178,8 +224,8 @@ export function buildTimeline(input) {
     const container = containerOf(event);
     if (container && container.tsMs === Infinity) {
       // A subagent whose start is not here begins with its first event.
-      container.tsMs = Date.parse(event.ts);
-      container.ts = event.ts;
+      container.tsMs = placedMs(event);
+      container.ts = new Date(container.tsMs).toISOString();
     }
     // A SubagentStart heads its group, which is placed below once every group exists.
     if (event.hook_event_name === "SubagentStart" && groupByStart.has(event.event_id)) continue;
@@ -216,14 +262,29 @@ export function buildTimeline(input) {
       if (error) tool.error = true;
       continue;
     }
-    place(container, {
-      kind: "event",
-      key: `event:${event.event_id}`,
-      ts: event.ts,
-      tsMs: Date.parse(event.ts),
-      event,
-      error,
-    });
+    const readMs = read.get(event.event_id);
+    place(
+      container,
+      readMs === undefined
+        ? {
+          kind: "event",
+          key: `event:${event.event_id}`,
+          ts: event.ts,
+          tsMs: Date.parse(event.ts),
+          event,
+          error,
+        }
+        : {
+          kind: "event",
+          key: `event:${event.event_id}`,
+          ts: new Date(readMs).toISOString(),
+          tsMs: readMs,
+          event,
+          error,
+          responseTs: event.ts,
+          responseTsMs: Date.parse(event.ts),
+        },
+    );
   }
 
   // Subagent groups go where their start happened (top level, or inside their parent).
@@ -243,8 +304,13 @@ export function buildTimeline(input) {
       failedTools++;
     }
     if (tool.outcome === "running") runningTools++;
-    if (tool.pre && tool.post) {
+    const ran = tool.post?.data?.duration_ms;
+    if (typeof ran === "number" && Number.isFinite(ran) && ran >= 0) {
+      tool.durationMs = ran;
+      tool.durationFrom = "claude_code";
+    } else if (tool.pre && tool.post) {
       tool.durationMs = Date.parse(tool.post.ts) - Date.parse(tool.pre.ts);
+      tool.durationFrom = "hooks";
     }
     // Listed from the PreToolUse on, whichever event arrived first.
     tool.events.sort(byTime);

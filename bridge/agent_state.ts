@@ -71,7 +71,13 @@ export interface AgentState {
   /** The session: the key for session scope, else the latest event's (not on project records). */
   session_id?: string;
   status: AgentStatus;
+  /**
+   * The first event's time: of its hook events, once it has one. A usage event's `ts` is the
+   * time of a response in the transcript, days old for a resumed conversation.
+   */
   first_ts: string;
+  /** True while `first_ts` comes from usage events only (no other event seen yet). */
+  first_ts_of_usage?: true;
   last_ts: string;
   last_ts_ms: number;
   last_event_id: string;
@@ -211,6 +217,17 @@ function setLast(state: AgentState, event: Event, tsMs: number): void {
   if (state.scope === "worker" || state.scope === "run") state.session_id = event.session_id;
 }
 
+/** Moves `first_ts` to `event` when it is earlier, or the first event that is not usage. */
+function setFirst(state: AgentState, event: Event, tsMs: number): void {
+  const usage = event.event_type === "usage";
+  if (!usage && state.first_ts_of_usage) {
+    state.first_ts = event.ts;
+    delete state.first_ts_of_usage;
+  } else if (tsMs < Date.parse(state.first_ts) && (!usage || state.first_ts_of_usage)) {
+    state.first_ts = event.ts;
+  }
+}
+
 /**
  * Folds newly stored events into their records. `previous` holds the current records by id
  * (absent ones start empty); the answer holds every record the events touch. Events may come in
@@ -231,7 +248,7 @@ export function applyEvents(
       if (current !== undefined) {
         const state = touched.has(key.id) ? current : structuredClone(current);
         if (isLater(event, tsMs, state)) setLast(state, event, tsMs);
-        if (tsMs < Date.parse(state.first_ts)) state.first_ts = event.ts;
+        setFirst(state, event, tsMs);
         return state;
       }
       const state: AgentState = {
@@ -247,6 +264,7 @@ export function applyEvents(
         last_event_type: event.event_type,
         counts: emptyCounts(),
       };
+      if (event.event_type === "usage") state.first_ts_of_usage = true;
       setLast(state, event, tsMs);
       return state;
     });

@@ -190,3 +190,32 @@ Deno.test("applyEvents() counts each tool call once, whichever of its events arr
     assert.equal(project.tool_use_ids, undefined, "only session records keep ids");
   });
 });
+
+Deno.test("applyEvents() starts a record at its first hook event, not at older usage", async (t) => {
+  const usage = (ts: string) => event({ ts, event_type: "usage" });
+  const hook = (ts: string) =>
+    event({ ts, event_type: "session_start", hook_event_name: "SessionStart" });
+  const session = (states: Map<string, AgentState>) =>
+    [...states.values()].find((s) => s.scope === "session")!;
+  // A resumed conversation: its transcript's responses are 13 days older than its hooks.
+  const old = usage("2026-01-01T00:00:00.000Z");
+  const start = hook("2026-01-14T00:00:00.000Z");
+  await t.step("usage first, then the hooks", () => {
+    const state = session(applyEvents(applyEvents(new Map(), [old]), [start]));
+    assert.equal(state.first_ts, start.ts);
+    assert.equal(state.first_ts_of_usage, undefined);
+  });
+  await t.step("the hooks first, then older usage", () => {
+    const state = session(applyEvents(new Map(), [start, old]));
+    assert.equal(state.first_ts, start.ts);
+  });
+  await t.step("usage alone: its earliest", () => {
+    const state = session(applyEvents(new Map(), [usage("2026-01-02T00:00:00.000Z"), old]));
+    assert.equal(state.first_ts, old.ts);
+    assert.equal(state.first_ts_of_usage, true);
+  });
+  await t.step("an earlier hook event still moves it", () => {
+    const earlier = hook("2026-01-13T00:00:00.000Z");
+    assert.equal(session(applyEvents(new Map(), [old, start, earlier])).first_ts, earlier.ts);
+  });
+});

@@ -356,9 +356,20 @@ Deno.test({
       await t.step(
         "a resumed session starts at its hook events; its old usage sits where it was read",
         async () => {
+          const first = resumed.hooks[0]!;
+          // The fleet's Started column: the first hook event, not the 13-day-old responses.
+          await page.goto(`${bridge.url}/dashboard/#/fleet?project_id=beta`);
+          await waitReady(page, "fleet");
+          const header = await page.locator(
+            'table:has(caption:has-text("Sessions")) thead th',
+          ).allInnerTexts();
+          const column = header.indexOf("Started");
+          assert.ok(column > 0, header.join(" | "));
+          const row = page.locator(`tr:has(a[href="#/session?session_id=${SESSION_E}"])`);
+          const startedCell = row.locator("td").nth(column - 1).locator("time");
+          assert.equal(await startedCell.getAttribute("datetime"), first.ts);
           await page.goto(`${bridge.url}/dashboard/#/session?session_id=${SESSION_E}`);
           await waitReady(page, "session");
-          const first = resumed.hooks[0]!;
           const firstRow = page.locator(`li[data-event-id="${first.event_id}"] .offset`);
           assert.equal(await firstRow.innerText(), "+0:00.000");
           // "Started" is the first hook event's time, as the first row's offset says it.

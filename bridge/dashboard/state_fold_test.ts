@@ -7,7 +7,7 @@ import {
   TOOL_CALL_HOOKS as SERVER_TOOL_CALL_HOOKS,
 } from "../agent_state.ts";
 import { buildTimeline } from "./static/timeline_model.js";
-import { fixtureSession } from "./fixture_session.ts";
+import { fixtureSession, fixtureUsage } from "./fixture_session.ts";
 import {
   distinctSessions,
   foldLiveEvent,
@@ -149,4 +149,19 @@ Deno.test("foldLiveEvent() counts tool calls as the bridge and the session timel
   assert.equal(session?.counts.tool_calls, timeline.tools);
   assert.equal(session?.counts.tool_failures, timeline.failedTools);
   assert.equal(timeline.tools, 6);
+});
+
+Deno.test("foldLiveEvent() starts a session at its hooks, not its older usage, as the bridge", async () => {
+  const startMs = Date.now() - 60_000;
+  const context = { run_id: "run-u", project_id: "acme", session_id: "session-u" };
+  const usage = await fixtureUsage({ ...context, startMs: startMs - 13 * 86_400_000 });
+  const hooks = await fixtureSession({ ...context, startMs });
+  // The collector's events arrive first (a resumed conversation's old responses).
+  const events = [...usage, ...hooks];
+  const live = new Map<string, StateRecord>();
+  for (const event of events) foldLiveEvent(live, event);
+  const server = applyEvents(new Map<string, AgentState>(), events);
+  for (const [id, record] of server) assert.deepEqual(live.get(id), record, id);
+  const session = [...live.values()].find((r) => r.scope === "session");
+  assert.equal(session?.first_ts, hooks[0]!.ts);
 });

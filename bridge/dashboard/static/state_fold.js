@@ -29,8 +29,8 @@
  * @typedef {{
  *   id: string, scope: "project" | "worker" | "run" | "session", project_id?: string,
  *   worker_id?: string, run_id?: string, session_id?: string, status: string,
- *   first_ts: string, last_ts: string, last_ts_ms: number, last_event_id: string,
- *   last_event_type: string, last_hook_event_name?: string, last_tool_name?: string,
+ *   first_ts: string, first_ts_of_usage?: true, last_ts: string, last_ts_ms: number,
+ *   last_event_id: string, last_event_type: string, last_hook_event_name?: string, last_tool_name?: string,
  *   last_msg?: string, counts: StateCounts, usage?: RecordUsage, tool_use_ids?: string[]
  * }} StateRecord
  */
@@ -204,6 +204,7 @@ export function foldLiveEvent(records, event) {
         last_event_id: event.event_id,
         last_event_type: event.event_type,
         counts: emptyCounts(),
+        ...(event.event_type === "usage" ? { first_ts_of_usage: true } : {}),
       });
       records.set(key.id, record);
     } else if (
@@ -211,6 +212,11 @@ export function foldLiveEvent(records, event) {
       (tsMs === record.last_ts_ms && event.event_id <= record.last_event_id)
     ) {
       continue;
+    } else if (record.first_ts_of_usage && event.event_type !== "usage") {
+      // The first hook event after usage alone: a session starts with its hooks (as the
+      // bridge's setFirst; later events only, so no earlier one to take here).
+      record.first_ts = event.ts;
+      delete record.first_ts_of_usage;
     }
     setLast(record, event, tsMs);
     taking.push(record);

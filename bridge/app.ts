@@ -137,7 +137,7 @@ export function createApp(options: AppOptions): App {
     if (route.scope !== "open" && !route.openWhen?.(deps)) {
       principal = await authenticate(req);
       note.key = principal.name;
-      requireScope(principal, route.scope);
+      if (route.scope !== "any") requireScope(principal, route.scope);
     }
     return await route.handler({ req, url, principal, note, deps });
   }

@@ -23,13 +23,22 @@
  * - `api key`: an empty `POST` to the endpoint with the key gets 401 or 403 rather than the 400
  *   `empty_body` of a key that passed. Nothing is stored (the bridge counts one malformed
  *   request in `zo_events_rejected_total`).
+ * - `key project`: the bridge's `GET /whoami` says the key is bound to another project than the
+ *   install's `ZO_PROJECT_ID` (or it is unset): the bridge would refuse every event with 403 and
+ *   the relay dead-letter them, though the empty `POST` above passes.
  * - `settings`: a settings file lacks one of the wired events (see
  *   `scripts/install/hooks_block.ts`), or is missing or not JSON.
  * - `relay`: no fresh heartbeat in `<log-dir>/relay/heartbeat` while http hooks are wired or
  *   events wait to be shipped (with command hooks and nothing to ship, an idle relay is fine: the
  *   next hook starts one).
+ * - `relay key`: the running relay sends another key than the `.env`'s (one exported in the
+ *   shell it was started from wins over the `.env`): `relay/status.json` holds its key's
+ *   fingerprint, compared with the `.env` key's (skipped when no relay runs).
  * - `backlog`: events past the relay's checkpoint in `<log-dir>/spool` are older than 10 minutes;
- *   it also reports their number and size, and dead letters.
+ *   it also reports their number and size.
+ * - `dead letters`: `<log-dir>/relay/dead_letter.jsonl` has events the bridge refused that
+ *   `deno task replay` has not shipped (past its checkpoint in `dead_letter.jsonl.replay/`); the
+ *   fix line gives the replay command.
  *
  * Output: one line per check on stdout (`ok`, `warn`, `skip`, `FAIL`) with a `fix:` line under
  * each failure, then a summary; with `--json`, `{ "ok": ..., "checks": [...] }`. The API key is

@@ -47,8 +47,8 @@ export interface Route {
   readonly matches?: (pathname: string) => boolean;
   /** `GET` routes also answer `HEAD`. */
   readonly method: "GET" | "POST";
-  /** The scope a key needs; "open" for none. */
-  readonly scope: Scope | "open";
+  /** The scope a key needs; "open" for none; "any" for any valid key, whatever its scopes. */
+  readonly scope: Scope | "open" | "any";
   /** When true for these deps, the route is open after all (`ZO_METRICS_PUBLIC`). */
   readonly openWhen?: (deps: RouteDeps) => boolean;
   readonly handler: (ctx: RouteContext) => Promise<Response> | Response;

@@ -13,6 +13,7 @@ import { metricsRoute } from "./metrics.ts";
 import { queryRoute } from "./query.ts";
 import type { Route } from "./route.ts";
 import { usageRoute } from "./usage.ts";
+import { whoamiRoute } from "./whoami.ts";
 
 /** Every route the bridge answers. */
 export const ROUTE_TABLE = [
@@ -28,6 +29,7 @@ export const ROUTE_TABLE = [
   },
   { path: "/live", method: "GET", scope: "read", handler: liveRoute },
   { path: "/usage", method: "GET", scope: "read", handler: usageRoute },
+  { path: "/whoami", method: "GET", scope: "any", handler: whoamiRoute },
   {
     // Also "/": the dashboard's static files hold no data, so they are open.
     path: "/dashboard",

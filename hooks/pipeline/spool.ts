@@ -11,7 +11,8 @@
  * - `spool/dropped.json`: totals of what the spool bound dropped ({@linkcode DroppedTotals}),
  *   updated under an exclusive lock (flock).
  * - `relay/checkpoint.json`, `relay/dead_letter.jsonl`, `relay/quarantine.jsonl`,
- *   `relay/relay.lock`, `relay/heartbeat`: the relay's (see {@linkcode LAYOUT}).
+ *   `relay/relay.lock`, `relay/heartbeat`, `relay/status.json`: the relay's (see
+ *   {@linkcode LAYOUT}).
  * - `runs/<key>`: a session's run id; `agents/<key>`: a subagent's SubagentStart event id.
  *
  * @module
@@ -31,6 +32,7 @@ export const LAYOUT = {
   quarantineFile: "relay/quarantine.jsonl",
   lockFile: "relay/relay.lock",
   heartbeatFile: "relay/heartbeat",
+  statusFile: "relay/status.json",
   runsDir: "runs",
   agentsDir: "agents",
 } as const;

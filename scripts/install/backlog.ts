@@ -1,11 +1,13 @@
 /**
- * The backlog of a log dir: what the spool holds past the relay's checkpoint (events recorded
- * but not yet acknowledged by the bridge), for doctor.
+ * What a log dir holds that has not reached the bridge, for doctor: the backlog (what the spool
+ * holds past the relay's checkpoint: recorded, not yet acknowledged) and the dead letters (what
+ * the bridge refused, and how much of it no replay has shipped since).
  *
  * @module
  */
 import { readCheckpoint } from "../../hooks/pipeline/relay/checkpoint.ts";
 import { LAYOUT, listSegments, segmentPath, segmentStartMs } from "../../hooks/pipeline/spool.ts";
+import { replayFiles } from "../replay/replay.ts";
 
 /** Unshipped events of a spool. */
 export interface Backlog {
@@ -14,8 +16,20 @@ export interface Backlog {
   /** The oldest segment with unshipped events, and the start of its time window. */
   oldestSegment?: string;
   oldestMs?: number;
-  /** Lines in `relay/dead_letter.jsonl`: events the bridge refused as invalid. */
-  deadLetters: number;
+}
+
+/** The dead letters of a log dir: `relay/dead_letter.jsonl`, and its replay. */
+export interface DeadLetters {
+  /** The dead-letter file. */
+  file: string;
+  /** Its lines: events the bridge refused (invalid, too large, or of a project the key may not write). */
+  total: number;
+  /** Lines past the checkpoint of `deno task replay <file>`: all of them when it never ran. */
+  pending: number;
+  /** The `at` of the first pending line. */
+  firstPendingAt?: string;
+  /** When the file last changed (the last refusal). */
+  lastMs?: number;
 }
 
 /** Counts the newlines and bytes of `path` from byte `offset` on. */
@@ -47,7 +61,7 @@ async function countFrom(path: string, offset: number): Promise<{ lines: number;
 /** Measures the backlog of `logDir` (an empty one when the log dir does not exist). */
 export async function measureBacklog(logDir: string): Promise<Backlog> {
   const checkpoint = await readCheckpoint(`${logDir}/${LAYOUT.checkpointFile}`);
-  const backlog: Backlog = { events: 0, bytes: 0, deadLetters: 0 };
+  const backlog: Backlog = { events: 0, bytes: 0 };
   for (const name of await listSegments(logDir)) {
     // Shipped segments are deleted; a name before the checkpoint's may hold lines written after
     // the clock went back, so every segment present counts.
@@ -61,6 +75,42 @@ export async function measureBacklog(logDir: string): Promise<Backlog> {
       backlog.oldestMs = segmentStartMs(name);
     }
   }
-  backlog.deadLetters = (await countFrom(`${logDir}/${LAYOUT.deadLetterFile}`, 0)).lines;
   return backlog;
+}
+
+/** `at` of the line starting at `offset` of `path` (dead-letter lines begin with it). */
+async function atOfLine(path: string, offset: number): Promise<string | undefined> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.seek(offset, Deno.SeekMode.Start);
+    const head = new Uint8Array(128);
+    const read = await file.read(head);
+    if (read === null) return undefined;
+    const text = new TextDecoder().decode(head.subarray(0, read));
+    return /^\{"at":"([^"]{1,40})"/.exec(text)?.[1];
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Counts the dead letters of `logDir`, and those that `deno task replay <file>` has not shipped:
+ * past the checkpoint in `<file>.replay/`, the state dir replay keeps beside a file it is given.
+ */
+export async function measureDeadLetters(logDir: string): Promise<DeadLetters> {
+  const file = `${logDir}/${LAYOUT.deadLetterFile}`;
+  const name = file.slice(file.lastIndexOf("/") + 1);
+  const total = (await countFrom(file, 0)).lines;
+  if (total === 0) return { file, total, pending: 0 };
+  const replayed = await readCheckpoint(replayFiles(`${file}.replay`).checkpoint);
+  const offset = replayed.segment === name ? replayed.offset : 0;
+  const pending = replayed.segment > name ? 0 : (await countFrom(file, offset)).lines;
+  const lastMs = (await Deno.stat(file)).mtime?.getTime();
+  return {
+    file,
+    total,
+    pending,
+    ...(pending > 0 ? { firstPendingAt: await atOfLine(file, offset) } : {}),
+    ...(lastMs === undefined ? {} : { lastMs }),
+  };
 }

@@ -115,3 +115,74 @@ export async function checkApiKey(
     fix: "check that ZO_EVENT_ENDPOINT is the bridge's /ingest URL",
   };
 }
+
+/**
+ * Key project: the project the key is bound to (`GET /whoami`) is this install's
+ * `ZO_PROJECT_ID`. A bound key gets past the empty `POST` of the api key check, yet the bridge
+ * refuses (403) every event of another project, or of none, and the relay dead-letters them.
+ */
+export async function checkKeyProject(
+  env: Map<string, string>,
+  keyOk: boolean,
+  fixes: { envFile: string; rerun: string },
+): Promise<CheckResult> {
+  const name = "key project";
+  const endpoint = env.get("ZO_EVENT_ENDPOINT");
+  if (!endpoint) return { name, status: "skip", detail: "no endpoint" };
+  if (!keyOk) return { name, status: "skip", detail: "the key is not taken for ingest" };
+  const key = env.get("ZO_INGEST_KEY") || env.get("ZO_API_KEY");
+  const url = new URL("whoami", endpoint);
+  let status: number;
+  let body: { project_id?: unknown } | undefined;
+  try {
+    const response = await fetch(url, {
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    status = response.status;
+    const text = await response.text();
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+  } catch (error) {
+    return { name, status: "warn", detail: `GET ${url.href}: ${messageOf(error)}` };
+  }
+  if (status === 404) {
+    return {
+      name,
+      status: "warn",
+      detail: "the bridge has no GET /whoami (older than this checkout): the key's project is " +
+        "not checked",
+    };
+  }
+  if (status !== 200 || body === undefined) {
+    return { name, status: "warn", detail: `GET ${url.href} answered ${status}` };
+  }
+  const bound = typeof body.project_id === "string" ? body.project_id : undefined;
+  const mine = env.get("ZO_PROJECT_ID") || undefined;
+  if (bound === undefined) {
+    return {
+      name,
+      status: "ok",
+      detail: `the key may write any project (this install's: ${mine ?? "none"})`,
+    };
+  }
+  if (bound === mine) {
+    return {
+      name,
+      status: "ok",
+      detail: `the key is bound to project "${bound}", as this install`,
+    };
+  }
+  return {
+    name,
+    status: "fail",
+    detail: `the key is bound to project "${bound}", but this install's ZO_PROJECT_ID is ` +
+      `${mine === undefined ? "not set" : `"${mine}"`}: the bridge refuses every event (403) ` +
+      "and the relay dead-letters them",
+    fix: `${fixes.rerun} with --project-id ${bound}, or put a key of project ` +
+      `"${mine ?? "<project>"}" into ZO_INGEST_KEY in ${fixes.envFile}`,
+  };
+}

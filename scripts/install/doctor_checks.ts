@@ -7,15 +7,18 @@
  *
  * @module
  */
-import { type Backlog, measureBacklog } from "./backlog.ts";
+import { type Backlog, type DeadLetters, measureBacklog, measureDeadLetters } from "./backlog.ts";
 import { installLayout, type Manifest, readManifest } from "./layout.ts";
-import { checkApiKey, checkEndpoint } from "./doctor_bridge.ts";
+import { checkApiKey, checkEndpoint, checkKeyProject } from "./doctor_bridge.ts";
 import { checkDeno, checkEnvFile, checkInstall } from "./doctor_install.ts";
-import { checkBacklog, checkRelay } from "./doctor_relay.ts";
+import { checkBacklog, checkDeadLetters, checkRelay, checkRelayKey } from "./doctor_relay.ts";
 import { type CheckResult, type DoctorOptions, messageOf, rerun } from "./doctor_result.ts";
 import { checkSettings } from "./doctor_settings.ts";
 
-/** Runs every check, in order: deno, install, env, endpoint, api key, settings, relay, backlog. */
+/**
+ * Runs every check, in order: deno, install, env, endpoint, api key, key project, settings, relay,
+ * relay key, backlog, dead letters.
+ */
 export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> {
   const nowMs = options.nowMs ?? Date.now();
   const layout = installLayout(options.installDir);
@@ -36,27 +39,41 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   results.push(envResult);
   const endpointResult = await checkEndpoint(env);
   results.push(endpointResult);
-  results.push(await checkApiKey(env, endpointResult.status === "ok", layout.envFile));
+  const keyResult = await checkApiKey(env, endpointResult.status === "ok", layout.envFile);
+  results.push(keyResult);
+  results.push(
+    await checkKeyProject(env, keyResult.status === "ok", {
+      envFile: layout.envFile,
+      rerun: rerun(options),
+    }),
+  );
   const settingsPaths = options.settingsPaths ?? manifest?.settings.map((s) => s.path) ?? [];
   const { result: settingsResult, hookTypes } = await checkSettings(layout, settingsPaths, options);
   results.push(settingsResult);
   const logDir = env.get("ZO_LOG_DIR") ?? manifest?.logDir;
   if (!logDir?.startsWith("/")) {
-    results.push({ name: "relay", status: "skip", detail: "no log dir known" });
-    results.push({ name: "backlog", status: "skip", detail: "no log dir known" });
+    for (const name of ["relay", "relay key", "backlog", "dead letters"]) {
+      results.push({ name, status: "skip", detail: "no log dir known" });
+    }
     return results;
   }
   let backlog: Backlog;
+  let dead: DeadLetters;
   try {
     backlog = await measureBacklog(logDir);
+    dead = await measureDeadLetters(logDir);
   } catch (error) {
-    results.push({ name: "relay", status: "skip", detail: "the backlog cannot be read" });
-    results.push({
+    const unread = (name: string): CheckResult => ({
+      name,
+      status: "skip",
+      detail: "the log dir cannot be read",
+    });
+    results.push(unread("relay"), unread("relay key"), {
       name: "backlog",
       status: "fail",
-      detail: `cannot read the spool in ${logDir}: ${messageOf(error)}`,
+      detail: `cannot read the log dir ${logDir}: ${messageOf(error)}`,
       fix: "run doctor as the user that owns the log dir",
-    });
+    }, unread("dead letters"));
     return results;
   }
   const endpoint = Boolean(env.get("ZO_EVENT_ENDPOINT"));
@@ -68,6 +85,8 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
       nowMs,
     ),
   );
+  results.push(await checkRelayKey(layout, logDir, env, nowMs));
   results.push(checkBacklog(backlog, endpoint, layout, nowMs));
+  results.push(checkDeadLetters(dead, layout.envFile));
   return results;
 }

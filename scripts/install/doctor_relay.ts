@@ -1,11 +1,13 @@
 /**
- * Doctor's checks of the log dir: the relay's heartbeat, and the backlog of unshipped events.
+ * Doctor's checks of the log dir: the relay's heartbeat, the key the running relay sends, the
+ * backlog of unshipped events, and the dead letters no replay has shipped.
  *
  * @module
  */
 import { relayAlive } from "../../hooks/pipeline/relay_launcher.ts";
+import { keyFingerprint, readRelayStatus } from "../../hooks/pipeline/relay/relay_status.ts";
 import { LAYOUT } from "../../hooks/pipeline/spool.ts";
-import type { Backlog } from "./backlog.ts";
+import type { Backlog, DeadLetters } from "./backlog.ts";
 import type { InstallLayout } from "./layout.ts";
 import { type CheckResult, count, readOptional } from "./doctor_result.ts";
 
@@ -66,13 +68,10 @@ export function checkBacklog(
   nowMs: number,
 ): CheckResult {
   const name = "backlog";
-  const dead = backlog.deadLetters > 0
-    ? `; ${count(backlog.deadLetters, "event")} refused by the bridge in relay/dead_letter.jsonl`
-    : "";
-  if (backlog.events === 0) return { name, status: "ok", detail: `nothing waits${dead}` };
+  if (backlog.events === 0) return { name, status: "ok", detail: "nothing waits" };
   const waiting = `${count(backlog.events, "event")} (${size(backlog.bytes)}) waiting`;
   if (!endpoint) {
-    return { name, status: "ok", detail: `${waiting} in the local spool (no endpoint)${dead}` };
+    return { name, status: "ok", detail: `${waiting} in the local spool (no endpoint)` };
   }
   const age = backlog.oldestMs === undefined ? 0 : nowMs - backlog.oldestMs;
   if (age > BACKLOG_STALE_MS) {
@@ -86,5 +85,100 @@ export function checkBacklog(
         `${layout.binDir}/relay by hand to see its errors`,
     };
   }
-  return { name, status: "ok", detail: `${waiting} to be shipped${dead}` };
+  return { name, status: "ok", detail: `${waiting} to be shipped` };
+}
+
+/** The key a process started with `env` (its `.env` loaded by `--env-file`) would send. */
+export function keyOf(env: Map<string, string>): { key?: string; variable: string } {
+  const ingest = env.get("ZO_INGEST_KEY")?.trim();
+  if (ingest) return { key: ingest, variable: "ZO_INGEST_KEY" };
+  const old = env.get("ZO_API_KEY")?.trim();
+  if (old) return { key: old, variable: "ZO_API_KEY" };
+  return { variable: "ZO_INGEST_KEY" };
+}
+
+/**
+ * Relay key: the running relay sends the `.env`'s key. A key exported in the shell that started
+ * Claude Code wins over the `.env` (Deno's `--env-file` never overrides the environment), so
+ * every hook and relay started from that shell sends it; the relay reports which key it sends
+ * as a fingerprint in `relay/status.json`.
+ */
+export async function checkRelayKey(
+  layout: InstallLayout,
+  logDir: string,
+  env: Map<string, string>,
+  nowMs: number,
+): Promise<CheckResult> {
+  const name = "relay key";
+  if (!env.get("ZO_EVENT_ENDPOINT")) return { name, status: "skip", detail: "no endpoint" };
+  if (!relayAlive(logDir, nowMs)) {
+    return { name, status: "skip", detail: "no relay runs now" };
+  }
+  const pid = Number((await readOptional(`${logDir}/${LAYOUT.heartbeatFile}`))?.split("\n")[0]);
+  const status = await readRelayStatus(logDir);
+  const restart = `restart it: systemctl --user restart zo-relay, or for an on-demand relay ` +
+    `kill ${Number.isSafeInteger(pid) ? pid : "<pid>"} (the next hook starts a new one)`;
+  if (status === undefined || status.pid !== pid) {
+    return {
+      name,
+      status: "warn",
+      detail: `the running relay (pid ${pid || "?"}) does not say which key it sends ` +
+        "(started before this install's update?)",
+      fix: restart,
+    };
+  }
+  const mine = keyOf(env);
+  const expected = mine.key === undefined ? null : await keyFingerprint(mine.key);
+  if (status.key_fingerprint === expected) {
+    return {
+      name,
+      status: "ok",
+      detail: `the running relay (pid ${pid}) sends the key of ${layout.envFile}` +
+        (expected === null ? " (none)" : ""),
+    };
+  }
+  const sent = status.key_fingerprint === null
+    ? "no key"
+    : `another key than ${layout.envFile}, from ${status.key_variable} in the environment it ` +
+      "was started from";
+  return {
+    name,
+    status: "fail",
+    detail: `the running relay (pid ${pid}) sends ${sent}: the bridge may refuse all it sends`,
+    fix: `unset ${status.key_variable} in the shell that starts Claude Code (a read key belongs ` +
+      `in ZO_READ_KEY), then ${restart}`,
+  };
+}
+
+function isoMinute(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16) + "Z";
+}
+
+/**
+ * Dead letters: events the bridge refused, that `deno task replay` has not shipped since. They
+ * never arrive by themselves: each one fails doctor until it is replayed (or its file moved
+ * away, to drop it).
+ */
+export function checkDeadLetters(dead: DeadLetters, envFile: string): CheckResult {
+  const name = "dead letters";
+  if (dead.total === 0) return { name, status: "ok", detail: "none" };
+  if (dead.pending === 0) {
+    return {
+      name,
+      status: "ok",
+      detail: `${count(dead.total, "refused event")}, all replayed (${dead.file}.replay/)`,
+    };
+  }
+  const since = dead.firstPendingAt ? ` since ${dead.firstPendingAt.slice(0, 16)}Z` : "";
+  const last = dead.lastMs === undefined ? "" : `, the last at ${isoMinute(dead.lastMs)}`;
+  return {
+    name,
+    status: "fail",
+    detail: `${count(dead.pending, "event")} refused by the bridge${since}${last}, not replayed: ` +
+      `each line of ${dead.file} says why`,
+    fix: "fix the cause first (see the key project and api key checks), then replay them from " +
+      `this checkout: (set -a; . ${envFile}; deno task replay ${dead.file}); events of another ` +
+      "project need a key of that project in ZO_INGEST_KEY. To drop them instead, move the " +
+      "file away",
+  };
 }

@@ -21,6 +21,7 @@ import { type HttpHookServer, startHttpHookServer } from "./http_hook_server.ts"
 import { acquireRelayLock } from "./instance_lock.ts";
 import { type DeleteOutcome, pump, type PumpFiles, type PumpTotals } from "./pump.ts";
 import { createShipper, DeliveryError, type Shipper } from "./shipper.ts";
+import { keyFingerprint, writeRelayStatus } from "./relay_status.ts";
 import { logDirSource, type ShippedFile, SpoolReader } from "./spool_reader.ts";
 
 /** Options of {@linkcode runRelay}. */
@@ -101,6 +102,17 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
   const totals: PumpTotals = { shipped: 0, deadLettered: 0, quarantined: 0, batches: 0 };
   const lock = await acquireRelayLock(config.logDir, { timeoutMs: options.lockTimeoutMs });
   if (!lock) return { reason: "locked", totals };
+  try {
+    await writeRelayStatus(config.logDir, {
+      pid: Deno.pid,
+      started_at: new Date().toISOString(),
+      key_variable: config.apiKeyVariable,
+      key_fingerprint: config.apiKey === undefined ? null : await keyFingerprint(config.apiKey),
+    });
+  } catch (error) {
+    // Only doctor reads it: shipping goes on without.
+    log(`Cannot write ${LAYOUT.statusFile}: ${errorMessage(error)}`);
+  }
 
   const stop = new AbortController();
   const onAbort = () => stop.abort();

@@ -3,6 +3,7 @@ import { relayCommand } from "../relay_launcher.ts";
 import { LAYOUT, listSegments, readDroppedTotals, segmentPath } from "../spool.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { relayFiles, runRelay } from "./relay.ts";
+import { keyFingerprint, readRelayStatus, relayStatusPath } from "./relay_status.ts";
 import {
   fakeEvent,
   position,
@@ -160,6 +161,14 @@ Deno.test("hooks/relay.ts runs with the launcher's exact flags; a second one exi
       for (let i = 0; i < 200 && bridge.accepted.length < 3; i++) {
         await new Promise((r) => setTimeout(r, 25));
       }
+      // It says which key it sends, by fingerprint only, for doctor.
+      const status = await readRelayStatus(logDir);
+      assert.equal(status?.pid, first.pid);
+      assert.deepEqual(
+        [status?.key_variable, status?.key_fingerprint],
+        ["ZO_API_KEY", await keyFingerprint("test-key")],
+      );
+      assert.ok(!(await Deno.readTextFile(relayStatusPath(logDir))).includes("test-key"));
       const started = performance.now();
       const second = await new Deno.Command(program!, {
         args,

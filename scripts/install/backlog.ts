@@ -104,7 +104,7 @@ export async function measureDeadLetters(logDir: string): Promise<DeadLetters> {
   if (total === 0) return { file, total, pending: 0 };
   const replayed = await readCheckpoint(replayFiles(`${file}.replay`).checkpoint);
   const offset = replayed.segment === name ? replayed.offset : 0;
-  const pending = replayed.segment > name ? 0 : (await countFrom(file, offset)).lines;
+  const pending = (await countFrom(file, offset)).lines;
   const lastMs = (await Deno.stat(file)).mtime?.getTime();
   return {
     file,

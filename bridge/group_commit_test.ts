@@ -109,9 +109,11 @@ Deno.test("createGroupCommitter() refuses beyond its queue bound with QueueFullE
     maxInFlight: 1,
     lingerMs: 0,
   });
-  const first = committer.submit(await events(100));
-  const second = committer.submit(await events(50));
-  await assert.rejects(committer.submit(await events(1)), QueueFullError);
+  // Events made before submitting: an await between two submissions lets the first write end.
+  const [hundred, fifty, one] = [await events(100), await events(50), await events(1)];
+  const first = committer.submit(hundred);
+  const second = committer.submit(fifty);
+  await assert.rejects(committer.submit(one), QueueFullError);
   assert.equal(committer.depth, 150);
   await Promise.all([first, second]);
   assert.equal(committer.depth, 0);
@@ -122,10 +124,10 @@ Deno.test("createGroupCommitter() rejects every submission of a failed write", a
   const store = new FakeStore();
   store.down = true;
   const committer = createGroupCommitter(store, { lingerMs: 3 });
-  const results = await Promise.allSettled([
-    committer.submit(await events(3)),
-    committer.submit(await events(2)),
-  ]);
+  // Made before submitting: a rejection while the second batch is still being made would have no
+  // handler yet (an uncaught error under load).
+  const [three, two] = [await events(3), await events(2)];
+  const results = await Promise.allSettled([committer.submit(three), committer.submit(two)]);
   for (const result of results) {
     assert.equal(result.status, "rejected");
     assert.ok(result.reason instanceof StoreUnavailableError);

@@ -8,7 +8,7 @@
  * Run with exactly these flags (it reads the files it hashes, so `--allow-read` is unscoped; `<log-dir>`: `$ZO_LOG_DIR`, absolute; `<deno>`: the resolved
  * deno binary, `Deno.execPath()`; the list lives in `scripts/install/hook_permissions.ts`):
  *
- *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname --allow-read --allow-write=<log-dir> --allow-run=<deno> hooks/artifact_produced.ts [--type=<kind>] <file>... < /dev/null
+ *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname,uid --allow-read --allow-write=<log-dir> --allow-run=<deno> hooks/artifact_produced.ts [--type=<kind>] <file>... < /dev/null
  *
  * Exits 0 and prints nothing on stdout, whatever happens; a failure is one line on stderr.
  *

@@ -14,8 +14,11 @@ const PAYLOAD = JSON.stringify({
   message: "hello",
 });
 
-/** Runs the Notification hook, through `sh -c` with `prelude` before `exec`, killed after 30 s. */
-async function runThroughSh(logDir: string, prelude: string) {
+/**
+ * Runs the Notification hook, through `sh -c` with `prelude` before `exec`, killed after 30 s;
+ * `env` replaces the default environment (`ZO_LOG_DIR` set to `logDir`).
+ */
+async function runThroughSh(logDir: string, prelude: string, env?: Record<string, string>) {
   const [, run, ...rest] = hookCommand("notification.ts", {
     logDir,
     denoPath: Deno.execPath(),
@@ -27,7 +30,7 @@ async function runThroughSh(logDir: string, prelude: string) {
   const child = new Deno.Command("env", {
     args: ["sh", "-c", `${prelude} exec ${quoted}`],
     clearEnv: true,
-    env: { ZO_LOG_DIR: logDir, ZO_REDACTION_SALT: "test-salt" },
+    env: env ?? { ZO_LOG_DIR: logDir, ZO_REDACTION_SALT: "test-salt" },
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -99,4 +102,42 @@ Deno.test("hook exits 0 under a file-size limit (ulimit -f), and the next event 
     const events = await spooledEvents(dir);
     const hooked = events.filter((event) => event.session_id === "s-hard");
     assert.equal(hooked.length, 1);
+  }));
+
+/** True when this process runs as root (a file it creates is root's); no `--allow-sys` needed. */
+async function runsAsRoot(dir: string): Promise<boolean> {
+  const probe = `${dir}/.uid-probe`;
+  await Deno.writeTextFile(probe, "");
+  const { uid } = await Deno.stat(probe);
+  await Deno.remove(probe);
+  return uid === 0;
+}
+
+Deno.test("hook refuses a log dir that belongs to another user: exit 0, one line on stderr, nothing written", () =>
+  withLogDir(async (dir) => {
+    await Deno.chmod(dir, 0o700);
+    // Root can hand a dir to nobody (65534); anyone else finds one of root's: "/".
+    let logDir = "/";
+    if (await runsAsRoot(dir)) {
+      logDir = `${dir}/theirs`;
+      await Deno.mkdir(logDir, { mode: 0o755 });
+      await Deno.chown(logDir, 65534, 65534);
+    }
+    const run = await runThroughSh(logDir, "");
+    assert.equal(run.code, 0);
+    assert.equal(run.stdout, "");
+    assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+    assert.match(run.stderr, /belongs to uid \d+, not to you .*ZO_LOG_DIR/);
+    if (logDir !== "/") assert.deepEqual([...Deno.readDirSync(logDir)], []);
+  }));
+
+Deno.test("hook with neither ZO_LOG_DIR nor HOME writes nowhere: no fallback into /tmp", () =>
+  withLogDir(async (dir) => {
+    await Deno.chmod(dir, 0o700);
+    const run = await runThroughSh(dir, "", { ZO_REDACTION_SALT: "test-salt" });
+    assert.equal(run.code, 0);
+    assert.equal(run.stdout, "");
+    assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+    assert.match(run.stderr, /Cannot find the log dir: ZO_LOG_DIR and HOME are unset/);
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
   }));

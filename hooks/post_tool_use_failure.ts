@@ -5,7 +5,7 @@
  * Run with exactly these flags (`<log-dir>`: `$ZO_LOG_DIR`, absolute; `<deno>`: the resolved
  * deno binary, `Deno.execPath()`; the list lives in `scripts/install/hook_permissions.ts`):
  *
- *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname --allow-read=<log-dir> --allow-write=<log-dir> --allow-run=<deno> hooks/post_tool_use_failure.ts
+ *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname,uid --allow-read=<log-dir> --allow-write=<log-dir> --allow-run=<deno> hooks/post_tool_use_failure.ts
  *
  * Exits 0 and prints nothing on stdout, whatever happens; a failure is one line on stderr.
  *

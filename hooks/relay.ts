@@ -9,7 +9,7 @@
  * by default; `<deno>`: the deno binary, which it runs only to start the usage collector for
  * http hooks; `hooks/pipeline/relay_launcher.ts` builds this line):
  *
- *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname --allow-read=<log-dir> --allow-write=<log-dir> --allow-net=<endpoint-host>,127.0.0.1:<port> --allow-run=<deno> hooks/relay.ts [--on-demand | --service] [--port=<n>] [--no-http]
+ *     deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname,uid --allow-read=<log-dir> --allow-write=<log-dir> --allow-net=<endpoint-host>,127.0.0.1:<port> --allow-run=<deno> hooks/relay.ts [--on-demand | --service] [--port=<n>] [--no-http]
  *
  * - `--on-demand` (the default, as a hook starts it): exit after `ZO_RELAY_IDLE_SECONDS` with
  *   nothing to ship and no http hook request (`0` keeps it running).
@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { loadVmConfig } from "./pipeline/vm_config.ts";
+import { loadVmConfig, logDirProblem } from "./pipeline/vm_config.ts";
 import { runRelay } from "./pipeline/relay/relay.ts";
 
 /** The relay's command-line flags. */
@@ -79,6 +79,13 @@ export async function main(args: readonly string[] = Deno.args): Promise<never> 
     // deno-lint-ignore no-console -- asked for
     console.error(USAGE);
     Deno.exit(0);
+  }
+  // Someone else's (or a shared) log dir is refused, as hooks refuse it.
+  const unsafe = logDirProblem(config.logDir);
+  if (unsafe) {
+    // deno-lint-ignore no-console -- the relay's operator reads stderr
+    console.error(`Cannot start the relay: ${unsafe}`);
+    Deno.exit(1);
   }
   const stop = new AbortController();
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

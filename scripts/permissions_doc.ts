@@ -31,8 +31,9 @@ export const HOOK_FLAG_REASONS: Readonly<Record<string, string>> = {
   "--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME":
     "Its settings (`ZO_*`), the run id, the project dir, and `HOME` for the default log dir. " +
     "Other variables, such as the agent's own credentials, stay unreadable.",
-  "--allow-sys=hostname":
-    "The host name: the default `worker_id`, and the name strict redaction pseudonymises.",
+  "--allow-sys=hostname,uid":
+    "The host name: the default `worker_id`, and the name strict redaction pseudonymises. The " +
+    "uid: a log dir that is not this user's is refused.",
   "--allow-read=<log-dir>":
     "The spool, the relay's heartbeat, per-session run ids and subagent links: nothing else.",
   "--allow-read":
@@ -52,8 +53,9 @@ export const RELAY_FLAG_REASONS: Readonly<Record<string, string>> = {
   "--no-remote": "As for hooks: nothing is downloaded at run time.",
   "--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME":
     "Its settings, including `ZO_INGEST_KEY`, which it sends to the bridge and nowhere else.",
-  "--allow-sys=hostname":
-    "The host name, for the events it builds itself (http hooks, spool-full reports).",
+  "--allow-sys=hostname,uid":
+    "The host name, for the events it builds itself (http hooks, spool-full reports). The uid: " +
+    "a log dir that is not this user's is refused.",
   "--allow-read=<log-dir>": "The spool, its checkpoint and its lock.",
   "--allow-write=<log-dir>":
     "Checkpoint, dead letters, quarantine, lock and heartbeat; appends http-hook events to the " +

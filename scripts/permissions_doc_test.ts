@@ -50,7 +50,7 @@ Deno.test("relayFlags() are the launcher's flags with the documented placeholder
     "--no-npm",
     "--no-remote",
     "--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME",
-    "--allow-sys=hostname",
+    "--allow-sys=hostname,uid",
     "--allow-read=<log-dir>",
     "--allow-write=<log-dir>",
     "--allow-net=<endpoint-host>,127.0.0.1:<port>",
@@ -81,7 +81,7 @@ Deno.test("taskInvocations() finds each deno command, its flags and scripts", ()
 
 Deno.test("notGranted() lists what no flag grants", () => {
   assert.deepEqual(
-    notGranted(["--allow-read=/x", "--allow-write", "--allow-env", "--allow-sys=hostname"]),
+    notGranted(["--allow-read=/x", "--allow-write", "--allow-env", "--allow-sys=hostname,uid"]),
     ["--allow-net", "--allow-run", "--allow-ffi", "--allow-import"],
   );
   assert.deepEqual(notGranted(["--allow-reader"]).includes("--allow-read"), true);
@@ -92,7 +92,7 @@ Deno.test("permissionFlagsSection() shows the hook command line and every task",
   assert.ok(
     section.includes(
       "deno run --no-config --no-npm --no-remote '--allow-env=ZO_*,CLAUDE_RUN_ID," +
-        "CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname --allow-read=<log-dir> " +
+        "CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname,uid --allow-read=<log-dir> " +
         "--allow-write=<log-dir> --allow-run=<deno> hooks/<script>.ts",
     ),
   );

@@ -137,7 +137,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<never> 
   let apiKey: string | undefined;
   let apiKeyVariable: string | undefined;
   try {
-    ({ endpoint, apiKey, apiKeyVariable } = loadVmConfig(env));
+    ({ endpoint, apiKey, apiKeyVariable } = loadVmConfig(env, { needsLogDir: false }));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     say(error.message);

@@ -53,7 +53,7 @@ try {
   $env:DENO_NO_UPDATE_CHECK = '1'
   $env:DENO_NO_PROMPT = '1'
 
-  $common = @('--no-config', '--no-npm', '--no-remote', '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME', '--allow-sys=hostname')
+  $common = @('--no-config', '--no-npm', '--no-remote', '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME', '--allow-sys=hostname,uid')
   if ($script -eq 'relay') {
     $net = "127.0.0.1:$(Get-Setting 'ZO_RELAY_PORT' '8790')"
     $endpoint = Get-Setting 'ZO_EVENT_ENDPOINT' ''

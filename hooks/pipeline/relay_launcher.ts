@@ -32,7 +32,7 @@ export function relayPermissionFlags(
   if (config.endpoint) net.unshift(config.endpoint.host || config.endpoint.hostname);
   return [
     `--allow-env=${RELAY_ENV_NAMES.join(",")}`,
-    "--allow-sys=hostname",
+    "--allow-sys=hostname,uid",
     `--allow-read=${config.logDir}`,
     `--allow-write=${config.logDir}`,
     `--allow-net=${net.join(",")}`,

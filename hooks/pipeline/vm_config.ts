@@ -31,7 +31,9 @@ export const VM_ENV_VARS: readonly EnvVar[] = [
     usedBy: "hooks, relay",
     description:
       "Where the spool (the local JSONL log of redacted events), the relay's checkpoint, dead letters " +
-      "and per-session run ids live. The hook's `--allow-read`/`--allow-write` flags name it.",
+      "and per-session run ids live. The hook's `--allow-read`/`--allow-write` flags name it. It " +
+      "must be yours and closed to group and others (else hooks refuse it); with `HOME` unset " +
+      "too, set it: there is no fallback into `/tmp`.",
   },
   {
     name: "ZO_EVENT_ENDPOINT",
@@ -167,8 +169,20 @@ function endpointUrl(env: EnvReader): URL | undefined {
   return url;
 }
 
+/** Options of {@linkcode loadVmConfig}. */
+export interface VmConfigOptions {
+  /**
+   * False for a tool that needs no log dir (replay reads only the endpoint and key): `logDir` is
+   * then "" when `ZO_LOG_DIR` and `HOME` are unset. Default true: that is a {@linkcode ConfigError}.
+   */
+  needsLogDir?: boolean;
+}
+
 /** Reads and checks the VM's settings; throws {@linkcode ConfigError} on a bad value. */
-export function loadVmConfig(env: EnvReader = (name) => Deno.env.get(name)): VmConfig {
+export function loadVmConfig(
+  env: EnvReader = (name) => Deno.env.get(name),
+  options: VmConfigOptions = {},
+): VmConfig {
   const role = optional(env, "ZO_AGENT_ROLE");
   if (role !== undefined && !(AGENT_ROLES as readonly string[]).includes(role)) {
     throw new ConfigError(
@@ -176,11 +190,17 @@ export function loadVmConfig(env: EnvReader = (name) => Deno.env.get(name)): VmC
     );
   }
   const home = optional(env, "HOME");
-  // With HOME unset, /tmp: hooks then refuse it unless it is this user's and closed to others
-  // (logDirProblem), so another user who created it first gains nothing.
+  // No fallback into a shared directory such as /tmp, where another user could create the log
+  // dir first: with neither variable set there is no log dir.
   const logDir = optional(env, "ZO_LOG_DIR") ??
-    (home ? `${home.replace(/\/+$/, "")}/${DEFAULT_LOG_DIR_IN_HOME}` : "/tmp/zo-telemetry");
-  if (!logDir.startsWith("/")) {
+    (home ? `${home.replace(/\/+$/, "")}/${DEFAULT_LOG_DIR_IN_HOME}` : "");
+  if (logDir === "" && options.needsLogDir !== false) {
+    throw new ConfigError(
+      "Cannot find the log dir: ZO_LOG_DIR and HOME are unset; set ZO_LOG_DIR to a directory " +
+        "of yours (there is no fallback into a shared one such as /tmp)",
+    );
+  }
+  if (logDir !== "" && !logDir.startsWith("/")) {
     throw new ConfigError(`Cannot use ZO_LOG_DIR="${logDir}": set an absolute path`);
   }
   return {
@@ -210,15 +230,16 @@ export function loadVmConfig(env: EnvReader = (name) => Deno.env.get(name)): VmC
 /**
  * Why `logDir` must not be used, or undefined when it is safe: it must not be writable by group
  * or others (else another local user could plant links, FIFOs or segments in it), nor may its
- * `spool/` and `relay/`, and it must belong to this user where the uid may be read (hooks run
- * without `--allow-sys=uid`: a dir of someone else's that only they may write is unwritable to
- * the hook anyway). A dir that does not exist yet is safe: the spool creates it 0700.
+ * `spool/` and `relay/` (real directories, not links), and each must belong to this user (hooks
+ * and the relay run with `--allow-sys=uid` for it; without it the owner is not checked). A dir
+ * that does not exist yet is safe: the spool creates it 0700.
  */
 export function logDirProblem(logDir: string): string | undefined {
   for (const dir of [logDir, `${logDir}/spool`, `${logDir}/relay`]) {
     let info: Deno.FileInfo;
     try {
-      info = Deno.statSync(dir);
+      // The log dir may be a link a person made; what is inside it may not.
+      info = dir === logDir ? Deno.statSync(dir) : Deno.lstatSync(dir);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) continue;
       return `Cannot use the log dir ${logDir}: ${(error as Error).message}`;
@@ -237,7 +258,7 @@ export function logDirProblem(logDir: string): string | undefined {
   return undefined;
 }
 
-/** This process's uid; undefined without `--allow-sys=uid` (hooks) or on Windows. */
+/** This process's uid; undefined without `--allow-sys=uid` or on Windows. */
 function ownUid(): number | undefined {
   try {
     return Deno.uid() ?? undefined;

@@ -24,7 +24,17 @@ Deno.test("loadVmConfig() gives the defaults", () => {
   assert.equal(config.relayPort, DEFAULT_RELAY_PORT);
   assert.equal(config.relayIdleSeconds, DEFAULT_RELAY_IDLE_SECONDS);
   assert.equal(config.shared.redaction.mode, "strict");
-  assert.equal(loadVmConfig(envOf({})).logDir, "/tmp/zo-telemetry");
+});
+
+Deno.test("loadVmConfig() never falls back into /tmp: no HOME and no ZO_LOG_DIR is an error", () => {
+  assert.throws(
+    () => loadVmConfig(envOf({})),
+    (error: unknown) =>
+      error instanceof ConfigError && /^Cannot find the log dir: ZO_LOG_DIR and HOME/.test(
+        error.message,
+      ),
+  );
+  assert.equal(loadVmConfig(envOf({}), { needsLogDir: false }).logDir, "");
 });
 
 Deno.test("loadVmConfig() reads every variable it documents", () => {
@@ -60,7 +70,7 @@ Deno.test("loadVmConfig() reads every variable it documents", () => {
 });
 
 Deno.test("loadVmConfig() says which variable the ingest key came from", () => {
-  const of = (vars: Record<string, string>) => loadVmConfig(envOf(vars));
+  const of = (vars: Record<string, string>) => loadVmConfig(envOf({ HOME: "/h", ...vars }));
   assert.deepEqual(
     [of({}).apiKeyVariable, of({ ZO_INGEST_KEY: "a" }).apiKeyVariable],
     ["ZO_INGEST_KEY", "ZO_INGEST_KEY"],

@@ -114,7 +114,7 @@ export function hookPermissionFlags(file: string, values: FlagValues = {}): stri
   const logDir = values.logDir ?? "<log-dir>";
   return [
     `--allow-env=${HOOK_ENV_NAMES.join(",")}`,
-    "--allow-sys=hostname",
+    "--allow-sys=hostname,uid",
     script.readsAnyFile ? "--allow-read" : `--allow-read=${logDir}`,
     `--allow-write=${logDir}`,
     `--allow-run=${values.denoPath ?? "<deno>"}`,

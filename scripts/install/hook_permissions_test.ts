@@ -30,7 +30,7 @@ Deno.test("hookPermissionFlags() scopes reads to the log dir except for artifact
   const values = { logDir: "/var/log/zo", denoPath: "/usr/bin/deno" };
   assert.deepEqual(hookPermissionFlags("stop.ts", values), [
     "--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME",
-    "--allow-sys=hostname",
+    "--allow-sys=hostname,uid",
     "--allow-read=/var/log/zo",
     "--allow-write=/var/log/zo",
     "--allow-run=/usr/bin/deno",

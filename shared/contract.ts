@@ -49,6 +49,8 @@ export const EVENT_TYPE_DESCRIPTIONS = {
   workspace: "The working tree changed shape (CwdChanged, DirectoryAdded, worktrees, files).",
   elicitation: "An MCP server asked the user for input, or got the answer.",
   usage: "Token usage of one API response, read from a transcript.",
+  telemetry:
+    "A record of Claude Code's own OpenTelemetry export: a log event (API request, tool result, ...) or a metric point.",
   other: "A hook event this version of the contract does not know yet; kept as it came.",
 } as const;
 

@@ -56,8 +56,11 @@ export interface HookHint {
   script: string;
   /** The Claude Code event the script is registered for; fills a missing `hook_event_name`. */
   event?: string;
-  /** An own event instead of a Claude Code payload; default: a Claude Code hook payload. */
-  kind?: OwnEventKind;
+  /**
+   * An own event, or a payload of Claude Code's OpenTelemetry export (`otel/`), instead of a
+   * Claude Code hook payload (the default).
+   */
+  kind?: OwnEventKind | "telemetry";
   /** Files to hash into `artifact_refs` (kind "artifact"). */
   files?: readonly string[];
   /** `type` of those artifact refs; default "file". */
@@ -281,6 +284,10 @@ export async function createHookPipeline(
     }
     // Own events and artifacts are rare: their modules load only when needed, which keeps the
     // module graph of the common hook small (each module costs start-up time).
+    if (hint.kind === "telemetry") {
+      const { telemetryEvent } = await import("./otel/telemetry_event.ts");
+      return await telemetryEvent(payload, context, { ...seal, now: now() });
+    }
     const { ownEvent } = await import("./original_events.ts");
     if (hint.kind === "artifact") {
       const { artifactRefs } = await import("./artifacts.ts");

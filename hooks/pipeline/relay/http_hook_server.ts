@@ -9,9 +9,13 @@
  * text to the agent's context, and shows a non-2xx as a hook error. So bad input still gets an
  * empty 200 (it is kept as an `error` event), and telemetry never steers or blocks the agent.
  *
+ * `POST /v1/logs` and `/v1/metrics` are Claude Code's OpenTelemetry export instead, answered as
+ * OTLP/HTTP expects by `hooks/pipeline/otel/otlp_route.ts`.
+ *
  * @module
  */
 import type { HookPipeline } from "../hook_runner.ts";
+import { otlpSignalOf } from "../otel/otlp_signal.ts";
 
 /** Largest request body read; the rest is cut (the event then says so). */
 export const MAX_HOOK_BODY_BYTES = 32 * 1024 * 1024;
@@ -48,7 +52,7 @@ export function eventFromPath(pathname: string): string | undefined {
 }
 
 /** Reads a request body up to `max` bytes; `complete` is false when it was cut or broke off. */
-async function readBody(
+export async function readBody(
   request: Request,
   max: number,
 ): Promise<{ bytes: Uint8Array; complete: boolean }> {
@@ -100,6 +104,14 @@ export function httpHookHandler(
       await request.body?.cancel();
       if (request.method === "GET" && url.pathname === "/health") return new Response("ok\n");
       return new Response(null, { status: 200 });
+    }
+    const signal = otlpSignalOf(url.pathname);
+    if (signal !== undefined) {
+      // Claude Code's OpenTelemetry export, when its endpoint names this relay.
+      const { handleOtlpRequest } = await import("../otel/otlp_route.ts");
+      const response = await handleOtlpRequest(pipeline, signal, request);
+      options.onEvent?.();
+      return response;
     }
     try {
       const { bytes, complete } = await readBody(request, MAX_HOOK_BODY_BYTES);

@@ -1,7 +1,8 @@
 /**
  * How much a batch of usage records raises each API response's counts over what was stored
  * before: the agent_state usage deltas. A response adds its maximum once, however often it is
- * read, so a reading adds only what it raises the maximum by. Pure: no store involved.
+ * read, so a reading adds only what it raises the maximum by; Claude Code's own reports
+ * (`source: "claude_code"`) are stored but add nothing. Pure: no store involved.
  *
  * @module
  */
@@ -42,6 +43,15 @@ export function usageDeltas(
   const added: UsageRecord[] = [];
   const raised = new Map<string, StateUsage>();
   for (const record of batch) {
+    if (record.source === "claude_code") {
+      // Claude Code's own report of a request: stored for /usage, never counted into the
+      // agent_state totals (the transcript's reading of the same response is counted there).
+      if (!known.has(record.id)) {
+        known.add(record.id);
+        added.push(record);
+      }
+      continue;
+    }
     const before = maxima.get(record.message_key);
     const after = raiseTokens({ ...(before ?? zeroTokens()) }, record);
     maxima.set(record.message_key, after);

@@ -68,3 +68,18 @@ Deno.test("usageDeltas() counts two readings of one response in one batch once",
   assert.equal(raised.get("e2")?.messages, 0);
   assert.equal((raised.get("e1")?.output_tokens ?? 0) + (raised.get("e2")?.output_tokens ?? 0), 9);
 });
+
+Deno.test("usageDeltas() stores Claude Code's own report of a request but counts nothing for it", () => {
+  const reported = reading("c", "e3", {
+    message_key: '["acme","claude_code:req_1"]',
+    input_tokens: 10,
+    source: "claude_code",
+    reported_cost_usd: 0.01,
+  });
+  const { added, raised } = usageDeltas([reported, reported], {
+    stored: [],
+    freshIds: new Set(["e3"]),
+  });
+  assert.deepEqual(added, [reported], "stored once");
+  assert.equal(raised.size, 0);
+});

@@ -6,6 +6,13 @@
  * responses, so groups always add up to the totals. Costs come from the price table: a response
  * whose model the table lacks keeps its tokens, adds nothing to the cost, and is flagged.
  *
+ * Claude Code's own reports of its API requests (records with `source: "claude_code"`, from its
+ * OpenTelemetry export) are counted apart, once per request: each summary shows them as
+ * `claude_code` (requests, tokens and the cost Claude Code reported) beside the cost computed
+ * from the transcripts, and `cost_difference_usd`, the reported cost minus the computed one, when
+ * both are known. A session exported with telemetry on but read without its transcript shows
+ * only the reported side.
+ *
  * @module
  */
 import { addCosts, type FieldCosts, responseCost, roundUsd, zeroCosts } from "./cost.ts";
@@ -27,6 +34,13 @@ import type { UsageRecord } from "./records.ts";
  */
 export type CountedResponse = Omit<UsageRecord, "id" | "stored_ms" | "event_id">;
 
+/** What Claude Code itself reported for a set of API requests (its OpenTelemetry export). */
+export interface ReportedUsage extends TokenCounts {
+  requests: number;
+  total_tokens: number;
+  cost_usd: number;
+}
+
 /** Usage and cost of a set of responses (the totals, or one group). */
 export interface UsageSummary extends TokenCounts {
   messages: number;
@@ -39,6 +53,10 @@ export interface UsageSummary extends TokenCounts {
   models: string[];
   first_ts: string | null;
   last_ts: string | null;
+  /** Claude Code's own report of the same scope; null when it exported none. */
+  claude_code: ReportedUsage | null;
+  /** `claude_code.cost_usd` minus `cost_usd`, when both are known; else null. */
+  cost_difference_usd: number | null;
 }
 
 /** One group: its key (the `group_by` dimensions) and its summary. */
@@ -72,7 +90,10 @@ function ownsBefore(a: UsageRecord, b: UsageRecord): boolean {
 
 /** Every response the records tell of, counted once (see the module doc). */
 export function countResponses(records: readonly UsageRecord[]): CountedResponse[] {
-  const groups = new Map<string, { owner: UsageRecord; counts: TokenCounts; ts: number }>();
+  const groups = new Map<
+    string,
+    { owner: UsageRecord; counts: TokenCounts; ts: number; reported?: number }
+  >();
   for (const record of records) {
     const group = groups.get(record.message_key);
     if (group === undefined) {
@@ -80,14 +101,18 @@ export function countResponses(records: readonly UsageRecord[]): CountedResponse
         owner: record,
         counts: raiseTokens(zeroTokens(), record),
         ts: record.ts_ms,
+        reported: record.reported_cost_usd,
       });
       continue;
     }
     raiseTokens(group.counts, record);
+    if ((record.reported_cost_usd ?? 0) > (group.owner.reported_cost_usd ?? 0)) {
+      group.reported = record.reported_cost_usd;
+    }
     if (record.ts_ms < group.ts) group.ts = record.ts_ms;
     if (ownsBefore(record, group.owner)) group.owner = record;
   }
-  return [...groups.values()].map(({ owner, counts, ts }) => {
+  return [...groups.values()].map(({ owner, counts, ts, reported }) => {
     const response: CountedResponse = {
       message_key: owner.message_key,
       message_id: owner.message_id,
@@ -100,6 +125,10 @@ export function countResponses(records: readonly UsageRecord[]): CountedResponse
     if (owner.project_id !== undefined) response.project_id = owner.project_id;
     if (owner.worker_id !== undefined) response.worker_id = owner.worker_id;
     if (owner.agent_id !== undefined) response.agent_id = owner.agent_id;
+    if (owner.source !== undefined) {
+      response.source = owner.source;
+      response.reported_cost_usd = reported ?? 0;
+    }
     return response;
   });
 }
@@ -160,8 +189,15 @@ class Accumulator {
   models = new Set<string>();
   first = Infinity;
   last = -Infinity;
+  reported = { requests: 0, cost: 0, tokens: zeroTokens() };
 
   add(response: CountedResponse, prices: Prices): void {
+    if (response.source === "claude_code") {
+      this.reported.requests++;
+      this.reported.cost += response.reported_cost_usd ?? 0;
+      addTokens(this.reported.tokens, response);
+      return;
+    }
     addTokens(this.tokens, response);
     this.messages++;
     this.models.add(response.model);
@@ -185,6 +221,21 @@ class Accumulator {
   }
 }
 
+/** The `claude_code` side of a summary from its running sums; null when there were none. */
+function reportedSummary(
+  reported: { requests: number; cost: number; tokens: TokenCounts } | undefined,
+): ReportedUsage | null {
+  if (reported === undefined || reported.requests === 0) return null;
+  const counts = {} as TokenCounts;
+  for (const field of TOKEN_FIELDS) counts[field] = reported.tokens[field];
+  return {
+    requests: reported.requests,
+    ...counts,
+    total_tokens: totalTokens(reported.tokens),
+    cost_usd: roundUsd(reported.cost),
+  };
+}
+
 /** The running sums a {@linkcode UsageSummary} is made of. */
 export interface UsageSums {
   tokens: TokenCounts;
@@ -195,6 +246,8 @@ export interface UsageSums {
   costs: FieldCosts;
   unknown: ReadonlySet<string>;
   models: ReadonlySet<string>;
+  /** Claude Code's own reports counted alongside, if any. */
+  reported?: { requests: number; cost: number; tokens: TokenCounts };
 }
 
 /** The summary of `sums`; its costs are null when none of its responses has a price. */
@@ -225,6 +278,23 @@ export function summarize(
     models: [...sums.models].sort(),
     first_ts: firstTs,
     last_ts: lastTs,
+    ...withReported(
+      reportedSummary(sums.reported),
+      none ? null : roundUsd(input + output + cache_creation + cache_read),
+      sums.messages,
+    ),
+  };
+}
+
+function withReported(
+  claudeCode: ReportedUsage | null,
+  computed: number | null,
+  messages: number,
+): Pick<UsageSummary, "claude_code" | "cost_difference_usd"> {
+  const comparable = claudeCode !== null && computed !== null && messages > 0;
+  return {
+    claude_code: claudeCode,
+    cost_difference_usd: comparable ? roundUsd(claudeCode.cost_usd - computed) : null,
   };
 }
 

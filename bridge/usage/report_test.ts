@@ -83,6 +83,8 @@ Deno.test("usageReport() gives the fixture's expected totals and cost", () => {
     models: ["claude-sonnet-4-5"],
     first_ts: "2026-11-20T10:00:05.000Z",
     last_ts: "2026-11-20T10:00:12.000Z",
+    claude_code: null,
+    cost_difference_usd: null,
   });
   assert.deepEqual(report.groups.map((g) => g.key), [{ day: "2026-11-20" }]);
   assert.equal(report.prices.source, "builtin");

@@ -30,6 +30,7 @@ export const EVENT_TYPES = Object.freeze([
   "workspace",
   "elicitation",
   "usage",
+  "telemetry",
   "other",
 ]);
 

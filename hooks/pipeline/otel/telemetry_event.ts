@@ -144,6 +144,7 @@ export async function telemetryEvent(
 ): Promise<Event> {
   const redacted = options.redactor.redact(payload);
   const data = redacted.value as Json;
+  const now = options.now ?? Date.now();
   const summary = clip(telemetrySummary(data), LIMITS.msgChars);
   return await sealEvent({
     ...context,
@@ -159,5 +160,18 @@ export async function telemetryEvent(
     msg: summary,
     indexable_text: summary,
     data,
-  }, { ...options, dataRedactedBy: redacted.rules });
+  }, { ...options, now: happenedAt(data, now), dataRedactedBy: redacted.rules });
+}
+
+/** Records older or newer than this against the relay's clock keep the time they arrived. */
+const PLAUSIBLE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * When the record says it happened (its `time`), so that a session's API requests sort among
+ * its hook events rather than at the export (up to seconds later); `now` when it has no time or
+ * one a day or more away from the relay's clock.
+ */
+function happenedAt(data: Json, now: number): number {
+  const time = typeof data.time === "string" ? Date.parse(data.time) : NaN;
+  return Number.isFinite(time) && Math.abs(time - now) < PLAUSIBLE_MS ? time : now;
 }

@@ -11,6 +11,7 @@
  * @module
  */
 import client from "prom-client";
+import { type ClaudeCodeMetrics, createClaudeCodeMetrics } from "./claude_code_metrics.ts";
 import { EVENT_TYPES, type RejectionReason } from "../shared/contract.ts";
 import type { RouteLabel } from "./routes/table.ts";
 
@@ -36,6 +37,8 @@ export interface BridgeMetrics {
   observeRequest(route: RouteLabel, status: number, seconds: number): void;
   /** Counts stored events by type (an unknown type counts as "other"). */
   ingested(eventType: string, count?: number): void;
+  /** Counts what stored `telemetry` events report (`claude_code_metrics.ts`). */
+  claudeCode: ClaudeCodeMetrics;
   duplicates(count: number): void;
   rejected(reason: RejectReason, count: number): void;
   /** One `store.write` call: its duration and size. */
@@ -145,6 +148,7 @@ export function createMetrics(): BridgeMetrics {
       writeDuration.observe(seconds);
       batchSize.observe(size);
     },
+    claudeCode: createClaudeCodeMetrics(registry),
     setQueueDepthSource(read) {
       readDepth = read;
     },

@@ -106,6 +106,7 @@ export async function ingestRoute(ctx: RouteContext): Promise<Response> {
   });
   // Durable now: live followers see it (duplicates were published when first stored).
   live.publish(stored);
+  metrics.claudeCode(stored);
   const duplicates = valid.length - accepted;
   metrics.duplicates(duplicates);
   Object.assign(note, { accepted, duplicates, rejected: rejected.length });

@@ -26,6 +26,8 @@ const OTEL = new URL("../../testdata/claude-code/otel-2.1.328/", import.meta.url
 const TRANSCRIPT = new URL("../../testdata/claude-code/transcript.jsonl", import.meta.url).pathname;
 const SESSION = "b06a780f-2d5d-4fb6-8386-44587fd65b3e";
 const CONTEXT = { run_id: "run-1", project_id: "acme", worker_id: "vm-1" };
+/** The relay's clock, a few seconds after the session: records keep their own times. */
+const NOW = Date.parse("2026-12-03T18:12:00.000Z");
 
 type Json = Record<string, unknown>;
 
@@ -59,7 +61,7 @@ Deno.test("GET /usage shows Claude Code's reported cost beside the transcript's,
     ...metricBodies.flatMap(payloadsFromMetrics),
   ];
   const telemetry = await Promise.all(
-    payloads.map((p) => telemetryEvent(p, CONTEXT, { redactor })),
+    payloads.map((p) => telemetryEvent(p, CONTEXT, { redactor, now: NOW })),
   );
 
   // What the fixture says Claude Code reported: each request once.
@@ -88,9 +90,12 @@ Deno.test("GET /usage shows Claude Code's reported cost beside the transcript's,
   try {
     await using bridge = await startTestBridge({ chroma });
     await ingest(bridge, [...telemetry, ...usageEvents]);
-    // A redelivery, and a second export of the same requests (new event ids), add nothing.
+    // A redelivery, and a second export of the same records (new event ids, same hashes), add
+    // nothing.
     await ingest(bridge, telemetry);
-    const again = await Promise.all(payloads.map((p) => telemetryEvent(p, CONTEXT, { redactor })));
+    const again = await Promise.all(
+      payloads.map((p) => telemetryEvent(p, CONTEXT, { redactor, now: NOW })),
+    );
     await ingest(bridge, again);
 
     const bySession = await usage(bridge, "group_by=session");
@@ -113,6 +118,20 @@ Deno.test("GET /usage shows Claude Code's reported cost beside the transcript's,
 
     const other = await usage(bridge, "session_id=no-such-session");
     assert.equal(other.totals.claude_code, null);
+
+    const metrics = await (await fetch(`${bridge.url}/metrics`, {
+      headers: { authorization: `Bearer ${bridge.readKey}` },
+    })).text();
+    const sample = (name: string) =>
+      Number(metrics.match(new RegExp(`^${name}\\{model="claude-opus-5-5"\\} (\\S+)$`, "m"))?.[1]);
+    assert.equal(sample("zo_claude_code_api_requests_total"), requests.size);
+    assert.equal(roundUsd(sample("zo_claude_code_cost_usd_total")), reportedCost);
+    assert.match(
+      metrics,
+      /^zo_claude_code_tokens_total\{model="claude-opus-5-5",type="input"\} \d+/m,
+    );
+    assert.match(metrics, /^zo_claude_code_tool_results_total\{success="true"\} \d+/m);
+    assert.doesNotMatch(metrics, new RegExp(SESSION), "no session label");
 
     await bridge.flushAgentState();
     const response = await fetch(

@@ -192,6 +192,14 @@ function addCounts(counts: StateCounts, event: Event, newToolCall: boolean): voi
   if (event.hook_event_name === "SubagentStart") counts.subagents_started++;
 }
 
+/**
+ * False for Claude Code's own telemetry: its metric points are exported after the session ends
+ * (at exit), and must not make an ended session look active again. They are counted all the same.
+ */
+function movesLast(event: Event): boolean {
+  return event.event_type !== "telemetry";
+}
+
 /** True when `event` is later than the record's last event (ts, then event id, decide). */
 function isLater(event: Event, tsMs: number, state: AgentState): boolean {
   return tsMs > state.last_ts_ms ||
@@ -247,7 +255,7 @@ export function applyEvents(
       const current = touched.get(key.id) ?? previous.get(key.id);
       if (current !== undefined) {
         const state = touched.has(key.id) ? current : structuredClone(current);
-        if (isLater(event, tsMs, state)) setLast(state, event, tsMs);
+        if (movesLast(event) && isLater(event, tsMs, state)) setLast(state, event, tsMs);
         setFirst(state, event, tsMs);
         return state;
       }

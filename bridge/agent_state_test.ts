@@ -189,6 +189,18 @@ Deno.test("applyEvents() counts each tool call once, whichever of its events arr
     const project = [...applyEvents(new Map(), many).values()].find((s) => s.scope === "project")!;
     assert.equal(project.tool_use_ids, undefined, "only session records keep ids");
   });
+Deno.test("applyEvents(): Claude Code's telemetry exported after the session ended leaves it ended", () => {
+  const end = event({ ts: "2026-01-01T00:00:10.000Z", event_type: "session_end" });
+  const late = event({
+    ts: "2026-01-01T00:00:12.000Z",
+    event_type: "telemetry",
+    msg: "claude_code.cost.usage +0.01 USD",
+  });
+  const states = applyEvents(new Map(), [end, late]);
+  const session = [...states.values()].find((s) => s.scope === "session")!;
+  assert.equal(session.status, "ended");
+  assert.equal(session.last_event_id, end.event_id);
+  assert.equal(session.counts.events, 2, "counted all the same");
 });
 
 Deno.test("applyEvents() starts a record at its first hook event, not at older usage", async (t) => {

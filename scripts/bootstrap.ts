@@ -201,7 +201,9 @@ function printSettings(
   );
   if (flags.printSettings) {
     const block = flags.hookType === "http" ? result.httpBlock : result.commandBlock;
-    out(`${JSON.stringify({ hooks: block }, null, 2)}\n`);
+    const env = result.settingsEnv;
+    const settings = Object.keys(env).length > 0 ? { env, hooks: block } : { hooks: block };
+    out(`${JSON.stringify(settings, null, 2)}\n`);
   } else if (flags.settings === "none") {
     err(
       "Wire them with --settings user|project, or print one with --print-settings " +
@@ -266,6 +268,7 @@ export async function bootstrap(
       settingsPath: settings,
       hookType: flags.hookType,
       dryRun: flags.dryRun,
+      otel: flags.otel,
       keySource: source,
       saltSource: flags.saltFile === undefined
         ? undefined

@@ -77,6 +77,21 @@ const BOOTSTRAP_FLAGS: FlagSpecs = {
     description: "command (default: a wrapper per event) or http (the relay's loopback endpoint; " +
       "run the relay as a service, see <install>/systemd/)",
   },
+  "no-otel": {
+    type: "boolean",
+    description: "leave Claude Code's OpenTelemetry export off (default: the settings' env block " +
+      "turns it on and points it at this install's relay)",
+  },
+  "otel-log-prompts": {
+    type: "boolean",
+    description:
+      "OTEL_LOG_USER_PROMPTS=1: prompt text in Claude Code's telemetry (redacted on the VM)",
+  },
+  "otel-log-tool-details": {
+    type: "boolean",
+    description:
+      "OTEL_LOG_TOOL_DETAILS=1: tool parameters in Claude Code's telemetry (redacted on the VM)",
+  },
   "print-settings": {
     type: "boolean",
     description:
@@ -146,6 +161,8 @@ export interface BootstrapFlags {
   hookType: HookType;
   dryRun: boolean;
   uninstall: boolean;
+  /** Claude Code's OpenTelemetry export: off (`--no-otel`), or on with what detail. */
+  otel: { enabled: boolean; logPrompts: boolean; logToolDetails: boolean };
 }
 
 function parse(args: readonly string[], specs: FlagSpecs): ParsedFlags["values"] {
@@ -187,7 +204,19 @@ export function parseBootstrapArgs(args: readonly string[]): BootstrapFlags {
     hookType: oneOf<HookType>("--hook-type", values["hook-type"] ?? "command", ["command", "http"]),
     dryRun: values["dry-run"] === true,
     uninstall: values.uninstall === true,
+    otel: otelFlags(values),
   };
+}
+
+function otelFlags(values: ParsedFlags["values"]): BootstrapFlags["otel"] {
+  const logPrompts = values["otel-log-prompts"] === true;
+  const logToolDetails = values["otel-log-tool-details"] === true;
+  if (values["no-otel"] === true && (logPrompts || logToolDetails)) {
+    throw new UsageError(
+      "Cannot use --no-otel with --otel-log-prompts or --otel-log-tool-details: give one",
+    );
+  }
+  return { enabled: values["no-otel"] !== true, logPrompts, logToolDetails };
 }
 
 /** Flags of doctor. */

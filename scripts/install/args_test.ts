@@ -17,6 +17,7 @@ Deno.test("parseBootstrapArgs() reads every flag and applies the defaults", () =
     hookType: "command",
     dryRun: false,
     uninstall: false,
+    otel: { enabled: true, logPrompts: false, logToolDetails: false },
   });
   const flags = parseBootstrapArgs([
     "--install-dir=/srv/zo",
@@ -43,6 +44,20 @@ Deno.test("parseBootstrapArgs() reads every flag and applies the defaults", () =
   assert.equal(flags.hookType, "http");
   assert.equal(flags.dryRun, true);
   assert.equal(flags.uninstall, true);
+  assert.deepEqual(parseBootstrapArgs(["--no-otel"]).otel, {
+    enabled: false,
+    logPrompts: false,
+    logToolDetails: false,
+  });
+  assert.deepEqual(parseBootstrapArgs(["--otel-log-prompts", "--otel-log-tool-details"]).otel, {
+    enabled: true,
+    logPrompts: true,
+    logToolDetails: true,
+  });
+  assert.throws(
+    () => parseBootstrapArgs(["--no-otel", "--otel-log-prompts"]),
+    /Cannot use --no-otel with --otel-log-prompts/,
+  );
 });
 
 Deno.test("parseBootstrapArgs() refuses unknown flags, stray words and bad values", () => {

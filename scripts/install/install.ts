@@ -28,6 +28,7 @@ import {
   type SettingsTarget,
 } from "./layout.ts";
 import { applySettingsFile, type SettingsChange } from "./settings_merge.ts";
+import { otelEnv } from "./settings_env.ts";
 import { copyRuntimeFiles, listRuntimeFiles, writeIfChanged } from "./sources.ts";
 import { relayUnits } from "./systemd_unit.ts";
 import { allWrappers } from "./wrappers.ts";
@@ -63,6 +64,11 @@ export interface InstallRequest {
   settingsPath?: string;
   hookType: HookType;
   dryRun: boolean;
+  /**
+   * Claude Code's OpenTelemetry export to this install's relay (`settings_env.ts`): on by
+   * default; the detail flags add prompt text and tool parameters.
+   */
+  otel?: { enabled: boolean; logPrompts?: boolean; logToolDetails?: boolean };
   /** Where the key came from (`--key-file /k`, `ZO_INGEST_KEY in the environment`, ...). */
   keySource?: string;
   /** Where the salt came from, when a flag gave it (`--salt-file /s`). */
@@ -76,6 +82,8 @@ export interface InstallResult {
   config: VmConfig;
   commandBlock: HooksSettings;
   httpBlock: HooksSettings;
+  /** The settings' `env` entries that turn Claude Code's OpenTelemetry export on; {} when off. */
+  settingsEnv: Record<string, string>;
   settingsChange?: SettingsChange;
   /** Files written or changed in this run: relative to the install dir, or absolute (settings). */
   changed: string[];
@@ -129,9 +137,22 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
     hookType: "http",
     relayPort: config.relayPort,
   });
+  const otelWanted = (request.otel?.enabled ?? true)
+    ? otelEnv({
+      relayPort: config.relayPort,
+      logPrompts: request.otel?.logPrompts,
+      logToolDetails: request.otel?.logToolDetails,
+    })
+    : {};
+  const withEnv = (hooks: HooksSettings) =>
+    JSON.stringify(
+      Object.keys(otelWanted).length > 0 ? { env: otelWanted, hooks } : { hooks },
+      null,
+      2,
+    ) + "\n";
   const blockFiles = new Map([
-    ["settings/hooks.command.json", JSON.stringify({ hooks: commandBlock }, null, 2) + "\n"],
-    ["settings/hooks.http.json", JSON.stringify({ hooks: httpBlock }, null, 2) + "\n"],
+    ["settings/hooks.command.json", withEnv(commandBlock)],
+    ["settings/hooks.http.json", withEnv(httpBlock)],
   ]);
   const generated = new Map<string, { text: string; mode: number }>();
   for (const [name, text] of wrappers) generated.set(`bin/${name}`, { text, mode: 0o755 });
@@ -195,9 +216,11 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
   }
   if (request.settingsPath) {
     const block = request.hookType === "http" ? httpBlock : commandBlock;
+    const previousEnv = previous?.settings.find((s) => s.path === request.settingsPath)?.env;
     settingsChange = await applySettingsFile(request.settingsPath, block, {
       installDir: layout.dir,
       dryRun,
+      env: { wanted: otelWanted, ...(previousEnv ? { previous: previousEnv } : {}) },
     });
     if (settingsChange.changed && !dryRun) changed.push(request.settingsPath);
     log(
@@ -206,6 +229,20 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
           (settingsChange.backupWritten ? ` (backup: ${settingsChange.backupWritten})` : "")
         : `  ${request.settingsPath} already has these hooks: left as is`,
     );
+    const otelNames = Object.keys(otelWanted);
+    if (otelNames.length > 0) {
+      log(
+        `  Claude Code's OpenTelemetry export goes to the relay (http://127.0.0.1:` +
+          `${config.relayPort}): ${otelNames.join(", ")} in the settings' env block ` +
+          "(--no-otel leaves it out)",
+      );
+    }
+    for (const conflict of settingsChange.envConflicts ?? []) {
+      log(
+        `  note: ${request.settingsPath} sets ${conflict.name}=${conflict.theirs}; kept ` +
+          `(bootstrap would set ${conflict.ours}), so that part of the export stays yours`,
+      );
+    }
     if (request.hookType === "http") {
       log(
         `  http hooks need the relay running as a service: ${layout.binDir}/relay --service, ` +
@@ -219,7 +256,12 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
     s.path !== request.settingsPath
   );
   if (request.settingsPath) {
-    settings.push({ path: request.settingsPath, hookType: request.hookType });
+    const env = settingsChange?.envWritten;
+    settings.push({
+      path: request.settingsPath,
+      hookType: request.hookType,
+      ...(env && Object.keys(env).length > 0 ? { env } : {}),
+    });
   }
   const manifest: Manifest = {
     version: 1,
@@ -244,5 +286,5 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
         `${request.repoDir}/deno.json doctor --install-dir ${layout.dir}`,
     );
   }
-  return { config, commandBlock, httpBlock, settingsChange, changed };
+  return { config, commandBlock, httpBlock, settingsEnv: otelWanted, settingsChange, changed };
 }

@@ -48,6 +48,8 @@ export function installLayout(dir: string): InstallLayout {
 export interface SettingsTarget {
   path: string;
   hookType: HookType;
+  /** The `env` entries bootstrap wrote into the file (`settings_env.ts`), to take out again. */
+  env?: Record<string, string>;
 }
 
 /** `command`: one wrapper process per event; `http`: POSTs to the relay's loopback endpoint. */
@@ -65,6 +67,11 @@ export interface Manifest {
   dirs: string[];
   /** Settings files holding this install's hooks. */
   settings: SettingsTarget[];
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return value !== null && typeof value === "object" && !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === "string");
 }
 
 /** Paths are plain and relative: a manifest never makes uninstall touch anything outside. */
@@ -94,7 +101,8 @@ export async function readManifest(layout: InstallLayout): Promise<Manifest | un
     parsed.dirs.every(safeRelative) && Array.isArray(parsed.settings) &&
     parsed.settings.every((s) =>
       typeof s?.path === "string" && s.path.startsWith("/") &&
-      (s.hookType === "command" || s.hookType === "http")
+      (s.hookType === "command" || s.hookType === "http") &&
+      (s.env === undefined || isStringRecord(s.env))
     );
   if (!valid) {
     throw new SyntaxError(
@@ -117,7 +125,13 @@ export function renderManifest(manifest: Manifest): string {
       logDir: manifest.logDir,
       files: [...manifest.files].sort(),
       dirs: [...manifest.dirs].sort(),
-      settings: settings.map(({ path, hookType }) => ({ path, hookType })),
+      settings: settings.map(({ path, hookType, env }) => ({
+        path,
+        hookType,
+        ...(env && Object.keys(env).length > 0
+          ? { env: Object.fromEntries(Object.entries(env).sort()) }
+          : {}),
+      })),
     },
     null,
     2,

@@ -1,6 +1,7 @@
 /**
- * Merges an install's hooks into a Claude Code settings file (`~/.claude/settings.json` or a
- * project's `.claude/settings.json`) and takes them out again.
+ * Merges an install's hooks (and the `env` entries of `settings_env.ts`) into a Claude Code
+ * settings file (`~/.claude/settings.json` or a project's `.claude/settings.json`) and takes them
+ * out again.
  *
  * - Everything else is kept: other settings, and the user's own hooks, even in the same event or
  *   matcher group. Ours (see `isOurHook()`) are replaced where they stand, so a re-run writes the
@@ -16,6 +17,7 @@
  * @module
  */
 import { type HooksSettings, isOurHook, type MatcherGroup } from "./hooks_block.ts";
+import { type EnvConflict, mergeEnv, removeEnv } from "./settings_env.ts";
 
 /** Suffix of the backup next to a settings file. */
 export const BACKUP_SUFFIX = ".zo-backup";
@@ -183,18 +185,34 @@ export interface SettingsChange {
   deleted?: boolean;
   /** Removal: the backup was kept (the file changed since install). */
   backupKept?: string;
+  /** Merge: the `env` entries bootstrap owns in the file now (for the manifest). */
+  envWritten?: Record<string, string>;
+  /** Merge: `env` entries left as the user set them, instead of the wanted values. */
+  envConflicts?: EnvConflict[];
+}
+
+/** The `env` entries a merge wants in the file, and those bootstrap wrote there before. */
+export interface EnvRequest {
+  wanted: Readonly<Record<string, string>>;
+  previous?: Readonly<Record<string, string>>;
 }
 
 /** Merges `block` into the settings file at `path`; with `dryRun`, only says what it would do. */
 export async function applySettingsFile(
   path: string,
   block: HooksSettings,
-  options: { installDir: string; dryRun?: boolean },
+  options: { installDir: string; dryRun?: boolean; env?: EnvRequest },
 ): Promise<SettingsChange> {
   const current = await readOptional(path);
   const settings = parseSettings(current ?? "", path);
-  const text = renderSettings(mergeHooks(settings, block, options.installDir).settings);
-  if (text === current) return { path, changed: false };
+  const merged = mergeHooks(settings, block, options.installDir).settings;
+  const env = mergeEnv(merged, options.env?.wanted ?? {}, options.env?.previous ?? {}, path);
+  const envResult = options.env === undefined ? {} : {
+    envWritten: env.written,
+    ...(env.conflicts.length > 0 ? { envConflicts: env.conflicts } : {}),
+  };
+  const text = renderSettings(env.settings);
+  if (text === current) return { path, changed: false, ...envResult };
   const backup = `${path}${BACKUP_SUFFIX}`;
   const needsBackup = current !== undefined && !(await exists(backup));
   if (!options.dryRun) {
@@ -203,17 +221,25 @@ export async function applySettingsFile(
     }
     await replaceFile(path, text);
   }
-  return { path, changed: true, ...(needsBackup ? { backupWritten: backup } : {}) };
+  return {
+    path,
+    changed: true,
+    ...(needsBackup ? { backupWritten: backup } : {}),
+    ...envResult,
+  };
 }
 
 /** Takes the hooks of `installDir` out of the settings file at `path` (see the module doc). */
 export async function removeFromSettingsFile(
   path: string,
-  options: { installDir: string; dryRun?: boolean },
+  options: { installDir: string; dryRun?: boolean; envWritten?: Readonly<Record<string, string>> },
 ): Promise<SettingsChange> {
   const current = await readOptional(path);
   if (current === undefined) return { path, changed: false };
-  const { settings, removed } = removeHooks(parseSettings(current, path), options.installDir);
+  const withoutHooks = removeHooks(parseSettings(current, path), options.installDir);
+  const withoutEnv = removeEnv(withoutHooks.settings, options.envWritten ?? {}, path);
+  const settings = withoutEnv.settings;
+  const removed = withoutHooks.removed + withoutEnv.removed;
   if (removed === 0) return { path, changed: false };
   const backup = `${path}${BACKUP_SUFFIX}`;
   const original = await readOptional(backup);

@@ -62,7 +62,12 @@ export async function uninstall(request: UninstallRequest): Promise<UninstallRes
   if (request.settingsPath) paths.add(request.settingsPath);
   const settings: SettingsChange[] = [];
   for (const path of [...paths].sort()) {
-    const change = await removeFromSettingsFile(path, { installDir: layout.dir, dryRun });
+    const envWritten = manifest?.settings.find((s) => s.path === path)?.env;
+    const change = await removeFromSettingsFile(path, {
+      installDir: layout.dir,
+      dryRun,
+      ...(envWritten ? { envWritten } : {}),
+    });
     settings.push(change);
     if (!change.changed) log(`  ${path}: none of this install's hooks`);
     else if (change.restored) log(`  ${prefix}restore ${path} from its backup`);

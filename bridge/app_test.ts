@@ -242,10 +242,14 @@ Deno.test("POST /ingest answers 503 with Retry-After when the store is down, 429
   });
   await t.step("queue full", async () => {
     const { app, store } = await setup({ queue: 1_000 });
-    store.writeDelayMs = 300;
+    // The first batch's write is held until the second request has its answer: however slow
+    // the machine, the queue is full when it comes.
+    const { promise: held, resolve: release } = Promise.withResolvers<void>();
+    store.writeGate = held;
     const first = ingest(app, await Promise.all(Array.from({ length: 1_000 }, () => makeEvent())));
     while (app.committer.depth < 1_000) await new Promise((r) => setTimeout(r, 1));
     const second = await ingest(app, [await makeEvent()]);
+    release();
     assert.equal(second.status, 429);
     assert.equal(second.headers.get("retry-after"), "1");
     assert.equal((await first).status, 200);

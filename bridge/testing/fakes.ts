@@ -47,6 +47,8 @@ export class FakeStore implements EventStore {
   down = false;
   /** Milliseconds each write takes. */
   writeDelayMs = 0;
+  /** When set, every write waits for it too (a test holds writes back for as long as it needs). */
+  writeGate?: Promise<void>;
   /** Most writes seen running at once. */
   maxConcurrentWrites = 0;
   #running = 0;
@@ -56,6 +58,7 @@ export class FakeStore implements EventStore {
     this.maxConcurrentWrites = Math.max(this.maxConcurrentWrites, this.#running);
     try {
       if (this.writeDelayMs > 0) await new Promise((r) => setTimeout(r, this.writeDelayMs));
+      if (this.writeGate) await this.writeGate;
       if (this.down) throw new StoreUnavailableError("Cannot reach Chroma: fake store is down");
       this.writes.push(events.length);
       const result: WriteResult = { stored: [], duplicates: [] };

@@ -189,6 +189,8 @@ Deno.test("applyEvents() counts each tool call once, whichever of its events arr
     const project = [...applyEvents(new Map(), many).values()].find((s) => s.scope === "project")!;
     assert.equal(project.tool_use_ids, undefined, "only session records keep ids");
   });
+});
+
 Deno.test("applyEvents(): Claude Code's telemetry exported after the session ended leaves it ended", () => {
   const end = event({ ts: "2026-01-01T00:00:10.000Z", event_type: "session_end" });
   const late = event({

@@ -24,11 +24,18 @@
  */
 
 /**
+ * What Claude Code itself reported for its API requests (`ReportedUsage` in
+ * `bridge/usage/report.ts`).
+ * @typedef {{ requests: number, total_tokens: number, cost_usd: number }} ReportedUsage
+ */
+
+/**
  * Tokens and cost of a set of API responses (`UsageSummary` in `bridge/usage/report.ts`).
  * @typedef {{
  *   messages: number, input_tokens: number, output_tokens: number,
  *   cache_creation_input_tokens: number, cache_read_input_tokens: number, total_tokens: number,
- *   cost_usd: number | null, cost_complete: boolean
+ *   cost_usd: number | null, cost_complete: boolean,
+ *   claude_code?: ReportedUsage | null, cost_difference_usd?: number | null
  * }} UsageSummary
  */
 

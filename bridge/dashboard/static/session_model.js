@@ -63,12 +63,24 @@ export function addLiveEvents(events, state, incoming) {
   return fresh;
 }
 
+/** How the timeline names Claude Code's own telemetry records it shows by default. */
+const TELEMETRY_LABELS = /** @type {Record<string, string>} */ ({
+  "claude_code.api_request": "API request",
+  "claude_code.api_error": "API error",
+});
+
 /**
- * How the timeline names an event: its hook, else its type.
+ * How the timeline names an event: its hook, else (Claude Code's telemetry) its record's name,
+ * else its type.
  * @param {TimelineEvent} event
  */
 export function eventLabel(event) {
-  return event.hook_event_name ?? event.event_type;
+  if (event.hook_event_name) return event.hook_event_name;
+  if (event.event_type === "telemetry") {
+    const name = String(event.data?.name ?? "");
+    return TELEMETRY_LABELS[name] ?? (name.replace(/^claude_code\./, "") || "telemetry");
+  }
+  return event.event_type;
 }
 
 /**
@@ -159,6 +171,22 @@ export function sessionFacts(input) {
     facts.push({
       term: "Cost",
       text: `${formatUsd(totals.cost_usd)}${totals.cost_complete === false ? " (incomplete)" : ""}`,
+      href: formatHash("usage", { session_id: input.sessionId, group_by: "model" }),
+    });
+  }
+  const reported = totals?.claude_code;
+  if (reported) {
+    const difference = totals.cost_difference_usd;
+    facts.push({
+      term: "Claude Code's cost",
+      text: `${formatUsd(reported.cost_usd)} over ${formatCount(reported.requests)} API requests` +
+        (difference === null || difference === undefined
+          ? ""
+          : difference === 0
+          ? " (as computed)"
+          : ` (${difference > 0 ? "+" : "-"}${
+            formatUsd(Math.abs(difference))
+          } against the computed)`),
       href: formatHash("usage", { session_id: input.sessionId, group_by: "model" }),
     });
   }

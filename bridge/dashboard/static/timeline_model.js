@@ -376,9 +376,22 @@ export function eventsOf(item) {
   ];
 }
 
+/** Claude Code's telemetry records the timeline shows unasked: its API requests and errors. */
+const SHOWN_TELEMETRY = new Set(["claude_code.api_request", "claude_code.api_error"]);
+
+/**
+ * True for one of Claude Code's own telemetry records the timeline leaves out unless the filter
+ * asks for telemetry: metric points, hook runs, tool decisions (the hooks show those), ...
+ * @param {TimelineEvent} event
+ */
+export function isTelemetryDetail(event) {
+  return event.event_type === "telemetry" && !SHOWN_TELEMETRY.has(String(event.data?.name));
+}
+
 /**
  * The items that hold at least one event matching `filter` (a subagent keeps only its matching
- * children); an empty filter keeps everything.
+ * children); an empty filter keeps everything but telemetry detail (`isTelemetryDetail`), which
+ * `event_type: "telemetry"` shows.
  *
  * @param {readonly TimelineItem[]} items
  * @param {{ event_type?: string, tool_name?: string, level?: string, errorsOnly?: boolean }} filter
@@ -387,12 +400,18 @@ export function eventsOf(item) {
 export function filterTimeline(items, filter) {
   /** @param {TimelineEvent} event */
   const matches = (event) =>
+    (filter.event_type === "telemetry" || !isTelemetryDetail(event)) &&
     (!filter.event_type || event.event_type === filter.event_type) &&
     (!filter.tool_name || event.tool_name === filter.tool_name) &&
     (!filter.level || event.level === filter.level) &&
     (!filter.errorsOnly || isErrorEvent(event));
   if (!filter.event_type && !filter.tool_name && !filter.level && !filter.errorsOnly) {
-    return [...items];
+    return items.filter((item) => item.kind !== "event" || !isTelemetryDetail(item.event))
+      .map((item) =>
+        item.kind === "subagent"
+          ? { ...item, children: filterTimeline(item.children, filter) }
+          : item
+      );
   }
   /** @type {TimelineItem[]} */
   const kept = [];

@@ -6,10 +6,12 @@
  *       --api-key-file ~/zo.key --settings user
  *
  * The task runs exactly `deno run --no-config --no-npm --no-remote --allow-read --allow-write
- * --allow-env=HOME,ZO_INGEST_KEY,ZO_API_KEY,INIT_CWD --allow-run=deno scripts/bootstrap.ts`: no npm package
- * and nothing remote is loaded; reads and writes are unscoped because the install dir, log dir,
- * key file and settings file are all chosen at run time; `--allow-run=deno` is for `deno cache`
- * (the `deno` on PATH: a version other than the running one is reported). `deno task` itself
+ * --allow-env=HOME,ZO_INGEST_KEY,ZO_API_KEY,INIT_CWD --allow-net=127.0.0.1 --allow-run=deno
+ * scripts/bootstrap.ts`: no npm package and nothing remote is loaded; reads and writes are
+ * unscoped because the install dir, log dir, key file and settings file are all chosen at run
+ * time; `--allow-net=127.0.0.1` is to find a free relay port (listen, and `GET /relay` of a
+ * relay that holds one); `--allow-run=deno` is for `deno cache` (the `deno` on PATH: a version
+ * other than the running one is reported). `deno task` itself
  * first installs every npm package of deno.json (the bridge's) unless given
  * `--node-modules-dir=manual`, as `bootstrap_vm.sh` does; bootstrap needs none of them.
  *
@@ -22,9 +24,12 @@
  *    `DENO_DIR=<install>/deno_dir`, so a hook never downloads or transpiles at run time.
  * 2. Writes `<install>/.env`, mode 0600, single-quoted values: `ZO_EVENT_ENDPOINT`,
  *    `ZO_INGEST_KEY`, `ZO_PROJECT_ID`, `ZO_LOG_DIR` (always set: wrappers do not rely on `HOME`),
- *    `ZO_WORKER_ID`, and `ZO_REDACTION_SALT` (random on first install, then kept so host
- *    pseudonyms stay stable). A flag left out keeps the file's value; other `KEY='value'` lines
- *    stay (`ZO_RELAY_PORT`, `ZO_REDACTION_MODE`, ...; re-run bootstrap after editing them).
+ *    `ZO_WORKER_ID`, `ZO_REDACTION_SALT` (random on first install, then kept so host
+ *    pseudonyms stay stable) and `ZO_RELAY_PORT`: this install's own loopback port, derived
+ *    from the install dir (20000-29999), the next one when another program or another
+ *    install's relay holds it (`scripts/install/relay_port.ts`), then kept. A flag left out
+ *    keeps the file's value; other `KEY='value'` lines stay (`ZO_REDACTION_MODE`, ...; re-run
+ *    bootstrap after editing them).
  * 3. Writes the wrappers in `<install>/bin/` (0755): `zo_report_event`, `session_start`,
  *    `mcp_telemetry`, `worker_spawn`, `artifact_produced`, `error_event`, `relay`, and one per
  *    Claude Code event (snake_case, from `HOOK_SCRIPTS` in `scripts/install/hook_permissions.ts`). Each is
@@ -64,6 +69,8 @@
  * - `--project-id <id>`: `ZO_PROJECT_ID`.
  * - `--worker-id <id>`: `ZO_WORKER_ID` (default: the host name, pseudonymised in strict mode).
  * - `--log-dir <dir>`: `ZO_LOG_DIR`; default `$HOME/.local/state/zo-telemetry`, made absolute.
+ * - `--relay-port <port>`: `ZO_RELAY_PORT`; default this install's own (see step 2); `""` picks
+ *   it again.
  * - `--settings user|project|none`: merge the hooks block into that settings file; default none.
  * - `--hook-type command|http`: the block `--settings` merges; default command.
  * - `--dry-run`: say what would be done; write nothing.
@@ -257,6 +264,7 @@ export async function bootstrap(
     if (flags.projectId !== undefined) env.ZO_PROJECT_ID = flags.projectId;
     if (flags.workerId !== undefined) env.ZO_WORKER_ID = flags.workerId;
     if (flags.logDir !== undefined) env.ZO_LOG_DIR = resolvePath(context.cwd, flags.logDir);
+    if (flags.relayPort !== undefined) env.ZO_RELAY_PORT = flags.relayPort;
     const result = await install({
       installDir,
       repoDir: context.repoDir,

@@ -34,6 +34,10 @@
  * - `relay key`: the running relay sends another key than the `.env`'s (one exported in the
  *   shell it was started from wins over the `.env`): `relay/status.json` holds its key's
  *   fingerprint, compared with the `.env` key's (skipped when no relay runs).
+ * - `relay port`: `ZO_RELAY_PORT` on 127.0.0.1 is held by another install's relay (its
+ *   `GET /relay` names another install dir) or by another program: fails with http hooks wired,
+ *   warns with command hooks; with no `ZO_RELAY_PORT` in `.env` (an install from before each
+ *   got its own), a free shared 8790 warns with http hooks.
  * - `backlog`: events past the relay's checkpoint in `<log-dir>/spool` are older than 10 minutes;
  *   it also reports their number and size.
  * - `dead letters`: `<log-dir>/relay/dead_letter.jsonl` has events the bridge refused that

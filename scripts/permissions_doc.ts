@@ -119,7 +119,8 @@ export const TASK_REASONS: Readonly<Record<string, string>> = {
     "`--allow-read=<file>` for `ZO_API_KEYS_FILE` or `ZO_PRICES_FILE`.",
   bootstrap:
     "Reads and writes where the operator points it (install dir, log dir, key file, settings " +
-    "file, all chosen at run time); runs `deno cache` on the installed scripts.",
+    "file, all chosen at run time); runs `deno cache` on the installed scripts; listens on " +
+    "and asks loopback ports to find this install's own free relay port.",
   doctor:
     "Reads the install, its `.env`, the settings files and the log dir, all found at run time; " +
     "calls the endpoint, a host known only at run time, to check that it answers and accepts " +

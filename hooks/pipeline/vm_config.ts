@@ -100,7 +100,10 @@ export const VM_ENV_VARS: readonly EnvVar[] = [
     default: String(DEFAULT_RELAY_PORT),
     usedBy: "relay",
     description:
-      'Loopback port where the relay accepts Claude Code\'s `"type": "http"` hooks (127.0.0.1 only).',
+      'Loopback port where the relay accepts Claude Code\'s `"type": "http"` hooks (127.0.0.1 only). ' +
+      "Bootstrap writes each install's own into its `.env` (derived from the install dir, in " +
+      "20000-29999, the next one when taken; `--relay-port` sets it), so two installs on one VM " +
+      "never share one; the default serves a relay run by hand.",
   },
   {
     name: "ZO_RELAY_IDLE_SECONDS",

@@ -65,6 +65,12 @@ const BOOTSTRAP_FLAGS: FlagSpecs = {
     description: "ZO_REDACTION_SALT from this file's first line: one salt for the whole fleet " +
       "(default: keep this install's, or make one)",
   },
+  "relay-port": {
+    type: "string",
+    value: "<port>",
+    description: "ZO_RELAY_PORT, the loopback port of this install's relay (default: one of " +
+      'its own, derived from the install dir; "" picks it again)',
+  },
   settings: {
     type: "string",
     value: "<where>",
@@ -157,6 +163,8 @@ export interface BootstrapFlags {
   projectId?: string;
   workerId?: string;
   logDir?: string;
+  /** `--relay-port`: `ZO_RELAY_PORT`; `""` derives it again. */
+  relayPort?: string;
   settings: SettingsScope;
   hookType: HookType;
   dryRun: boolean;
@@ -196,6 +204,7 @@ export function parseBootstrapArgs(args: readonly string[]): BootstrapFlags {
     projectId: text("project-id"),
     workerId: text("worker-id"),
     logDir: text("log-dir"),
+    relayPort: text("relay-port"),
     settings: oneOf<SettingsScope>("--settings", values.settings ?? "none", [
       "user",
       "project",

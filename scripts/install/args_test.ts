@@ -13,6 +13,7 @@ Deno.test("parseBootstrapArgs() reads every flag and applies the defaults", () =
     projectId: undefined,
     workerId: undefined,
     logDir: undefined,
+    relayPort: undefined,
     settings: "none",
     hookType: "command",
     dryRun: false,

@@ -2,8 +2,8 @@
  * The checks of `scripts/doctor.ts`, run in order; each returns a status, what it found and, when
  * it fails, how to fix it. The checks themselves live by what they read: the install on disk
  * (`doctor_install.ts`), the bridge (`doctor_bridge.ts`), the settings files
- * (`doctor_settings.ts`), and the log dir (`doctor_relay.ts`); their result type and shared
- * helpers are in `doctor_result.ts`.
+ * (`doctor_settings.ts`), the log dir (`doctor_relay.ts`) and the relay port
+ * (`doctor_port.ts`); their result type and shared helpers are in `doctor_result.ts`.
  *
  * @module
  */
@@ -14,10 +14,11 @@ import { checkDeno, checkEnvFile, checkInstall } from "./doctor_install.ts";
 import { checkBacklog, checkDeadLetters, checkRelay, checkRelayKey } from "./doctor_relay.ts";
 import { type CheckResult, type DoctorOptions, messageOf, rerun } from "./doctor_result.ts";
 import { checkSettings } from "./doctor_settings.ts";
+import { checkRelayPort } from "./doctor_port.ts";
 
 /**
  * Runs every check, in order: deno, install, env, endpoint, api key, key project, settings, relay,
- * relay key, backlog, dead letters.
+ * relay key, relay port, backlog, dead letters.
  */
 export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> {
   const nowMs = options.nowMs ?? Date.now();
@@ -51,8 +52,13 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   const { result: settingsResult, hookTypes } = await checkSettings(layout, settingsPaths, options);
   results.push(settingsResult);
   const logDir = env.get("ZO_LOG_DIR") ?? manifest?.logDir;
+  const relayPort = () => checkRelayPort(layout, env, hookTypes.has("http"), options);
   if (!logDir?.startsWith("/")) {
-    for (const name of ["relay", "relay key", "backlog", "dead letters"]) {
+    for (const name of ["relay", "relay key"]) {
+      results.push({ name, status: "skip", detail: "no log dir known" });
+    }
+    results.push(await relayPort());
+    for (const name of ["backlog", "dead letters"]) {
       results.push({ name, status: "skip", detail: "no log dir known" });
     }
     return results;
@@ -68,7 +74,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
       status: "skip",
       detail: "the log dir cannot be read",
     });
-    results.push(unread("relay"), unread("relay key"), {
+    results.push(unread("relay"), unread("relay key"), await relayPort(), {
       name: "backlog",
       status: "fail",
       detail: `cannot read the log dir ${logDir}: ${messageOf(error)}`,
@@ -86,6 +92,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     ),
   );
   results.push(await checkRelayKey(layout, logDir, env, nowMs));
+  results.push(await relayPort());
   results.push(checkBacklog(backlog, endpoint, layout, nowMs));
   results.push(checkDeadLetters(dead, layout.envFile));
   return results;

@@ -17,6 +17,7 @@ export const MANAGED_KEYS = [
   "ZO_LOG_DIR",
   "ZO_WORKER_ID",
   "ZO_REDACTION_SALT",
+  "ZO_RELAY_PORT",
 ] as const;
 
 /** One of {@linkcode MANAGED_KEYS}. */

@@ -31,6 +31,7 @@ import { applySettingsFile, type SettingsChange } from "./settings_merge.ts";
 import { otelEnv } from "./settings_env.ts";
 import { copyRuntimeFiles, listRuntimeFiles, writeIfChanged } from "./sources.ts";
 import { relayUnits } from "./systemd_unit.ts";
+import { chooseRelayPort, describeHolder, portHolder, portIsFor } from "./relay_port.ts";
 import { allWrappers } from "./wrappers.ts";
 
 /**
@@ -107,6 +108,25 @@ async function removeStale(dir: string, previous: Manifest | undefined, files: S
   }
 }
 
+/**
+ * Gives the install its own relay port when `.env` names none (`chooseRelayPort`: derived from
+ * the install dir, the next one when taken) and sets it in `values`; says which it passed over.
+ */
+async function settleRelayPort(
+  installDir: string,
+  values: Map<string, string>,
+): Promise<{ chosen: boolean; lines: string[] }> {
+  if (values.get("ZO_RELAY_PORT")) return { chosen: false, lines: [] };
+  const choice = await chooseRelayPort(installDir);
+  values.set("ZO_RELAY_PORT", String(choice.port));
+  return {
+    chosen: true,
+    lines: choice.skipped.map(({ port, holder }) =>
+      `  relay port ${port} is held by ${describeHolder(holder)}: passed over`
+    ),
+  };
+}
+
 /** Installs (or, with `dryRun`, plans) per `request`. */
 export async function install(request: InstallRequest): Promise<InstallResult> {
   const { log, dryRun } = request;
@@ -120,7 +140,23 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
     updates.ZO_LOG_DIR = request.defaultLogDir;
   }
   const envValues = composeEnv(existingEnv, updates);
+  const portNotes = await settleRelayPort(layout.dir, envValues);
   const config = loadVmConfig((name) => envValues.get(name));
+  if (!portNotes.chosen) {
+    const holder = await portHolder(config.relayPort);
+    if (!portIsFor(holder, layout.dir)) {
+      portNotes.lines.push(
+        `  warning: relay port ${config.relayPort} (ZO_RELAY_PORT in ${layout.envFile}) is held ` +
+          `by ${describeHolder(holder)}: this install's relay cannot serve http hooks there; ` +
+          `re-run with --relay-port "" to pick a free one`,
+      );
+    }
+  } else if (previous && !existingEnv.get("ZO_RELAY_PORT")) {
+    portNotes.lines.push(
+      `  note: http hooks move to this install's own port ${config.relayPort} (was the shared ` +
+        "8790): restart a relay service running from here",
+    );
+  }
   checkPath("--log-dir", config.logDir);
   const envText = renderEnvFile(envValues);
 
@@ -180,8 +216,10 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
   log(
     `  ${prefix}write ${layout.envFile} (0600): endpoint ${config.endpoint?.href ?? "none"}, ` +
       `key ${keyFrom}, project ${config.projectId ?? "none"}, log dir ` +
-      `${config.logDir}, salt ${saltFrom}`,
+      `${config.logDir}, salt ${saltFrom}, relay port ${config.relayPort}` +
+      (portNotes.chosen ? " (this install's own)" : ""),
   );
+  for (const line of portNotes.lines) log(line);
   log(`  ${prefix}write ${wrappers.size} wrappers in ${layout.binDir} (0755)`);
   log(`  ${prefix}write the relay's systemd units in ${layout.systemdDir}`);
   if (!config.endpoint) log("  no endpoint: events stay in the spool under the log dir");

@@ -4,10 +4,16 @@
  * (through the hook pipeline of `hooks/pipeline/hook_runner.ts`, built once) and appends it to the same
  * spool, with no process started per event.
  *
- * The answer is always `200` with an empty body, sent once the line is in the spool: Claude Code
- * takes an empty 2xx as success with no decision, reads a JSON body as a decision and adds plain
- * text to the agent's context, and shows a non-2xx as a hook error. So bad input still gets an
- * empty 200 (it is kept as an `error` event), and telemetry never steers or blocks the agent.
+ * The answer is `200` with an empty body, sent once the line is in the spool: Claude Code takes
+ * an empty 2xx as success with no decision, reads a JSON body as a decision and adds plain text
+ * to the agent's context, and shows a non-2xx as a hook error. So bad input still gets an empty
+ * 200 (it is kept as an `error` event), and telemetry never steers or blocks the agent. The one
+ * exception: a URL whose `install` parameter names another install than this relay's gets `421`
+ * with the reason and is not recorded (a hook error Claude Code logs and goes on from), since
+ * recording it here would file it under this install's project and log dir.
+ *
+ * `GET /relay` says whose relay holds the port ({@linkcode RelayIdentity}): doctor and bootstrap
+ * ask it to tell this install's relay from another install's, or from another program.
  *
  * `POST /v1/logs` and `/v1/metrics` are Claude Code's OpenTelemetry export instead, answered as
  * OTLP/HTTP expects by `hooks/pipeline/otel/otlp_route.ts`.
@@ -20,6 +26,20 @@ import { otlpSignalOf } from "../otel/otlp_signal.ts";
 /** Largest request body read; the rest is cut (the event then says so). */
 export const MAX_HOOK_BODY_BYTES = 32 * 1024 * 1024;
 
+/** Path of the identity request: `GET /relay`. */
+export const RELAY_IDENTITY_PATH = "/relay";
+/** `service` of every {@linkcode RelayIdentity}: tells a relay from any other program. */
+export const RELAY_SERVICE = "zo-telemetry-relay";
+
+/** Whose relay listens: the answer of `GET /relay`. */
+export interface RelayIdentity {
+  service: typeof RELAY_SERVICE;
+  /** The install the relay runs from (the parent of its `hooks/`), as bootstrap names it. */
+  install_dir: string;
+  log_dir: string;
+  pid: number;
+}
+
 /** Options of {@linkcode startHttpHookServer}. */
 export interface HttpHookServerOptions {
   /** Loopback port; 0 picks a free one. */
@@ -28,6 +48,11 @@ export interface HttpHookServerOptions {
   hostname?: string;
   /** Called after each request is handled (activity, for the relay's idle timer). */
   onEvent?: () => void;
+  /**
+   * Who serves: answered at `GET /relay`; its `install_dir` is compared with a hook URL's
+   * `install` parameter. Undefined: no identity, and every `install` is taken.
+   */
+  identity?: RelayIdentity;
   /** Where failures go; default stderr. */
   log?: (line: string) => void;
 }
@@ -89,21 +114,49 @@ function concat(parts: Uint8Array[], length: number): Uint8Array {
   return out;
 }
 
+/** The install a hook URL names in its `install` parameter, without a trailing slash. */
+function installParam(url: URL): string | undefined {
+  const value = url.searchParams.get("install");
+  return value === null ? undefined : value.replace(/(.)\/+$/, "$1");
+}
+
 /**
- * The request handler alone (for in-process tests): POST → record → empty 200; other methods
- * get an empty 200 too, except `GET /health`, which answers `ok` for people and scripts.
+ * The request handler alone (for in-process tests): POST → record → empty 200 (421 for another
+ * install's URL); other methods get an empty 200 too, except `GET /health`, which answers `ok`
+ * for people and scripts, and `GET /relay`, which answers the identity as JSON.
  */
 export function httpHookHandler(
   pipeline: HookPipeline,
-  options: Pick<HttpHookServerOptions, "onEvent" | "log"> = {},
+  options: Pick<HttpHookServerOptions, "onEvent" | "log" | "identity"> = {},
 ): (request: Request) => Promise<Response> {
   const log = options.log ?? defaultLog;
+  const identity = options.identity;
+  let misdirected = 0;
   return async (request) => {
     const url = new URL(request.url);
     if (request.method !== "POST") {
       await request.body?.cancel();
       if (request.method === "GET" && url.pathname === "/health") return new Response("ok\n");
+      if (request.method === "GET" && url.pathname === RELAY_IDENTITY_PATH && identity) {
+        return Response.json(identity);
+      }
       return new Response(null, { status: 200 });
+    }
+    const install = installParam(url);
+    if (identity && install !== undefined && install !== identity.install_dir) {
+      await request.body?.cancel();
+      // Once per relay, not per event: a misdirected settings block sends every event here.
+      if (misdirected++ === 0) {
+        log(
+          `Cannot record http hook events for ${install}: this relay is ${identity.install_dir}'s; ` +
+            `run deno task doctor --install-dir ${install}`,
+        );
+      }
+      return new Response(
+        `Cannot record this event: the relay on this port belongs to ${identity.install_dir}, ` +
+          `not ${install}; run deno task doctor --install-dir ${install}\n`,
+        { status: 421 },
+      );
     }
     const signal = otlpSignalOf(url.pathname);
     if (signal !== undefined) {

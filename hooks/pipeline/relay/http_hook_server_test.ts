@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { createHookPipeline } from "../hook_runner.ts";
 import { listSegments, segmentPath } from "../spool.ts";
-import { eventFromPath, startHttpHookServer } from "./http_hook_server.ts";
+import {
+  eventFromPath,
+  RELAY_IDENTITY_PATH,
+  RELAY_SERVICE,
+  type RelayIdentity,
+  startHttpHookServer,
+} from "./http_hook_server.ts";
 import { readJsonl, testConfig } from "./_testing.ts";
 
 const FIXTURES = new URL("../../../testdata/claude-code/payloads/", import.meta.url);
@@ -133,6 +139,46 @@ Deno.test("http hook endpoint answers GET /health and ignores other methods", as
     assert.equal(put.status, 200);
     await put.body?.cancel();
     assert.deepEqual(await listSegments(logDir), [], "nothing spooled");
+  } finally {
+    await server.shutdown();
+    await Deno.remove(logDir, { recursive: true });
+  }
+});
+
+Deno.test("http hook endpoint says whose relay it is, and refuses another install's events (421)", async () => {
+  const logDir = await Deno.makeTempDir();
+  const pipeline = await createHookPipeline(testConfig(logDir), { onError: () => {} });
+  const lines: string[] = [];
+  const identity: RelayIdentity = {
+    service: RELAY_SERVICE,
+    install_dir: "/opt/a",
+    log_dir: logDir,
+    pid: 7,
+  };
+  const server = startHttpHookServer(pipeline, { port: 0, identity, log: (l) => lines.push(l) });
+  const base = `http://127.0.0.1:${server.port}`;
+  const payload = await Deno.readTextFile(new URL("post_tool_use.json", FIXTURES));
+  const postTo = (install: string) =>
+    fetch(`${base}/hook/PostToolUse?install=${install}`, { method: "POST", body: payload });
+  try {
+    const who = await fetch(`${base}${RELAY_IDENTITY_PATH}`);
+    assert.deepEqual(await who.json(), identity);
+    for (let i = 0; i < 2; i++) {
+      const refused = await postTo("/opt/b");
+      assert.equal(refused.status, 421);
+      assert.match(await refused.text(), /belongs to \/opt\/a, not \/opt\/b/);
+    }
+    assert.equal(lines.length, 1, "one log line, however many events: " + lines.join("; "));
+    assert.equal((await spooled(logDir)).length, 0, "nothing recorded for another install");
+    for (const install of ["/opt/a", "/opt/a/"]) {
+      const taken = await postTo(install);
+      assert.equal(taken.status, 200);
+      await taken.body?.cancel();
+    }
+    const untagged = await fetch(`${base}/hook/PostToolUse`, { method: "POST", body: payload });
+    assert.equal(untagged.status, 200, "a URL without install= is taken");
+    await untagged.body?.cancel();
+    assert.equal((await spooled(logDir)).length, 3);
   } finally {
     await server.shutdown();
     await Deno.remove(logDir, { recursive: true });

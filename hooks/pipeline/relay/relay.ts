@@ -17,7 +17,7 @@ import { startPendingCollectors } from "../usage/launcher.ts";
 import type { VmConfig } from "../vm_config.ts";
 import { type BackoffOptions, sleep } from "./backoff.ts";
 import { type Checkpoint, readCheckpoint, SPOOL_START } from "./checkpoint.ts";
-import { type HttpHookServer, startHttpHookServer } from "./http_hook_server.ts";
+import { type HttpHookServer, RELAY_SERVICE, startHttpHookServer } from "./http_hook_server.ts";
 import { acquireRelayLock } from "./instance_lock.ts";
 import { type DeleteOutcome, pump, type PumpFiles, type PumpTotals } from "./pump.ts";
 import { createShipper, DeliveryError, type Shipper } from "./shipper.ts";
@@ -51,6 +51,16 @@ export interface RelayOptions {
   log?: (line: string) => void;
   /** Told the http-hook port once listening (tests, benchmarks). */
   onListen?: (port: number) => void;
+  /**
+   * The install this relay serves, as `GET /relay` tells it and as hook URLs' `install`
+   * parameter must name it; default {@linkcode relayInstallDir}.
+   */
+  installDir?: string;
+}
+
+/** The install this code runs from: the directory holding its `hooks/` (`<install>/hooks/`). */
+export function relayInstallDir(): string {
+  return decodeURIComponent(new URL("../../..", import.meta.url).pathname).replace(/(.)\/$/, "$1");
 }
 
 /** Why {@linkcode runRelay} returned, with what it did. */
@@ -147,6 +157,12 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
       try {
         server = startHttpHookServer(pipeline, {
           port: httpPort,
+          identity: {
+            service: RELAY_SERVICE,
+            install_dir: options.installDir ?? relayInstallDir(),
+            log_dir: config.logDir,
+            pid: Deno.pid,
+          },
           onEvent: () => {
             lastActivity = Date.now();
           },
@@ -157,7 +173,8 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
         // Shipping matters more than the http endpoint: keep going without it.
         log(
           `Cannot serve http hooks on 127.0.0.1:${httpPort}: ${errorMessage(error)}; ` +
-            "set ZO_RELAY_PORT to a free port (command hooks still work)",
+            "run deno task doctor to see who holds it, and re-run bootstrap with --relay-port to " +
+            "pick another (command hooks still work)",
         );
       }
     }

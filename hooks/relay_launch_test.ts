@@ -42,7 +42,7 @@ Deno.test("hooks with an endpoint start exactly one relay, which ships their eve
     const sessionId = crypto.randomUUID();
     const env = {
       ZO_EVENT_ENDPOINT: bridge.ingestUrl,
-      ZO_API_KEY: bridge.ingestKey,
+      ZO_INGEST_KEY: bridge.ingestKey,
       ZO_RELAY_PORT: String(freePort()),
       ZO_RELAY_IDLE_SECONDS: "3",
     };

@@ -138,7 +138,7 @@ Deno.test("hook -> collector -> spool -> relay -> bridge: GET /usage gives the f
   await withTranscript(async ({ logDir, transcript }) => {
     const env = {
       ZO_EVENT_ENDPOINT: bridge.ingestUrl,
-      ZO_API_KEY: bridge.ingestKey,
+      ZO_INGEST_KEY: bridge.ingestKey,
       ZO_PROJECT_ID: "acme",
       ZO_RELAY_PORT: String(freePort()),
       ZO_RELAY_IDLE_SECONDS: "2",

@@ -57,8 +57,8 @@ export const VM_ENV_VARS: readonly EnvVar[] = [
     default: "",
     usedBy: "relay",
     description:
-      "Old name of `ZO_INGEST_KEY`, still read when that is unset (bootstrap warns, and moves it " +
-      "to `ZO_INGEST_KEY` in `.env`).",
+      "Old name of `ZO_INGEST_KEY`, still read when that is unset (the relay and bootstrap warn; " +
+      "bootstrap moves it to `ZO_INGEST_KEY` in `.env`).",
   },
   {
     name: "ZO_PROJECT_ID",

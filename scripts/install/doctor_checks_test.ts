@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { LAYOUT } from "../../hooks/pipeline/spool.ts";
 import { checkEndpoint, checkKeyProject } from "./doctor_bridge.ts";
 import { checkDeno, checkEnvFile } from "./doctor_install.ts";
-import { BACKLOG_STALE_MS, checkBacklog, checkRelay } from "./doctor_relay.ts";
+import { BACKLOG_STALE_MS, checkBacklog, checkRelay, checkRelayKey } from "./doctor_relay.ts";
+import { keyFingerprint, writeRelayStatus } from "../../hooks/pipeline/relay/relay_status.ts";
 import { installLayout } from "./layout.ts";
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0);
@@ -115,5 +116,39 @@ Deno.test("checkKeyProject() skips without a working key and warns on a bridge w
     assert.match(old.detail, /has no GET \/whoami/);
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("checkRelayKey() compares the running relay's key fingerprint with the .env's key", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const layout = installLayout("/opt/claude-hooks");
+    const env = new Map([["ZO_EVENT_ENDPOINT", "http://bridge/ingest"], ["ZO_INGEST_KEY", "k1"]]);
+    assert.equal((await checkRelayKey(layout, dir, env, Date.now())).status, "skip", "no relay");
+    await Deno.mkdir(`${dir}/relay`);
+    await Deno.writeTextFile(`${dir}/${LAYOUT.heartbeatFile}`, "4242\n");
+    const unsaid = await checkRelayKey(layout, dir, env, Date.now());
+    assert.equal(unsaid.status, "warn", "a relay from before relay/status.json");
+    const status = (key: string | null, variable = "ZO_INGEST_KEY") =>
+      (key === null ? Promise.resolve(null) : keyFingerprint(key)).then((print) =>
+        writeRelayStatus(dir, {
+          pid: 4242,
+          started_at: new Date().toISOString(),
+          key_variable: variable,
+          key_fingerprint: print,
+        })
+      );
+    await status("k1");
+    assert.equal((await checkRelayKey(layout, dir, env, Date.now())).status, "ok");
+    await status("k1", "ZO_API_KEY");
+    assert.equal((await checkRelayKey(layout, dir, env, Date.now())).status, "warn");
+    await status("k2");
+    const other = await checkRelayKey(layout, dir, env, Date.now());
+    assert.equal(other.status, "fail");
+    assert.match(other.fix!, /^unset ZO_INGEST_KEY .*kill 4242 /);
+    await status(null);
+    assert.match((await checkRelayKey(layout, dir, env, Date.now())).detail, /sends no key/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -129,6 +129,15 @@ export async function checkRelayKey(
   }
   const mine = keyOf(env);
   const expected = mine.key === undefined ? null : await keyFingerprint(mine.key);
+  if (status.key_fingerprint === expected && status.key_variable === "ZO_API_KEY") {
+    return {
+      name,
+      status: "warn",
+      detail: `the running relay (pid ${pid}) sends the key of ${layout.envFile}, under its old ` +
+        "name ZO_API_KEY",
+      fix: "re-run bootstrap (it renames the key ZO_INGEST_KEY in the .env), then " + restart,
+    };
+  }
   if (status.key_fingerprint === expected) {
     return {
       name,

@@ -114,7 +114,7 @@ export function testConfig(
 ): VmConfig {
   const all: Record<string, string> = {
     ZO_LOG_DIR: logDir,
-    ZO_API_KEY: "test-key",
+    ZO_INGEST_KEY: "test-key",
     ZO_WORKER_ID: "worker-test",
     ZO_REDACTION_MODE: "strict",
     ...(endpoint ? { ZO_EVENT_ENDPOINT: endpoint.href } : {}),

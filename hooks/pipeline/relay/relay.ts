@@ -112,6 +112,12 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
   const totals: PumpTotals = { shipped: 0, deadLettered: 0, quarantined: 0, batches: 0 };
   const lock = await acquireRelayLock(config.logDir, { timeoutMs: options.lockTimeoutMs });
   if (!lock) return { reason: "locked", totals };
+  if (config.apiKey !== undefined && config.apiKeyVariable === "ZO_API_KEY") {
+    log(
+      "Warning: ZO_API_KEY is the old name of the ingest key; set ZO_INGEST_KEY instead " +
+        "(re-running bootstrap moves it in the install's .env)",
+    );
+  }
   try {
     await writeRelayStatus(config.logDir, {
       pid: Deno.pid,

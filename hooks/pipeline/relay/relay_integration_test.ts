@@ -82,7 +82,7 @@ Deno.test({
       const env = {
         ZO_LOG_DIR: logDir,
         ZO_EVENT_ENDPOINT: bridge.ingestUrl,
-        ZO_API_KEY: bridge.ingestKey,
+        ZO_INGEST_KEY: bridge.ingestKey,
         ZO_RELAY_IDLE_SECONDS: "1",
       };
       const spawn = () =>
@@ -128,7 +128,7 @@ Deno.test({
       const key = `test-admin-${crypto.randomUUID()}`;
       const bridgeEnv = { PORT: String(port), ZO_API_KEY: key };
       let bridge = await spawnBridge({ chromaDbPath, env: bridgeEnv });
-      const config = testConfig(logDir, endpoint, { ZO_API_KEY: key });
+      const config = testConfig(logDir, endpoint, { ZO_INGEST_KEY: key });
       const stop = new AbortController();
       const logged: string[] = [];
       const relay = runRelay({
@@ -187,7 +187,7 @@ Deno.test({
         '{"torn":',
       ], { newlineAtEnd: false });
       const result = await runRelay({
-        config: testConfig(logDir, new URL(bridge.ingestUrl), { ZO_API_KEY: bridge.ingestKey }),
+        config: testConfig(logDir, new URL(bridge.ingestUrl), { ZO_INGEST_KEY: bridge.ingestKey }),
         httpPort: null,
         idleMs: 300,
         pollMs: 20,

@@ -139,6 +139,29 @@ Deno.test("runRelay() keeps the spool within ZO_SPOOL_MAX_MB and reports the dro
   });
 });
 
+Deno.test("runRelay() warns once when the key comes from the old name ZO_API_KEY", async () => {
+  await withLogDir(async (logDir) => {
+    const run = async (env: Record<string, string>) => {
+      const logged: string[] = [];
+      const result = await runRelay({
+        config: testConfig(logDir, undefined, env),
+        httpPort: null,
+        idleMs: 50,
+        pollMs: 10,
+        log: (line) => logged.push(line),
+      });
+      assert.equal(result.reason, "idle");
+      return logged;
+    };
+    assert.deepEqual(await run({ ZO_INGEST_KEY: "", ZO_API_KEY: "old-name-key" }), [
+      "Warning: ZO_API_KEY is the old name of the ingest key; set ZO_INGEST_KEY instead " +
+      "(re-running bootstrap moves it in the install's .env)",
+    ]);
+    assert.equal((await readRelayStatus(logDir))?.key_variable, "ZO_API_KEY");
+    assert.deepEqual(await run({ ZO_API_KEY: "old-name-key" }), [], "ZO_INGEST_KEY wins, quietly");
+  });
+});
+
 Deno.test("hooks/relay.ts runs with the launcher's exact flags; a second one exits at once", async () => {
   await withLogDir(async (logDir) => {
     const bridge = startFakeBridge();
@@ -152,7 +175,7 @@ Deno.test("hooks/relay.ts runs with the launcher's exact flags; a second one exi
       const env = {
         ZO_LOG_DIR: logDir,
         ZO_EVENT_ENDPOINT: bridge.url.href,
-        ZO_API_KEY: "test-key",
+        ZO_INGEST_KEY: "test-key",
         ZO_RELAY_PORT: String(port),
         ZO_RELAY_IDLE_SECONDS: "1",
       };
@@ -166,7 +189,7 @@ Deno.test("hooks/relay.ts runs with the launcher's exact flags; a second one exi
       assert.equal(status?.pid, first.pid);
       assert.deepEqual(
         [status?.key_variable, status?.key_fingerprint],
-        ["ZO_API_KEY", await keyFingerprint("test-key")],
+        ["ZO_INGEST_KEY", await keyFingerprint("test-key")],
       );
       assert.ok(!(await Deno.readTextFile(relayStatusPath(logDir))).includes("test-key"));
       const started = performance.now();
@@ -182,6 +205,7 @@ Deno.test("hooks/relay.ts runs with the launcher's exact flags; a second one exi
       assert.ok(performance.now() - started < 5_000);
       const done = await first.output();
       assert.equal(done.code, 0, new TextDecoder().decode(done.stderr));
+
       assert.equal(new TextDecoder().decode(done.stdout), "", "nothing on stdout");
       assert.deepEqual(bridge.accepted.map((e) => e.seq), [0, 1, 2]);
     } finally {

@@ -58,14 +58,34 @@ async function countFrom(path: string, offset: number): Promise<{ lines: number;
   }
 }
 
+async function mtimeMs(path: string): Promise<number | undefined> {
+  try {
+    return (await Deno.stat(path)).mtime?.getTime();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
 /** Measures the backlog of `logDir` (an empty one when the log dir does not exist). */
 export async function measureBacklog(logDir: string): Promise<Backlog> {
-  const checkpoint = await readCheckpoint(`${logDir}/${LAYOUT.checkpointFile}`);
+  const checkpointFile = `${logDir}/${LAYOUT.checkpointFile}`;
+  const checkpoint = await readCheckpoint(checkpointFile);
+  const committedMs = await mtimeMs(checkpointFile);
+  // Where the relay resumes in each file it shipped part of.
+  const offsets = new Map(
+    [checkpoint, ...(checkpoint.others ?? [])].map((p) => [p.segment, p.offset] as const),
+  );
   const backlog: Backlog = { events: 0, bytes: 0 };
   for (const name of await listSegments(logDir)) {
-    // Shipped segments are deleted; a name before the checkpoint's may hold lines written after
-    // the clock went back, so every segment present counts.
-    const offset = name === checkpoint.segment ? checkpoint.offset : 0;
+    const offset = offsets.get(name) ?? 0;
+    // A file named before the checkpoint's and in no position was wholly shipped by the last
+    // commit (it stays until it closes) unless written to since: a clock gone back names new
+    // lines before old ones, so only those count.
+    if (
+      !offsets.has(name) && name < checkpoint.segment && committedMs !== undefined &&
+      (await mtimeMs(segmentPath(logDir, name)) ?? Infinity) <= committedMs
+    ) continue;
     const { lines, bytes } = await countFrom(segmentPath(logDir, name), offset);
     if (bytes === 0) continue;
     backlog.events += lines;

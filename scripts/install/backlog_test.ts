@@ -26,6 +26,31 @@ Deno.test("measureBacklog() counts the events and bytes past the checkpoint", as
   });
 });
 
+Deno.test("measureBacklog() counts earlier-named files only where the checkpoint leaves lines", async () => {
+  await withLogDir(async (logDir) => {
+    const spool = `${logDir}/${LAYOUT.spoolDir}`;
+    await Deno.mkdir(spool, { recursive: true });
+    const [a, b, c] = [0, 1, 2].map((m) => segmentName(Date.UTC(2026, 0, 1, 10, m)));
+    const past = new Date(Date.now() - 60_000);
+    for (const name of [a!, b!, c!]) {
+      await Deno.writeTextFile(`${spool}/${name}`, '{"a":1}\n{"a":2}\n');
+      await Deno.utime(`${spool}/${name}`, past, past);
+    }
+    // a wholly shipped (still there until it closes), b partly, c the checkpoint's.
+    await writeCheckpoint(`${logDir}/${LAYOUT.checkpointFile}`, {
+      segment: c!,
+      offset: 8,
+      others: [{ segment: b!, offset: 8 }],
+    });
+    assert.equal((await measureBacklog(logDir)).events, 2, "one line of b, one of c");
+    // A clock gone back: a line appended to a after the relay's last commit counts again.
+    await Deno.writeTextFile(`${spool}/${a}`, '{"a":3}\n', { append: true });
+    const later = new Date(Date.now() + 60_000);
+    await Deno.utime(`${spool}/${a}`, later, later);
+    assert.equal((await measureBacklog(logDir)).events, 5);
+  });
+});
+
 Deno.test("measureDeadLetters() counts the refused events that replay has not shipped", async () => {
   await withLogDir(async (logDir) => {
     const file = `${logDir}/${LAYOUT.deadLetterFile}`;

@@ -22,6 +22,7 @@ import sessionJs from "./static/session.js" with { type: "text" };
 import sessionModelJs from "./static/session_model.js" with { type: "text" };
 import sseJs from "./static/sse.js" with { type: "text" };
 import stateFoldJs from "./static/state_fold.js" with { type: "text" };
+import tableCardsJs from "./static/table_cards.js" with { type: "text" };
 import timelineModelJs from "./static/timeline_model.js" with { type: "text" };
 import urlStateJs from "./static/url_state.js" with { type: "text" };
 import usageJs from "./static/usage.js" with { type: "text" };
@@ -47,6 +48,7 @@ export const DASHBOARD_FILES: Readonly<Record<string, string>> = {
   "session_model.js": sessionModelJs,
   "sse.js": sseJs,
   "state_fold.js": stateFoldJs,
+  "table_cards.js": tableCardsJs,
   "timeline_model.js": timelineModelJs,
   "url_state.js": urlStateJs,
   "usage.js": usageJs,

@@ -10,6 +10,7 @@ import { h, notice, replace } from "./dom.js";
 import { filterForm } from "./filters.js";
 import { formatCount, formatTime, shortId } from "./format.js";
 import { isErrorEvent } from "./timeline_model.js";
+import { labelCells } from "./table_cards.js";
 import { EVENT_FILTERS, eventQuery, formatHash, liveQuery } from "./url_state.js";
 import { flip, followThenLoad, toggleButton } from "./view_parts.js";
 
@@ -145,6 +146,7 @@ export function renderEvents(root, ctx) {
       params.q ? ", most similar first" : ""
     }`;
     replace(tbody, rows.map(row));
+    labelCells(table);
     more.hidden = cursor === null;
     fresh = new Set();
   };

@@ -10,6 +10,7 @@ import { copyButton, h, notice, replace, statusBadge } from "./dom.js";
 import { filterForm } from "./filters.js";
 import { formatAgo, formatCount, formatTime, plural, shortId } from "./format.js";
 import { distinctSessions, foldLiveEvent, groupFleet, recordTokens } from "./state_fold.js";
+import { labelCells } from "./table_cards.js";
 import { drawScheduler, flip, followThenLoad } from "./view_parts.js";
 import {
   FLEET_MAX_RECORDS as MAX_RECORDS,
@@ -119,6 +120,7 @@ function recordTable(spec) {
       },
     }, all ? "Show fewer" : `Show all ${formatCount(spec.records.length)}`)
     : null;
+  labelCells(table);
   return h("div", { class: "table-wrap" }, table, more);
 }
 

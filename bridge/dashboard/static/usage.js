@@ -9,6 +9,7 @@
 import { h, notice, replace } from "./dom.js";
 import { filterForm } from "./filters.js";
 import { formatCount, formatUsd, shortId } from "./format.js";
+import { labelCells } from "./table_cards.js";
 import { formatHash, liveQuery, timeBounds, utcOffset } from "./url_state.js";
 import { followThenLoad } from "./view_parts.js";
 
@@ -174,6 +175,51 @@ export function renderUsage(root, ctx) {
     const prices = answer.prices ?? {};
     const incomplete = groups.some((g) => g.cost_complete === false) ||
       answer.totals?.cost_complete === false;
+    const table = h(
+      "table",
+      { class: "usage" },
+      h(
+        "caption",
+        {},
+        `Tokens and cost per ${
+          dims.map((d) => DIMENSIONS[/** @type {"day"} */ (d)].toLowerCase()).join(" and ")
+        }` +
+          (prices.version
+            ? ` · prices ${prices.version} (${prices.source ?? "?"}), ${prices.currency ?? "USD"}`
+            : ""),
+      ),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          dims.map((d) => h("th", { scope: "col" }, DIMENSIONS[/** @type {"day"} */ (d)])),
+          ["Messages", "Input", "Output", "Cache write", "Cache read", "Total tokens", "Cost"]
+            .map((t) => h("th", { scope: "col", class: "num" }, t)),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        groups.map((group) =>
+          h("tr", {}, dims.map((d) => keyCell(d, group.key?.[d] ?? null)), cells(group))
+        ),
+      ),
+      answer.totals
+        ? h(
+          "tfoot",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row", colspan: String(dims.length) }, "Total"),
+            cells(answer.totals),
+          ),
+        )
+        : null,
+    );
+    labelCells(table);
     replace(
       body,
       answer.unknown_models?.length
@@ -187,56 +233,9 @@ export function renderUsage(root, ctx) {
       answer.truncated
         ? notice("warn", "Only the first groups are listed; the totals cover all of them.")
         : null,
-      groups.length === 0 ? notice("info", "No usage matches these filters.") : h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          { class: "usage" },
-          h(
-            "caption",
-            {},
-            `Tokens and cost per ${
-              dims.map((d) => DIMENSIONS[/** @type {"day"} */ (d)].toLowerCase()).join(" and ")
-            }` +
-              (prices.version
-                ? ` · prices ${prices.version} (${prices.source ?? "?"}), ${
-                  prices.currency ?? "USD"
-                }`
-                : ""),
-          ),
-          h(
-            "thead",
-            {},
-            h(
-              "tr",
-              {},
-              dims.map((d) => h("th", { scope: "col" }, DIMENSIONS[/** @type {"day"} */ (d)])),
-              ["Messages", "Input", "Output", "Cache write", "Cache read", "Total tokens", "Cost"]
-                .map((t) => h("th", { scope: "col", class: "num" }, t)),
-            ),
-          ),
-          h(
-            "tbody",
-            {},
-            groups.map((group) =>
-              h("tr", {}, dims.map((d) => keyCell(d, group.key?.[d] ?? null)), cells(group))
-            ),
-          ),
-          answer.totals
-            ? h(
-              "tfoot",
-              {},
-              h(
-                "tr",
-                {},
-                h("th", { scope: "row", colspan: String(dims.length) }, "Total"),
-                cells(answer.totals),
-              ),
-            )
-            : null,
-        ),
-      ),
+      groups.length === 0
+        ? notice("info", "No usage matches these filters.")
+        : h("div", { class: "table-wrap" }, table),
       incomplete
         ? h("p", { class: "muted" }, "* Some messages have a model without a price.")
         : null,

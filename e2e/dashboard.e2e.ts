@@ -119,13 +119,118 @@ async function fixtures(bridge: TestBridge): Promise<Resumed> {
 }
 
 // Run in the page (strings: this file is type-checked without the DOM's types).
-/** How many pixels the page is wider than the screen. */
-const OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth";
 /** Controls a screen reader could not name: no label, no aria-label, no text. */
 const UNLABELLED = `[...document.querySelectorAll("input, select, button")]
   .filter((el) => !(el.type === "hidden") && !(el.labels && el.labels.length > 0) &&
     !el.getAttribute("aria-label") && el.textContent.trim() === "")
   .map((el) => el.outerHTML)`;
+
+/** The phone the dashboard must fit, in CSS pixels. */
+const PHONE = { width: 375, height: 740 };
+
+/** What {@linkcode PHONE_FIT} measures. */
+interface PhoneFit {
+  innerWidth: number;
+  scrollWidth: number;
+  tables: number;
+  cells: number;
+  filters: boolean;
+  /** Each thing out of reach, or an empty list. */
+  problems: string[];
+}
+
+/**
+ * Whether a view fits the screen: the page does not scroll sideways; every element of the view
+ * is on screen, or inside a container that scrolls sideways to it; every table cell is visible
+ * and its column's name with it (a visible header, or the cell's own label where rows are
+ * cards); the filter form and each of its controls lie within the form.
+ */
+const PHONE_FIT = `(() => {
+  const width = innerWidth;
+  const problems = [];
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "") +
+    ' "' + (el.textContent || "").trim().slice(0, 30) + '"';
+  const scroller = (el) => {
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      const x = getComputedStyle(up).overflowX;
+      if (x === "auto" || x === "scroll") return up;
+    }
+    return null;
+  };
+  // On screen, or within its scrolling container's scrollable width (and that container on
+  // screen).
+  const reachable = (el) => {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === "hidden") return false;
+    if (r.left >= -0.5 && r.right <= width + 0.5) return true;
+    const box = scroller(el);
+    if (box === null) return false;
+    const b = box.getBoundingClientRect();
+    const left = r.left - b.left + box.scrollLeft;
+    return b.left >= -0.5 && b.right <= width + 0.5 && left >= -0.5 &&
+      left + r.width <= box.scrollWidth + 0.5;
+  };
+  const view = document.getElementById("view");
+  for (const el of view.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if ((r.left < -0.5 || r.right > width + 0.5) && !reachable(el)) {
+      problems.push("off screen: " + name(el) + " " + Math.round(r.left) + ".." + Math.round(r.right));
+    }
+  }
+  let tables = 0;
+  let cells = 0;
+  for (const table of view.querySelectorAll("table")) {
+    tables++;
+    const head = table.tHead ? table.tHead.rows[table.tHead.rows.length - 1] : null;
+    const headers = [];
+    for (const th of head ? head.cells : []) for (let i = 0; i < th.colSpan; i++) headers.push(th);
+    for (const section of [...table.tBodies, table.tFoot]) {
+      if (!section) continue;
+      for (const row of section.rows) {
+        let column = 0;
+        for (const cell of row.cells) {
+          const header = headers[column];
+          column += cell.colSpan;
+          cells++;
+          if (!reachable(cell)) problems.push("cell out of reach: " + name(cell));
+          // A detail row's one cell spans every column; a footer's "Total" names itself.
+          if (cell.colSpan > 1 || (section === table.tFoot && cell.tagName === "TH")) continue;
+          if (!header) {
+            problems.push("no header for " + name(cell));
+            continue;
+          }
+          if (reachable(header)) continue;
+          const label = getComputedStyle(cell, "::before");
+          const shown = label.display !== "none" && label.content !== "none" && label.content !== "normal";
+          if (cell.dataset.label !== header.textContent.trim() || !shown) {
+            problems.push("column name not shown: " + header.textContent.trim() + " for " + name(cell));
+          }
+        }
+      }
+    }
+  }
+  const form = view.querySelector("form.filters");
+  if (form) {
+    const f = form.getBoundingClientRect();
+    if (f.left < -0.5 || f.right > width + 0.5) problems.push("filters " + Math.round(f.left) + ".." + Math.round(f.right));
+    if (form.scrollWidth > form.clientWidth) problems.push("filters overflow by " + (form.scrollWidth - form.clientWidth) + " px");
+    for (const control of form.querySelectorAll("input:not([type=hidden]), select, button, label")) {
+      const r = control.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if (r.left < f.left - 0.5 || r.right > f.right + 0.5) problems.push("outside the filters: " + name(control));
+    }
+  }
+  return {
+    innerWidth: width,
+    scrollWidth: document.scrollingElement.scrollWidth,
+    tables,
+    cells,
+    filters: form !== null,
+    problems: problems.slice(0, 20),
+  };
+})()`;
 
 async function enterKey(page: Page, key: string): Promise<void> {
   await page.getByLabel("Read key", { exact: true }).fill(key);
@@ -137,7 +242,8 @@ async function waitReady(page: Page, view: string): Promise<void> {
 }
 
 Deno.test({
-  name: "the dashboard in headless Chromium: key, fleet, timeline, live, search, usage, phone",
+  name:
+    "the dashboard in headless Chromium: key, fleet, timeline, live, search, usage, phone (375x740)",
   // playwright-core keeps the browser's pipes and timers of its own until close().
   sanitizeOps: false,
   sanitizeResources: false,
@@ -473,29 +579,65 @@ Deno.test({
         await other.close();
       });
 
-      await t.step("on a phone: no sideways page scroll, every control labelled", async () => {
-        const phone = await browser!.newContext({
-          viewport: { width: 390, height: 844 },
-          deviceScaleFactor: 2,
-          isMobile: true,
-          hasTouch: true,
-        });
-        const small = await phone.newPage();
-        await small.goto(`${bridge.url}/dashboard/`);
-        await enterKey(small, bridge.readKey);
-        await waitReady(small, "fleet");
-        const overflow = await small.evaluate<number>(OVERFLOW);
-        assert.ok(overflow <= 1, `the page is ${overflow} px wider than the screen`);
-        await small.screenshot({ path: `${shots}/09-phone-fleet.png`, fullPage: true });
-        await small.goto(`${bridge.url}/dashboard/#/session?session_id=${SESSION_A}`);
-        await waitReady(small, "session");
-        const unlabelled = await small.evaluate<string[]>(UNLABELLED);
-        assert.deepEqual(unlabelled, []);
-        const wide = await small.evaluate<number>(OVERFLOW);
-        assert.ok(wide <= 1, `the timeline is ${wide} px wider than the screen`);
-        await small.screenshot({ path: `${shots}/10-phone-timeline.png`, fullPage: true });
-        await phone.close();
-      });
+      await t.step(
+        "at 375x740 every view fits: no sideways page scroll, every column reachable, the filters fit",
+        async () => {
+          const phone = await browser!.newContext({
+            viewport: { width: PHONE.width, height: PHONE.height },
+            deviceScaleFactor: 2,
+            isMobile: true,
+            hasTouch: true,
+          });
+          const small = await phone.newPage();
+          small.on("pageerror", (error) => pageErrors.push(error.message));
+          await small.goto(`${bridge.url}/dashboard/`);
+          await enterKey(small, bridge.readKey);
+          await waitReady(small, "fleet");
+          const since = new Date(Date.now() - 86_400_000).toISOString();
+          const views: [string, string, string][] = [
+            ["fleet", "#/fleet", "fleet"],
+            // A custom range shows the two date inputs, the widest controls there are.
+            ["events", `#/events?since=${encodeURIComponent(since)}`, "events"],
+            ["usage-session", "#/usage?group_by=session", "usage"],
+            // Two keys per row and a totals row.
+            ["usage-day-model", "#/usage?group_by=day,model", "usage"],
+            ["session", `#/session?session_id=${SESSION_A}`, "session"],
+            ["not-found", "#/no-such-view", "not-found"],
+          ];
+          let tables = 0;
+          for (const [name, hash, ready] of views) {
+            // A hash change re-renders later: forget the last view's readiness first.
+            await small.evaluate(`document.getElementById("view").dataset.ready = ""`);
+            await small.goto(`${bridge.url}/dashboard/${hash}`);
+            await waitReady(small, ready);
+            if (name === "events") {
+              await small.locator("table.events tbody tr").first().waitFor();
+              assert.equal(await small.locator("#filter-events-since").isVisible(), true);
+              // An opened payload is the widest thing a row can hold.
+              await small.getByRole("button", { name: "Show" }).first().click();
+              await small.locator("table.events tr.detail-row pre").waitFor();
+            }
+            const fits = await small.evaluate<PhoneFit>(PHONE_FIT);
+            assert.equal(fits.innerWidth, PHONE.width, `${name}: the page was zoomed out to fit`);
+            assert.ok(
+              fits.scrollWidth <= fits.innerWidth,
+              `${name}: the page is ${fits.scrollWidth} px wide on a ${fits.innerWidth} px screen`,
+            );
+            assert.deepEqual(fits.problems, [], name);
+            assert.deepEqual(await small.evaluate<string[]>(UNLABELLED), [], name);
+            if (name !== "not-found" && name !== "session") {
+              assert.ok(fits.cells > 0, `${name}: no table cells were checked`);
+            }
+            if (name !== "not-found") assert.ok(fits.filters, `${name}: no filter form`);
+            tables += fits.tables;
+            // The screen only: the events page is some 20,000 px tall, 15 s to capture whole.
+            await small.screenshot({ path: `${shots}/09-phone-${name}.png` });
+          }
+          // Fleet: three per project; events; usage twice.
+          assert.ok(tables >= 6, `${tables} tables checked`);
+          await phone.close();
+        },
+      );
 
       await t.step("forgetting the key removes everything shown", async () => {
         await page.goto(`${bridge.url}/dashboard/#/fleet`);

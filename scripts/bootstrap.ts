@@ -277,6 +277,7 @@ export async function bootstrap(
       hookType: flags.hookType,
       dryRun: flags.dryRun,
       otel: flags.otel,
+      otlpProtobuf: flags.otlpProtobuf,
       keySource: source,
       saltSource: flags.saltFile === undefined
         ? undefined

@@ -17,7 +17,11 @@ import {
   HOOK_SCRIPTS,
   hookPermissionFlags,
 } from "./install/hook_permissions.ts";
-import { relayCommand } from "../hooks/pipeline/relay_launcher.ts";
+import {
+  OTLP_PROTOBUF_PATH,
+  RELAY_RUN_FLAGS,
+  relayCommand,
+} from "../hooks/pipeline/relay_launcher.ts";
 import { loadVmConfig } from "../hooks/pipeline/vm_config.ts";
 
 /** Why a hook has each flag, keyed by the flag as `hookPermissionFlags()` writes it. */
@@ -49,14 +53,18 @@ export const HOOK_FLAG_REASONS: Readonly<Record<string, string>> = {
 /** Why the relay (`hooks/relay.ts`) has each flag, keyed by the flag with placeholders. */
 export const RELAY_FLAG_REASONS: Readonly<Record<string, string>> = {
   "--no-config": "As for hooks: a project's `deno.json` must not change what the relay loads.",
-  "--no-npm": "As for hooks: the relay needs no npm package.",
   "--no-remote": "As for hooks: nothing is downloaded at run time.",
+  "--cached-only":
+    "npm packages from the install's Deno cache only, never fetched: the OTLP protobuf decoder, " +
+    "which `bootstrap --otlp-protobuf` caches (without it a protobuf body gets a 415).",
   "--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME":
     "Its settings, including `ZO_INGEST_KEY`, which it sends to the bridge and nowhere else.",
   "--allow-sys=hostname,uid":
     "The host name, for the events it builds itself (http hooks, spool-full reports). The uid: " +
     "a log dir that is not this user's is refused.",
-  "--allow-read=<log-dir>": "The spool, its checkpoint and its lock.",
+  "--allow-read=<log-dir>,<hooks>/pipeline/otel/otlp_protobuf.ts":
+    "The spool, its checkpoint and its lock; and the OTLP protobuf module, loaded (by a computed " +
+    "specifier) only when a protobuf body arrives.",
   "--allow-write=<log-dir>":
     "Checkpoint, dead letters, quarantine, lock and heartbeat; appends http-hook events to the " +
     "spool; deletes shipped segments.",
@@ -206,9 +214,10 @@ export function relayFlags(): string[] {
   );
   return relayCommand(config, "<deno>").filter((word) =>
     word.startsWith("--allow-") ||
-    (HOOK_RUN_FLAGS as readonly string[]).includes(word)
+    (RELAY_RUN_FLAGS as readonly string[]).includes(word)
   ).map((flag) =>
-    flag.replaceAll("/zo-log-dir", "<log-dir>")
+    flag.replaceAll(OTLP_PROTOBUF_PATH, "<hooks>/pipeline/otel/otlp_protobuf.ts")
+      .replaceAll("/zo-log-dir", "<log-dir>")
       .replaceAll("zo-endpoint-host.invalid", "<endpoint-host>")
       .replaceAll("65001", "<port>")
   );

@@ -47,11 +47,11 @@ Deno.test("hookFlags() gives each hook exactly the flags of hook_permissions.ts"
 Deno.test("relayFlags() are the launcher's flags with the documented placeholders", () => {
   assert.deepEqual(relayFlags(), [
     "--no-config",
-    "--no-npm",
     "--no-remote",
+    "--cached-only",
     "--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME",
     "--allow-sys=hostname,uid",
-    "--allow-read=<log-dir>",
+    "--allow-read=<log-dir>,<hooks>/pipeline/otel/otlp_protobuf.ts",
     "--allow-write=<log-dir>",
     "--allow-net=<endpoint-host>,127.0.0.1:<port>",
     "--allow-run=<deno>",

@@ -33,12 +33,26 @@ export function relayPermissionFlags(
   return [
     `--allow-env=${RELAY_ENV_NAMES.join(",")}`,
     "--allow-sys=hostname,uid",
-    `--allow-read=${config.logDir}`,
+    `--allow-read=${config.logDir},${OTLP_PROTOBUF_PATH}`,
     `--allow-write=${config.logDir}`,
     `--allow-net=${net.join(",")}`,
     `--allow-run=${denoPath}`,
   ];
 }
+
+/**
+ * Flags the relay runs with besides permissions: no config discovery, nothing downloaded, and
+ * npm packages from the Deno cache only: the OTLP protobuf decoder, which `bootstrap
+ * --otlp-protobuf` caches (without it, a protobuf body gets a 415 and JSON still works).
+ */
+export const RELAY_RUN_FLAGS = ["--no-config", "--no-remote", "--cached-only"] as const;
+
+/**
+ * The OTLP protobuf module (`OTLP_PROTOBUF_MODULE` of `otel/otlp_body.ts`, which a test holds
+ * equal), the one file the relay reads outside the log dir: it is loaded by a computed
+ * specifier. Written out here so that hooks, which import this module, do not load `otel/`.
+ */
+export const OTLP_PROTOBUF_PATH = new URL("./otel/otlp_protobuf.ts", import.meta.url).pathname;
 
 /** The relay's entry script, next to the hooks. */
 export function relayScriptPath(): string {
@@ -50,9 +64,7 @@ export function relayCommand(config: VmConfig, denoPath: string = Deno.execPath(
   return [
     denoPath,
     "run",
-    "--no-config",
-    "--no-npm",
-    "--no-remote",
+    ...RELAY_RUN_FLAGS,
     ...relayPermissionFlags(config, denoPath),
     relayScriptPath(),
     "--on-demand",

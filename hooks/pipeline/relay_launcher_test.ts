@@ -59,3 +59,9 @@ Deno.test("ensureRelay() launches once for many callers, never without an endpoi
     await Deno.remove(logDir, { recursive: true });
   }
 });
+
+Deno.test("OTLP_PROTOBUF_PATH is the protobuf module otlp_body.ts loads", async () => {
+  const { OTLP_PROTOBUF_MODULE } = await import("./otel/otlp_body.ts");
+  const { OTLP_PROTOBUF_PATH } = await import("./relay_launcher.ts");
+  assert.equal(OTLP_PROTOBUF_PATH, OTLP_PROTOBUF_MODULE.pathname);
+});

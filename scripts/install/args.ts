@@ -98,6 +98,11 @@ const BOOTSTRAP_FLAGS: FlagSpecs = {
     description:
       "OTEL_LOG_TOOL_DETAILS=1: tool parameters in Claude Code's telemetry (redacted on the VM)",
   },
+  "otlp-protobuf": {
+    type: "boolean",
+    description: "cache the relay's OTLP protobuf decoder (npm, ~40 MB, fetched now) so it takes " +
+      "http/protobuf exports too (default: OTLP/HTTP JSON, which the env block sets)",
+  },
   "print-settings": {
     type: "boolean",
     description:
@@ -171,6 +176,8 @@ export interface BootstrapFlags {
   uninstall: boolean;
   /** Claude Code's OpenTelemetry export: off (`--no-otel`), or on with what detail. */
   otel: { enabled: boolean; logPrompts: boolean; logToolDetails: boolean };
+  /** `--otlp-protobuf`: cache the relay's protobuf decoder. */
+  otlpProtobuf: boolean;
 }
 
 function parse(args: readonly string[], specs: FlagSpecs): ParsedFlags["values"] {
@@ -214,6 +221,7 @@ export function parseBootstrapArgs(args: readonly string[]): BootstrapFlags {
     dryRun: values["dry-run"] === true,
     uninstall: values.uninstall === true,
     otel: otelFlags(values),
+    otlpProtobuf: values["otlp-protobuf"] === true,
   };
 }
 

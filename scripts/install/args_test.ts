@@ -19,6 +19,7 @@ Deno.test("parseBootstrapArgs() reads every flag and applies the defaults", () =
     dryRun: false,
     uninstall: false,
     otel: { enabled: true, logPrompts: false, logToolDetails: false },
+    otlpProtobuf: false,
   });
   const flags = parseBootstrapArgs([
     "--install-dir=/srv/zo",

@@ -53,6 +53,31 @@ export async function cacheEntryScripts(options: CacheOptions): Promise<void> {
   }
 }
 
+/**
+ * Caches the OTLP protobuf decoder's npm packages in the install's `DENO_DIR`
+ * (`bootstrap --otlp-protobuf`): the one module of the install that loads npm packages, which the
+ * relay then loads from that cache only (`--cached-only`). Needs the npm registry now, never on
+ * the relay's path. `module` is the installed `hooks/pipeline/otel/otlp_protobuf.ts`.
+ */
+export async function cacheOtlpProtobuf(
+  options: { denoDir: string; module: string; deno?: string },
+): Promise<void> {
+  const output = await new Deno.Command(options.deno ?? "deno", {
+    args: ["cache", "--no-config", "--quiet", options.module],
+    env: { DENO_DIR: options.denoDir, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    const why = new TextDecoder().decode(output.stderr).trim().split("\n").slice(0, 3).join(" | ");
+    throw new Error(
+      `Cannot cache the OTLP protobuf decoder in ${options.denoDir} (it needs the npm registry ` +
+        `once, now): ${why}; leave out --otlp-protobuf to use OTLP/HTTP JSON only`,
+    );
+  }
+}
+
 /** The version of the `deno` on PATH (`2.9.6`), to compare with the one the wrappers run. */
 export async function pathDenoVersion(deno = "deno"): Promise<string | undefined> {
   try {

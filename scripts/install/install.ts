@@ -10,7 +10,7 @@
 import { ConfigError } from "../../shared/config.ts";
 import { HOOK_SCRIPTS } from "./hook_permissions.ts";
 import { loadVmConfig, type VmConfig } from "../../hooks/pipeline/vm_config.ts";
-import { cacheEntryScripts, pathDenoVersion } from "./deno_cache.ts";
+import { cacheEntryScripts, cacheOtlpProtobuf, pathDenoVersion } from "./deno_cache.ts";
 import {
   composeEnv,
   type EnvUpdates,
@@ -70,6 +70,8 @@ export interface InstallRequest {
    * default; the detail flags add prompt text and tool parameters.
    */
   otel?: { enabled: boolean; logPrompts?: boolean; logToolDetails?: boolean };
+  /** Cache the relay's OTLP protobuf decoder (npm packages, fetched now). */
+  otlpProtobuf?: boolean;
   /** Where the key came from (`--key-file /k`, `ZO_INGEST_KEY in the environment`, ...). */
   keySource?: string;
   /** Where the salt came from, when a flag gave it (`--salt-file /s`). */
@@ -213,6 +215,9 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
   log(`${dryRun ? "Dry run: nothing is written. " : ""}Installing into ${layout.dir}`);
   log(`  ${prefix}copy the ${sources.length} files the hooks and the relay run`);
   log(`  ${prefix}cache ${entries.length} entry scripts in ${layout.denoDir}`);
+  if (request.otlpProtobuf) {
+    log(`  ${prefix}cache the relay's OTLP protobuf decoder (npm) in ${layout.denoDir}`);
+  }
   log(
     `  ${prefix}write ${layout.envFile} (0600): endpoint ${config.endpoint?.href ?? "none"}, ` +
       `key ${keyFrom}, project ${config.projectId ?? "none"}, log dir ` +
@@ -244,6 +249,12 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
       );
     }
     await cacheEntryScripts({ denoDir: layout.denoDir, entries });
+    if (request.otlpProtobuf) {
+      await cacheOtlpProtobuf({
+        denoDir: layout.denoDir,
+        module: `${layout.hooksDir}/pipeline/otel/otlp_protobuf.ts`,
+      });
+    }
     if (await writeEnvFile(layout.envFile, envText)) changed.push(".env");
     for (const [file, { text, mode }] of generated) {
       if (await writeIfChanged(`${layout.dir}/${file}`, new TextEncoder().encode(text), mode)) {

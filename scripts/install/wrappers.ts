@@ -12,7 +12,7 @@
  * @module
  */
 import { HOOK_SCRIPTS, hookCommand } from "./hook_permissions.ts";
-import { relayPermissionFlags } from "../../hooks/pipeline/relay_launcher.ts";
+import { RELAY_RUN_FLAGS, relayPermissionFlags } from "../../hooks/pipeline/relay_launcher.ts";
 import type { VmConfig } from "../../hooks/pipeline/vm_config.ts";
 import type { InstallLayout } from "./layout.ts";
 
@@ -125,9 +125,7 @@ export function relayWrapper(values: WrapperValues): string {
   const command = [
     values.denoPath,
     "run",
-    "--no-config",
-    "--no-npm",
-    "--no-remote",
+    ...RELAY_RUN_FLAGS,
     ...relayPermissionFlags(values.config, values.denoPath),
     `${values.layout.hooksDir}/relay.ts`,
   ];

@@ -57,6 +57,27 @@ async function gunzip(bytes: Uint8Array, max: number): Promise<Uint8Array | "too
   return out;
 }
 
+/** The protobuf module (`otlp_protobuf.ts`), once loaded. */
+export type OtlpProtobuf = typeof import("./otlp_protobuf.ts");
+
+/** Where the protobuf module is: the relay's one extra `--allow-read` path. */
+export const OTLP_PROTOBUF_MODULE = new URL("./otlp_protobuf.ts", import.meta.url);
+
+let loaded: Promise<OtlpProtobuf> | undefined;
+
+/**
+ * Loads the protobuf module on first use. Its specifier is computed, so it is not in the relay's
+ * module graph: a relay starts without resolving any npm package, and one whose Deno cache lacks
+ * the package (an install without `--otlp-protobuf`) fails only here, on a protobuf body.
+ */
+export function loadOtlpProtobuf(): Promise<OtlpProtobuf> {
+  loaded ??= import(OTLP_PROTOBUF_MODULE.href).catch((error) => {
+    loaded = undefined;
+    throw error;
+  }) as Promise<OtlpProtobuf>;
+  return loaded;
+}
+
 /**
  * Decodes one request body. `contentEncoding` may be `gzip` (or absent / `identity`); anything
  * else, or a `content-type` OTLP/HTTP does not define, is a 415; a body that does not decode, a
@@ -118,17 +139,17 @@ export async function decodeOtlpBody(
     }
     return { ok: true, format, request: parsed as Record<string, unknown> };
   }
-  let protobuf: typeof import("./otlp_protobuf.ts");
+  let protobuf: OtlpProtobuf;
   try {
-    protobuf = await import("./otlp_protobuf.ts");
+    protobuf = await loadOtlpProtobuf();
   } catch (error) {
     return {
       ok: false,
       format,
       status: 415,
       message: `Cannot decode protobuf in this install (${
-        why(error)
-      }): set OTEL_EXPORTER_OTLP_PROTOCOL=http/json`,
+        why(error).split("\n")[0]
+      }; bootstrap --otlp-protobuf caches the decoder): set OTEL_EXPORTER_OTLP_PROTOCOL=http/json`,
     };
   }
   try {

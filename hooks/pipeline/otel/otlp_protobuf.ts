@@ -1,12 +1,17 @@
 /**
  * OTLP's protobuf messages, from the OpenTelemetry JS project's generated classes: the export
  * requests the relay decodes and the responses it encodes. Loaded only when a protobuf body
- * arrives. The specifier is a full `npm:` one because the VM runs without a config file (no
- * import map); there the relay may load it from Deno's cache only (`--cached-only`), which
- * bootstrap fills.
+ * arrives, through a specifier the relay's module graph does not hold (`loadOtlpProtobuf()` of
+ * `otlp_body.ts`): neither the relay's start nor `deno cache` of the hooks resolves an npm
+ * package. The specifiers are full `npm:` ones because the VM runs without a config file (no
+ * import map); there the relay may load them from the install's Deno cache only
+ * (`--cached-only`), which `bootstrap --otlp-protobuf` fills.
  *
  * @module
  */
+// The generated classes' package wants @opentelemetry/api below 1.10 as a peer: named here, it
+// resolves to a version they accept (else Deno takes the newest and warns on every load).
+import "npm:@opentelemetry/api@1.9.1";
 import generated from "npm:@opentelemetry/otlp-transformer@0.212.0/build/src/generated/root.js";
 import type { OtlpSignal } from "./otlp_signal.ts";
 

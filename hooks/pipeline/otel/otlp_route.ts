@@ -13,7 +13,12 @@
  */
 import type { HookPipeline } from "../hook_runner.ts";
 import { readBody } from "../relay/http_hook_server.ts";
-import { decodeOtlpBody, MAX_OTLP_BODY_BYTES, type OtlpFormat } from "./otlp_body.ts";
+import {
+  decodeOtlpBody,
+  loadOtlpProtobuf,
+  MAX_OTLP_BODY_BYTES,
+  type OtlpFormat,
+} from "./otlp_body.ts";
 import type { OtlpSignal } from "./otlp_signal.ts";
 import { payloadsFromLogs, payloadsFromMetrics } from "./telemetry_payloads.ts";
 
@@ -33,7 +38,7 @@ async function encodeResponse(
 ): Promise<Uint8Array | string> {
   if (format === "json") return JSON.stringify(body);
   if (Object.keys(body).length === 0) return new Uint8Array(0);
-  const { encodeExportResponse } = await import("./otlp_protobuf.ts");
+  const { encodeExportResponse } = await loadOtlpProtobuf();
   return encodeExportResponse(signal, body);
 }
 

@@ -75,6 +75,8 @@ Deno.test("zo_hook.cmd runs the relay with exactly the relay launcher's flags", 
         "%ZO_HOST%": "<endpoint-host>",
         "%ZO_RELAY_PORT%": "<port>",
         "%ZO_DENO%": "<deno>",
+        "%ZO_INSTALL%\\hooks\\pipeline\\otel\\otlp_protobuf.ts":
+          "<hooks>/pipeline/otel/otlp_protobuf.ts",
       })
     );
   assert.deepEqual(flags, relayFlags());
@@ -86,6 +88,12 @@ Deno.test("zo_hook.cmd runs the relay with exactly the relay launcher's flags", 
 Deno.test("zo_hook.ps1 passes every hook and the relay exactly their flags", async () => {
   const lines = (await Deno.readTextFile(PS1)).split("\n").map((l) => l.trim());
   const common = psItems(line(lines, /^\$common = @\(/, "common flags").slice("$common = ".length));
+  const hookRun = psItems(line(lines, /^\$hookRun = @\(/, "hook run flags").slice(11));
+  const relayRun = psItems(line(lines, /^\$relayRun = @\(/, "relay run flags").slice(12));
+  assert.match(
+    line(lines, /^\$protobuf = /, "protobuf module"),
+    /^\$protobuf = Join-Path \$install 'hooks\\pipeline\\otel\\otlp_protobuf\.ts'$/,
+  );
   const relay = psItems(line(lines, /^\$flags = @\("--allow-read/, "relay flags").slice(9));
   const hook = psItems(line(lines, /^\$flags = @\(\$read/, "hook flags").slice(9));
   const anyFile = psItems(line(lines, /^\$readsAnyFile = @\(/, "reads-any-file list").slice(16))
@@ -103,15 +111,21 @@ Deno.test("zo_hook.ps1 passes every hook and the relay exactly their flags", asy
     placeholders(flag, { "$logDir": "<log-dir>", "$deno": "<deno>", "$net": net });
   for (const script of HOOK_SCRIPTS) {
     const read = anyFile.includes(script.file) ? anyRead! : ownRead!;
-    const flags = [...common, ...hook.map((item) => item === "$read" ? read : item)].map(subst);
+    const flags = [...hookRun, ...common, ...hook.map((item) => item === "$read" ? read : item)]
+      .map(subst);
     assert.deepEqual(flags, [...HOOK_RUN_FLAGS, ...hookPermissionFlags(script.file)], script.file);
   }
   const endpointNet = line(lines, /^if \(\$endpoint\) \{ \$net = /, "endpoint net");
   assert.match(endpointNet, /\$net = "\$\(\(\[Uri\]\$endpoint\)\.Authority\),\$net"/);
   const relayNet = `<endpoint-host>,${net}`;
   assert.deepEqual(
-    [...common, ...relay].map((flag) =>
-      placeholders(flag, { "$logDir": "<log-dir>", "$net": relayNet, "$deno": "<deno>" })
+    [...relayRun, ...common, ...relay].map((flag) =>
+      placeholders(flag, {
+        "$logDir": "<log-dir>",
+        "$net": relayNet,
+        "$deno": "<deno>",
+        "$protobuf": "<hooks>/pipeline/otel/otlp_protobuf.ts",
+      })
     ),
     relayFlags(),
   );

@@ -53,19 +53,25 @@ try {
   $env:DENO_NO_UPDATE_CHECK = '1'
   $env:DENO_NO_PROMPT = '1'
 
-  $common = @('--no-config', '--no-npm', '--no-remote', '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME', '--allow-sys=hostname,uid')
+  $hookRun = @('--no-config', '--no-npm', '--no-remote')
+  # The relay may load the OTLP protobuf decoder's npm packages, from the install's cache only.
+  $relayRun = @('--no-config', '--no-remote', '--cached-only')
+  $common = @('--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME', '--allow-sys=hostname,uid')
+  $run = $hookRun
   if ($script -eq 'relay') {
+    $run = $relayRun
+    $protobuf = Join-Path $install 'hooks\pipeline\otel\otlp_protobuf.ts'
     $net = "127.0.0.1:$(Get-Setting 'ZO_RELAY_PORT' '8790')"
     $endpoint = Get-Setting 'ZO_EVENT_ENDPOINT' ''
     # The endpoint's host[:port], as the relay launcher names it (a default port left out).
     if ($endpoint) { $net = "$(([Uri]$endpoint).Authority),$net" }
-    $flags = @("--allow-read=$logDir", "--allow-write=$logDir", "--allow-net=$net", "--allow-run=$deno")
+    $flags = @("--allow-read=$logDir,$protobuf", "--allow-write=$logDir", "--allow-net=$net", "--allow-run=$deno")
   } else {
     $readsAnyFile = @('artifact_produced')
     $read = if ($readsAnyFile -contains $script) { '--allow-read' } else { "--allow-read=$logDir" }
     $flags = @($read, "--allow-write=$logDir", "--allow-run=$deno")
   }
-  & $deno run "--env-file=$envFile" @common @flags $entry @rest | Out-Null
+  & $deno run "--env-file=$envFile" @run @common @flags $entry @rest | Out-Null
 } catch {
   [Console]::Error.WriteLine("zo-telemetry: $($_.Exception.Message)")
 }

@@ -22,18 +22,21 @@ export const RELAY_ENV_NAMES = ["ZO_*", "CLAUDE_RUN_ID", "CLAUDE_PROJECT_DIR", "
  * The relay's permission flags: the log dir, the endpoint's host and the loopback http-hook port
  * on the network, the host name (worker id), its settings, and this deno binary (`denoPath`,
  * default `Deno.execPath()`) to start the usage collector for http-hook Stop, SubagentStop,
- * SessionEnd and PreCompact events, as a command hook would.
+ * SessionEnd and PreCompact events, as a command hook would; and the OTLP protobuf module
+ * (`protobufPath`, default the one beside this module: a wrapper written from a checkout gives
+ * the installed one).
  */
 export function relayPermissionFlags(
   config: VmConfig,
   denoPath: string = Deno.execPath(),
+  protobufPath: string = OTLP_PROTOBUF_PATH,
 ): string[] {
   const net = [`127.0.0.1:${config.relayPort}`];
   if (config.endpoint) net.unshift(config.endpoint.host || config.endpoint.hostname);
   return [
     `--allow-env=${RELAY_ENV_NAMES.join(",")}`,
     "--allow-sys=hostname,uid",
-    `--allow-read=${config.logDir},${OTLP_PROTOBUF_PATH}`,
+    `--allow-read=${config.logDir},${protobufPath}`,
     `--allow-write=${config.logDir}`,
     `--allow-net=${net.join(",")}`,
     `--allow-run=${denoPath}`,

@@ -126,7 +126,12 @@ export function relayWrapper(values: WrapperValues): string {
     values.denoPath,
     "run",
     ...RELAY_RUN_FLAGS,
-    ...relayPermissionFlags(values.config, values.denoPath),
+    // The installed protobuf module, not this checkout's (the path this module would give).
+    ...relayPermissionFlags(
+      values.config,
+      values.denoPath,
+      `${values.layout.hooksDir}/pipeline/otel/otlp_protobuf.ts`,
+    ),
     `${values.layout.hooksDir}/relay.ts`,
   ];
   return render(

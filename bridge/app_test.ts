@@ -191,7 +191,7 @@ Deno.test("/health and /metrics", async (t) => {
   await t.step("/health is open and counts", async () => {
     const { status, body } = await call(app, "/health");
     assert.equal(status, 200);
-    assert.deepEqual(body.counts, { events: 1, artifacts: 0, embeddings: 0, agent_state: 0 });
+    assert.deepEqual(body.counts, { events: 1, artifacts: 0, agent_state: 0 });
   });
   await t.step("HEAD /health", async () => {
     const response = await app(new Request("http://bridge.test/health", { method: "HEAD" }));

@@ -1,7 +1,8 @@
 /**
- * The bridge's {@linkcode EventStore} on ChromaDB (chromadb 3.x client): `events` (the redacted
- * envelope as document, filter fields as metadata), `artifacts`, `embeddings` (vectors of
- * `indexable_text`) and `agent_state`, plus `usage` (one immutable record per reading of an API
+ * The bridge's {@linkcode EventStore} on ChromaDB (chromadb 3.x client): `events` (one record per
+ * event: the redacted envelope as document, filter fields as metadata, the vector of its
+ * `indexable_text`; the query API's `embeddings` is a view of it), `artifacts` and
+ * `agent_state`, plus `usage` (one immutable record per reading of an API
  * response, `usage/records.ts`). A plain sink, put together from one module per job in
  * `chroma/`: the connection and per-call deadlines (`connection.ts`), opening collections
  * (`collections.ts`), the idempotent write (`writes.ts`), the ordered-page query planner
@@ -30,12 +31,12 @@ import { writeEvents } from "./chroma/writes.ts";
 import { type EmbeddingProvider, offlineProvider } from "./embeddings.ts";
 import { decodeCursor } from "./query_params.ts";
 import {
-  type CollectionName,
-  COLLECTIONS,
   type EventStore,
   QueryError,
   type QueryParams,
   type QueryResult,
+  STORED_COLLECTIONS,
+  type StoredCollection,
   type UsageFilter,
   type WriteResult,
 } from "./store.ts";
@@ -117,14 +118,16 @@ export class ChromaStore implements EventStore {
     });
   }
 
-  /** Record count per collection. */
-  async counts(): Promise<Record<CollectionName, number>> {
+  /** Record count per stored collection (`embeddings` is a view of `events`). */
+  async counts(): Promise<Record<StoredCollection, number>> {
     const collections = await this.#getCollections();
     const counts = await Promise.all(
-      COLLECTIONS.map((name) => this.#call(`count ${name}`, () => collections[name].count())),
+      STORED_COLLECTIONS.map((name) =>
+        this.#call(`count ${name}`, () => collections[name].count())
+      ),
     );
-    return Object.fromEntries(COLLECTIONS.map((name, i) => [name, counts[i]!])) as Record<
-      CollectionName,
+    return Object.fromEntries(STORED_COLLECTIONS.map((name, i) => [name, counts[i]!])) as Record<
+      StoredCollection,
       number
     >;
   }
@@ -155,7 +158,8 @@ export class ChromaStore implements EventStore {
       throw new QueryError("Cannot query: the cursor belongs to a query with q");
     }
     return await orderedPage({
-      collection: collections[params.collection],
+      // The embeddings view is the events that carry a vector (`whereOf` filters them).
+      collection: collections[params.collection === "embeddings" ? "events" : params.collection],
       params,
       visible,
       after: cursor,

@@ -4,6 +4,7 @@ import { createRedactor, type Redactor } from "../shared/redact.ts";
 import { type Event, parseEvent } from "../shared/schema.ts";
 import type { AgentState } from "./agent_state.ts";
 import { ChromaStore } from "./chroma_store.ts";
+import { offlineProvider } from "./embeddings.ts";
 import { parseQueryParams } from "./query_params.ts";
 import { type QueryParams, type QueryResult, StoreUnavailableError } from "./store.ts";
 import { startTestChroma } from "./testing/chroma.ts";
@@ -88,11 +89,11 @@ Deno.test("ChromaStore stores every fixture envelope and reads each back as it w
     assert.equal(page.next_cursor, null);
   });
 
-  await t.step("counts() counts events, embeddings and agent_state records", async () => {
+  await t.step("counts() counts events, artifacts and agent_state records", async () => {
     await store.flushAgentState();
     const counts = await store.counts();
+    assert.deepEqual(Object.keys(counts).sort(), ["agent_state", "artifacts", "events"]);
     assert.equal(counts.events, events.length);
-    assert.equal(counts.embeddings, events.filter((e) => e.indexable_text).length);
     assert.equal(counts.artifacts, 0);
     // 2 projects, workers per project, 2 runs per project, sessions per project.
     const keys = new Set(events.flatMap((e) => [
@@ -115,10 +116,34 @@ Deno.test("ChromaStore stores every fixture envelope and reads each back as it w
     assert.deepEqual(await store.query(query("collection=agent_state&limit=1000")), states);
   });
 
+  await t.step("each event is one record carrying the vector of its text", async () => {
+    const names = (await chroma.client.listCollections()).map((c) => c.name);
+    assert.ok(!names.includes("embeddings"), names.join(", "));
+    const collection = await chroma.client.getCollection({ name: "events" });
+    const texted = events.find((e) => e.indexable_text)!;
+    const bare = events.find((e) => !e.indexable_text);
+    const got = await collection.get({
+      ids: [texted.event_id, ...(bare ? [bare.event_id] : [])],
+      include: ["embeddings", "metadatas"],
+    });
+    const [offline] = await offlineProvider().embed([texted.indexable_text!]);
+    const at = got.ids.indexOf(texted.event_id);
+    assert.deepEqual(
+      [...got.embeddings[at]!].map((x) => Math.round(x * 1e5)),
+      offline!.map((x) => Math.round(x * 1e5)),
+    );
+    assert.equal(got.metadatas[at]!.indexed, 1);
+    if (bare) assert.equal(got.metadatas[got.ids.indexOf(bare.event_id)]!.indexed, undefined);
+  });
+
   await t.step("the events collection is stamped with metadata Chroma can filter", async () => {
     const collection = await chroma.client.getCollection({ name: "events" });
     const got = await collection.get({ ids: [events[0]!.event_id], include: ["metadatas"] });
     const metadata = got.metadatas[0]!;
+    assert.equal(
+      metadata.session_event_type,
+      JSON.stringify([events[0]!.session_id, events[0]!.event_type]),
+    );
     assert.equal(metadata.event_id, undefined);
     assert.equal(metadata.ts_ms, Date.parse(events[0]!.ts));
     assert.equal(metadata.hash, events[0]!.hash);
@@ -350,6 +375,55 @@ Deno.test("ChromaStore.query() filters, searches text and restricts projects", a
     assert.deepEqual(ids(page.results), want);
   });
 
+  await t.step("a session with its event type, its tool or both (composite keys)", async () => {
+    const combos = new Set(
+      events.map((e) => JSON.stringify([e.session_id, e.event_type, e.tool_name])),
+    );
+    let checked = 0;
+    for (const combo of combos) {
+      const [session, type, tool] = JSON.parse(combo) as [string, string, string | null];
+      const s = encodeURIComponent(session);
+      const cases: [string, (e: Event) => boolean][] = [
+        [
+          `session_id=${s}&event_type=${type}`,
+          (e) => e.session_id === session && e.event_type === type,
+        ],
+      ];
+      if (tool !== null) {
+        cases.push(
+          [
+            `session_id=${s}&tool_name=${encodeURIComponent(tool)}`,
+            (e) => e.session_id === session && e.tool_name === tool,
+          ],
+          [
+            `session_id=${s}&event_type=${type}&tool_name=${encodeURIComponent(tool)}`,
+            (e) => e.session_id === session && e.event_type === type && e.tool_name === tool,
+          ],
+        );
+      }
+      for (const [search, predicate] of cases) {
+        const page = await store.query(query(`${search}&limit=1000`));
+        assert.deepEqual(ids(page.results), expect(predicate), search);
+        assert.ok(page.results.length > 0, search);
+        checked++;
+      }
+    }
+    assert.ok(checked >= 4, `only ${checked} combinations`);
+    // A bound key and a time window still apply on top of a composite key.
+    const first = events[0]!;
+    const narrowed = await store.query(query(
+      `session_id=${encodeURIComponent(first.session_id)}&event_type=${first.event_type}` +
+        `&until=${Date.parse(first.ts)}`,
+      { project_ids: [first.project_id!] },
+    ));
+    assert.deepEqual(ids(narrowed.results), [first.event_id]);
+    const hidden = await store.query(query(
+      `session_id=${encodeURIComponent(first.session_id)}&event_type=${first.event_type}`,
+      { project_ids: ["no-such-project"] },
+    ));
+    assert.deepEqual(hidden.results, []);
+  });
+
   await t.step("since and until bound ts, inclusive, as RFC 3339 or ms", async () => {
     const since = events[5]!.ts;
     const until = Date.parse(events[9]!.ts);
@@ -535,7 +609,7 @@ async function fetchOk(url: string): Promise<boolean> {
   }
 }
 
-Deno.test("ChromaStore refuses an embeddings collection made by another provider", async () => {
+Deno.test("ChromaStore refuses an events collection made by another provider", async () => {
   await using chroma = await startTestChroma();
   await new ChromaStore({ url: chroma.url }).init();
   const other = new ChromaStore({
@@ -550,6 +624,17 @@ Deno.test("ChromaStore refuses an embeddings collection made by another provider
   await assert.rejects(
     other.init(),
     /holds vectors of offline \(feature-hash-v1, 256 dimensions\)/,
+  );
+});
+
+Deno.test("ChromaStore refuses an events collection an older bridge laid out", async () => {
+  await using chroma = await startTestChroma();
+  // Layout 1: a one-dimension placeholder vector per event, no stamp.
+  const old = await chroma.client.createCollection({ name: "events", embeddingFunction: null });
+  await old.add({ ids: ["a"], documents: ["{}"], embeddings: [[1]] });
+  await assert.rejects(
+    new ChromaStore({ url: chroma.url }).init(),
+    /an older bridge laid it out \(layout 1, this bridge writes 2/,
   );
 });
 

@@ -18,6 +18,14 @@ export const COLLECTIONS = ["events", "artifacts", "embeddings", "agent_state"] 
 /** One of {@linkcode COLLECTIONS}. */
 export type CollectionName = typeof COLLECTIONS[number];
 
+/**
+ * The collections a store holds records in: `embeddings` is a view of `events` (the events that
+ * carry a text vector), so it has no count of its own.
+ */
+export const STORED_COLLECTIONS = ["events", "artifacts", "agent_state"] as const;
+/** One of {@linkcode STORED_COLLECTIONS}. */
+export type StoredCollection = typeof STORED_COLLECTIONS[number];
+
 /** The outcome of {@linkcode EventStore.write}: event ids stored now, and those already held. */
 export interface WriteResult {
   stored: string[];
@@ -69,7 +77,7 @@ export interface QueryParams {
   until?: number;
   /** Full-text match: the stored document contains this text. */
   text?: string;
-  /** Semantic search over `indexable_text` (embeddings collection); results ranked by distance. */
+  /** Semantic search over `indexable_text` (the events carrying it); ranked by distance. */
   q?: string;
   /** Page size, 1..1000; default 100. */
   limit: number;
@@ -114,8 +122,8 @@ export interface EventStore {
   write(events: readonly Event[]): Promise<WriteResult>;
   /** One page of results; throws {@linkcode QueryError} on a bad cursor. */
   query(params: QueryParams): Promise<QueryResult>;
-  /** Record count per collection (for /health). */
-  counts(): Promise<Record<CollectionName, number>>;
+  /** Record count per stored collection (for /health). */
+  counts(): Promise<Record<StoredCollection, number>>;
   /**
    * Every stored usage record of every API response with a reading that matches `filter` (all
    * of that response's readings, so it can be counted whole). Optional: without it, a store

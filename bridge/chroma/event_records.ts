@@ -1,6 +1,7 @@
 /**
- * How an event is kept in the `events` and `embeddings` collections: its scalar filter fields as
- * metadata, plus `ts_ms` to filter and sort by time.
+ * How an event is kept: one record in the `events` collection, the envelope as document, its
+ * scalar filter fields as metadata (plus `ts_ms` to filter and sort by time), and the vector of
+ * its `indexable_text`, so one add per batch makes it findable by filter, `text=` and `q=`.
  *
  * @module
  */
@@ -8,7 +9,7 @@ import type { Metadata } from "chromadb";
 import type { Event } from "../../shared/schema.ts";
 import { QUERY_FILTER_FIELDS } from "../store.ts";
 
-/** The fields of an event stored as metadata on `events` and `embeddings`, when scalar. */
+/** The fields of an event stored as metadata, when scalar. */
 export const EVENT_METADATA_FIELDS = [
   ...QUERY_FILTER_FIELDS,
   "agent_id",
@@ -19,7 +20,34 @@ export const EVENT_METADATA_FIELDS = [
   "ts",
 ] as const;
 
-/** An event's metadata: its scalar filter fields, plus `ts_ms` to filter and sort by time. */
+/** Metadata key set (to 1) on events that carry an `indexable_text` vector: what `q=` searches. */
+export const INDEXED_KEY = "indexed";
+
+/**
+ * Composite metadata keys: a session and one more field in one value, because Chroma answers
+ * one equality far faster than an `$and` of two (at 100,000 events, 41 ms against 104 ms), and
+ * the dashboard's timeline filters a session by event type or tool.
+ */
+export const COMPOSITE_KEYS = {
+  session_event_type: ["session_id", "event_type"],
+  session_tool_name: ["session_id", "tool_name"],
+} as const satisfies Record<string, readonly [string, string]>;
+
+/** One of the {@linkcode COMPOSITE_KEYS}. */
+export type CompositeKey = keyof typeof COMPOSITE_KEYS;
+
+/** The value of a composite key: both values as a JSON pair, so no two pairs share one. */
+export function compositeValue(first: string, second: string): string {
+  return JSON.stringify([first, second]);
+}
+
+/** Metadata keys the store adds for itself; the `embeddings` view does not show them. */
+export const INTERNAL_METADATA_KEYS: readonly string[] = [
+  INDEXED_KEY,
+  ...Object.keys(COMPOSITE_KEYS),
+];
+
+/** An event's scalar fields as metadata, plus `ts_ms` (also the context of its artifacts). */
 export function eventMetadata(event: Event): Metadata {
   const metadata: Metadata = { ts_ms: Date.parse(event.ts) };
   const record = event as Record<string, unknown>;
@@ -30,4 +58,31 @@ export function eventMetadata(event: Event): Metadata {
     }
   }
   return metadata;
+}
+
+/** Whether an event has text worth a vector (and so is found by `q=`). */
+export function isIndexable(event: Event): boolean {
+  return (event.indexable_text ?? "").trim() !== "";
+}
+
+/** The metadata of an event's record: {@linkcode eventMetadata}, the indexed flag, composites. */
+export function eventRecordMetadata(event: Event): Metadata {
+  const metadata = eventMetadata(event);
+  if (isIndexable(event)) metadata[INDEXED_KEY] = 1;
+  for (const [key, [first, second]] of Object.entries(COMPOSITE_KEYS)) {
+    const a = metadata[first];
+    const b = metadata[second];
+    if (typeof a === "string" && typeof b === "string") metadata[key] = compositeValue(a, b);
+  }
+  return metadata;
+}
+
+/**
+ * The vector of an event without text: Chroma needs one of the collection's dimension. It is
+ * never searched (`q=` filters on {@linkcode INDEXED_KEY}); a unit vector keeps cosine defined.
+ */
+export function placeholderVector(dimension: number): number[] {
+  const vector = new Array<number>(dimension).fill(0);
+  vector[0] = 1;
+  return vector;
 }

@@ -30,7 +30,8 @@ export class IrregularIds {
     // share one metadata write; each waits for it, and a failed one is tried again by the next.
     this.#marking ??= options.call(
       "mark irregular event ids",
-      () => events.modify({ metadata: { [IRREGULAR_IDS]: true } }),
+      // Chroma replaces a collection's metadata whole: keep its layout and provider stamp.
+      () => events.modify({ metadata: { ...events.metadata, [IRREGULAR_IDS]: true } }),
     ).then(() => {
       this.#known = true;
     }).finally(() => {

@@ -10,6 +10,12 @@ import { uuidV7Time } from "../../shared/ids.ts";
 import { encodeCursor } from "../query_params.ts";
 import type { CollectionName, QueryParams, QueryResult } from "../store.ts";
 import type { ChromaCall } from "./connection.ts";
+import {
+  COMPOSITE_KEYS,
+  compositeValue,
+  INDEXED_KEY,
+  INTERNAL_METADATA_KEYS,
+} from "./event_records.ts";
 
 /** The projects a query may see: undefined for any (the caller's restriction is applied). */
 export type Visible = readonly string[] | undefined;
@@ -31,15 +37,39 @@ export function visibleProjects(params: QueryParams): Visible | "none" {
   return params.project_ids.length === 0 ? "none" : params.project_ids;
 }
 
+/** What {@linkcode whereOf} adds to the query's own filters. */
+export interface WhereOptions {
+  visible: Visible;
+  from?: number | undefined;
+  to?: number | undefined;
+  /**
+   * The records are events (`events`, the `embeddings` view, `q=`): they carry the composite
+   * keys of `event_records.ts`, so a session and its event type or tool are one equality.
+   */
+  events?: boolean;
+  /** Only events that carry a text vector (the `embeddings` view, `q=`). */
+  indexed?: boolean;
+}
+
 /** Equality filters with `$eq`, so a value can only ever be compared, never interpreted. */
-export function whereOf(
-  params: QueryParams,
-  options: { visible: Visible; from?: number | undefined; to?: number | undefined },
-): Where | undefined {
+export function whereOf(params: QueryParams, options: WhereOptions): Where | undefined {
   const clauses: Where[] = [];
-  for (const [field, value] of Object.entries(params.filters)) {
+  const filters: Record<string, string | undefined> = { ...params.filters };
+  if (options.events) {
+    for (const [key, [first, second]] of Object.entries(COMPOSITE_KEYS)) {
+      const a = filters[first];
+      const b = filters[second];
+      if (a === undefined || b === undefined) continue;
+      // One composite at most: the session is spent on the first that applies.
+      clauses.push({ [key]: { $eq: compositeValue(a, b) } } as Where);
+      delete filters[first];
+      delete filters[second];
+    }
+  }
+  for (const [field, value] of Object.entries(filters)) {
     if (typeof value === "string") clauses.push({ [field]: { $eq: value } } as Where);
   }
+  if (options.indexed) clauses.push({ [INDEXED_KEY]: { $eq: 1 } });
   if (options.visible !== undefined) clauses.push({ project_id: { $in: [...options.visible] } });
   const from = Math.max(params.since ?? -Infinity, options.from ?? -Infinity);
   const to = Math.min(params.until ?? Infinity, options.to ?? Infinity);
@@ -52,11 +82,11 @@ export function whereOf(
 /**
  * `text=` as a document filter. Documents are JSON, where a quote inside a value is written
  * `\"`: the text matches as given (so JSON fragments like `"tool_name":"Bash"` work) or as it
- * appears inside a JSON string. The embeddings collection's documents are the plain texts.
+ * appears inside a JSON string.
  */
-function textFilter(text: string, collection: CollectionName): WhereDocument {
+export function textFilter(text: string): WhereDocument {
   const escaped = JSON.stringify(text).slice(1, -1);
-  if (collection === "embeddings" || escaped === text) return { $contains: text };
+  if (escaped === text) return { $contains: text };
   return { $or: [{ $contains: text }, { $contains: escaped }] };
 }
 
@@ -84,16 +114,20 @@ export async function firstAfter(
   options: PlanOptions & { count: number; idTime: boolean },
 ): Promise<Candidate[] | undefined> {
   const { collection, params, visible, after: cursor, count, idTime, call } = options;
-  const whereDocument = params.text === undefined
-    ? undefined
-    : textFilter(params.text, params.collection);
+  const whereDocument = params.text === undefined ? undefined : textFilter(params.text);
+  const keyedByEvent = params.collection === "events" || params.collection === "embeddings";
+  const shape = {
+    visible,
+    events: keyedByEvent,
+    indexed: params.collection === "embeddings",
+  };
   let upper: number | undefined;
   let limit: number | undefined = Math.max(options.probe, count * 2);
   // Chroma answers one equality clause much faster than an $and with a range: the cursor
   // joins the filter only when a probe has to narrow; until then it applies here.
   let ranged = false;
   while (true) {
-    const where = whereOf(params, ranged ? { visible, from: cursor?.t, to: upper } : { visible });
+    const where = whereOf(params, ranged ? { ...shape, from: cursor?.t, to: upper } : shape);
     const result = await call("query", () =>
       collection.get({
         ...(where ? { where } : {}),
@@ -126,8 +160,8 @@ export async function firstAfter(
 }
 
 /**
- * One page by (ts, id). `idsCarryTime` says whether ids may give the order (events and
- * embeddings are keyed by event_id; artifacts and agent_state are not).
+ * One page by (ts, id). `idsCarryTime` says whether ids may give the order (events and the
+ * embeddings view are keyed by event_id; artifacts and agent_state are not).
  */
 export async function orderedPage(
   options: PlanOptions & { idsCarryTime: () => Promise<boolean> },
@@ -167,16 +201,23 @@ export async function readRecords(
   const byId = new Map<string, unknown>();
   result.ids.forEach((id, i) => {
     const document = result.documents[i];
-    if (name === "embeddings") {
-      byId.set(id, { event_id: id, indexable_text: document, ...result.metadatas[i] });
-      return;
-    }
+    let parsed: unknown;
     try {
-      byId.set(id, JSON.parse(document ?? "null"));
+      parsed = JSON.parse(document ?? "null");
     } catch {
       // A record this store did not write: show what there is rather than fail the page.
       byId.set(id, { id, document });
+      return;
     }
+    if (name !== "embeddings") {
+      byId.set(id, parsed);
+      return;
+    }
+    // The embeddings view: the event's text and its filter fields, as the old collection had.
+    const metadata = { ...result.metadatas[i] };
+    for (const key of INTERNAL_METADATA_KEYS) delete metadata[key];
+    const text = (parsed as { indexable_text?: unknown } | null)?.indexable_text;
+    byId.set(id, { event_id: id, indexable_text: text, ...metadata });
   });
   return ids.filter((id) => byId.has(id)).map((id) => byId.get(id));
 }

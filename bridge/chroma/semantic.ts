@@ -1,6 +1,6 @@
 /**
- * Semantic search (`q=`): the nearest `indexable_text` vectors to the query's, ranked by cosine
- * distance then id, paged by offset cursors up to {@linkcode MAX_SEMANTIC_RESULTS} deep.
+ * Semantic search (`q=`): the nearest `indexable_text` vectors to the query's (the events that
+ * carry one, in the `events` collection), ranked by cosine distance then id, paged by offset cursors up to {@linkcode MAX_SEMANTIC_RESULTS} deep.
  *
  * @module
  */
@@ -9,7 +9,7 @@ import { encodeCursor } from "../query_params.ts";
 import { type QueryParams, type QueryResult, StoreUnavailableError } from "../store.ts";
 import type { Collections } from "./collections.ts";
 import type { ChromaCall } from "./connection.ts";
-import { readRecords, type Visible, whereOf } from "./query_planner.ts";
+import { readRecords, textFilter, type Visible, whereOf } from "./query_planner.ts";
 
 /** Deepest a `q=` search pages: similarity ranks beyond this are noise. */
 export const MAX_SEMANTIC_RESULTS = 10_000;
@@ -32,18 +32,18 @@ export async function semanticPage(options: {
       cause: error,
     });
   }
-  const where = whereOf(params, { visible });
+  const where = whereOf(params, { visible, events: true, indexed: true });
   const end = offset + params.limit;
   if (offset >= MAX_SEMANTIC_RESULTS) return { results: [], next_cursor: null };
   let wanted = Math.min(end + 1, MAX_SEMANTIC_RESULTS);
   let ranked: { id: string; distance: number }[];
   while (true) {
     const result = await call("search by similarity", () =>
-      collections.embeddings.query({
+      collections.events.query({
         queryEmbeddings: [vector],
         nResults: wanted,
         ...(where ? { where } : {}),
-        ...(params.text ? { whereDocument: { $contains: params.text } } : {}),
+        ...(params.text ? { whereDocument: textFilter(params.text) } : {}),
         include: ["distances"],
       }));
     const found = (result.ids[0] ?? []).map((id, i) => ({
@@ -62,9 +62,9 @@ export async function semanticPage(options: {
     wanted = Math.min(wanted * 2, MAX_SEMANTIC_RESULTS);
   }
   const pageIds = ranked.slice(offset, end).map((r) => r.id);
-  const source = params.collection === "embeddings" ? "embeddings" : "events";
+  const name = params.collection === "embeddings" ? "embeddings" : "events";
   return {
-    results: await readRecords(collections[source], { name: source, ids: pageIds, call }),
+    results: await readRecords(collections.events, { name, ids: pageIds, call }),
     next_cursor: ranked.length > end && end < MAX_SEMANTIC_RESULTS
       ? encodeCursor({ v: 1, o: end })
       : null,

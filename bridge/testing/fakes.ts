@@ -8,10 +8,10 @@
 import { eventHash, formatTimestamp, uuidV7 } from "../../shared/ids.ts";
 import type { Event } from "../../shared/schema.ts";
 import {
-  type CollectionName,
   type EventStore,
   type QueryParams,
   type QueryResult,
+  type StoredCollection,
   StoreUnavailableError,
   type WriteResult,
 } from "../store.ts";
@@ -90,14 +90,13 @@ export class FakeStore implements EventStore {
     return Promise.resolve({ results, next_cursor: null });
   }
 
-  counts(): Promise<Record<CollectionName, number>> {
+  counts(): Promise<Record<StoredCollection, number>> {
     if (this.down) {
       return Promise.reject(new StoreUnavailableError("Cannot reach Chroma: fake store is down"));
     }
     return Promise.resolve({
       events: this.events.size,
       artifacts: 0,
-      embeddings: 0,
       agent_state: 0,
     });
   }

@@ -1,21 +1,25 @@
 /**
- * Ingest throughput of the bridge against the store's own speed, in one run on one Chroma server
- * (the project's embedded one):
+ * Ingest throughput of the bridge against raw Chroma at the same call size, side by side in one
+ * run on one Chroma server (the project's embedded one), under two loads:
  *
- * - raw: batched adds straight into Chroma, 500 records a call, of the same records the bridge
- *   writes (the envelope as document, `eventMetadata()` from `chroma/event_records.ts`, the placeholder
- *   vector on `events` and the offline 256-dimension vector of `indexable_text` on
- *   `embeddings`), into collections of their own;
- * - bridge (a): `bridge/main.ts` as a subprocess on that server, fed by 64 concurrent clients
- *   posting one event each;
- * - bridge (b): the same bridge, fed by 4 clients posting 200-event batches.
+ * - (a) 64 concurrent clients posting one event each, against raw adds of 64 records a call;
+ * - (b) 4 clients posting 200-event batches, against raw adds of 500 records a call.
  *
- * Phases are interleaved over several rounds and medians reported, with the ratios to raw
- * (target: at least 0.8) and the bridge's peak resident memory under the load (from its own
- * `/metrics`; target: at most 200 MB).
+ * Raw is what the bridge's one add per batch holds: the same records (the envelope as document,
+ * `eventRecordMetadata()` from `bridge/chroma/event_records.ts`, the offline 256-dimension vector
+ * of `indexable_text`, computed in the timed loop) into one collection of its own, one call
+ * after another. The bridge is `bridge/main.ts` as a subprocess on that server.
+ *
+ * Each phase runs for `--seconds` (default 60, so a growing backlog would show). A bridge
+ * phase's throughput counts from its first request until every acknowledged event is findable:
+ * after the load stops, the last events each client had acknowledged are looked up by `text=`
+ * (their event id) and by `q=` (a word only that event's text holds) until all are found, and
+ * that wait is counted too. Reported per load: events/s, the ratio to raw (target at least 0.8),
+ * acknowledgement latency p50/p99, the bridge's peak resident memory (from its `/metrics`), and
+ * group commit's mean write.
  *
  * ```sh
- * deno run --allow-run=deno --allow-net=127.0.0.1 --allow-read --allow-write bench/ingest_bench.ts [--events=6000] [--rounds=3] [ZO_INGEST_...=value ...]
+ * deno run --allow-run=deno --allow-net=127.0.0.1 --allow-read --allow-write bench/ingest_bench.ts [--seconds=60] [--raw-a=64] [--raw-b=500] [ZO_INGEST_...=value ...]
  * ```
  *
  * `ZO_INGEST_*=value` arguments go to the bridge's environment, for tuning group commit.
@@ -23,79 +27,112 @@
  * @module
  */
 import { type Collection } from "chromadb";
-import { chromaClient, PLACEHOLDER_EMBEDDING } from "../bridge/chroma/connection.ts";
-import { eventMetadata } from "../bridge/chroma/event_records.ts";
+import { chromaClient } from "../bridge/chroma/connection.ts";
+import { eventRecordMetadata } from "../bridge/chroma/event_records.ts";
 import { startEmbeddedChroma } from "../bridge/embedded_chroma.ts";
 import { offlineProvider } from "../bridge/embeddings.ts";
 import { spawnBridge } from "../bridge/testing/bridge.ts";
-import { runLoad } from "../bridge/testing/load.ts";
+import { type LoadReport, runLoad } from "../bridge/testing/load.ts";
 import { eventFromHookPayload } from "../hooks/pipeline/envelope.ts";
+import { uuidV7 } from "../shared/ids.ts";
 import { createRedactor } from "../shared/redact.ts";
 import type { Event } from "../shared/schema.ts";
-
-const RAW_BATCH = 500;
 
 function option(name: string, fallback: number): number {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
   return arg === undefined ? fallback : Number(arg.slice(name.length + 3));
 }
 
-const median = (values: number[]) => {
+function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+}
 
-/** Realistic events: the Claude Code fixtures, each occurrence made distinct. */
-async function makeEvents(count: number, runId: string): Promise<Event[]> {
+function log(text: string): void {
+  // deno-lint-ignore no-console -- printing the figures is the point of a benchmark
+  console.log(text);
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Realistic events without end: the Claude Code fixtures, sealed once, then copied with their
+ * own id, ts, hash and session (64 of them), and a word of their own in `indexable_text` so
+ * `q=` can find each one.
+ */
+async function eventSource(runId: string): Promise<(count: number) => Promise<Event[]>> {
   const dir = new URL("../testdata/claude-code/payloads/", import.meta.url);
-  const payloads = [...Deno.readDirSync(dir)].map((entry) =>
-    JSON.parse(Deno.readTextFileSync(new URL(entry.name, dir))) as Record<string, unknown>
-  );
   const redactor = await createRedactor({ mode: "strict", hostNames: ["bench-vm"], salt: "b" });
-  const base = Date.now();
-  const events: Event[] = [];
-  for (let i = 0; i < count; i++) {
-    const payload = {
-      ...payloads[i % payloads.length]!,
-      session_id: `${runId}-session-${i % 64}`,
-    };
-    events.push(
+  const templates: Event[] = [];
+  for (const entry of [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name))) {
+    const payload = JSON.parse(Deno.readTextFileSync(new URL(entry.name, dir)));
+    templates.push(
       await eventFromHookPayload(payload, {
         run_id: runId,
         project_id: "bench",
-        worker_id: `vm-${i % 16}`,
+        worker_id: "vm",
         agent_role: "worker",
-      }, { redactor, now: base + i }),
+      }, { redactor }),
     );
   }
-  return events;
+  let made = 0;
+  return async (count) => {
+    const events: Event[] = [];
+    for (let i = 0; i < count; i++, made++) {
+      const template = templates[made % templates.length]!;
+      const now = Date.now();
+      // A UUID v7 of its own ts, as every producer in this codebase mints them.
+      const eventId = uuidV7(now);
+      const session = `${runId}-session-${made % 64}`;
+      events.push({
+        ...template,
+        event_id: eventId,
+        ts: new Date(now).toISOString(),
+        session_id: session,
+        worker_id: `vm-${made % 16}`,
+        hash: await sha256Hex(eventId),
+        indexable_text: `${template.indexable_text ?? ""} ${uniqueWord(runId, made)}`.trim(),
+        data: { ...template.data, session_id: session },
+      });
+    }
+    return events;
+  };
 }
 
-/** The raw baseline: what the bridge adds for each event, 500 a call, nothing else. */
-async function rawAdds(events: Event[], cols: { events: Collection; embeddings: Collection }) {
+/** A word no other event's text holds (letters and digits only, so the embedder keeps it whole). */
+function uniqueWord(runId: string, n: number): string {
+  return `u${runId.replace(/[^a-z0-9]/gi, "")}n${n}`;
+}
+
+/** Raw adds of `size` records a call for `seconds`: records per second. */
+async function rawPhase(
+  collection: Collection,
+  options: { size: number; seconds: number; make: (count: number) => Promise<Event[]> },
+): Promise<{ rate: number; calls: number; msPerCall: number }> {
   const embedder = offlineProvider();
-  const started = performance.now();
-  for (let i = 0; i < events.length; i += RAW_BATCH) {
-    const part = events.slice(i, i + RAW_BATCH);
-    const indexable = part.filter((e) => (e.indexable_text ?? "").trim() !== "");
-    const vectors = await embedder.embed(indexable.map((e) => e.indexable_text!));
-    await Promise.all([
-      cols.events.add({
-        ids: part.map((e) => e.event_id),
-        documents: part.map((e) => JSON.stringify(e)),
-        metadatas: part.map(eventMetadata),
-        embeddings: part.map(() => [...PLACEHOLDER_EMBEDDING]),
-      }),
-      indexable.length === 0 ? undefined : cols.embeddings.add({
-        ids: indexable.map((e) => e.event_id),
-        documents: indexable.map((e) => e.indexable_text!),
-        metadatas: indexable.map(eventMetadata),
-        embeddings: vectors,
-      }),
-    ]);
+  const deadline = performance.now() + options.seconds * 1000;
+  let records = 0;
+  let calls = 0;
+  let busyMs = 0;
+  while (performance.now() < deadline) {
+    // Making the events is the load generator's work, not Chroma's: it is left out of the time.
+    const part = await options.make(options.size);
+    const t0 = performance.now();
+    const vectors = await embedder.embed(part.map((e) => e.indexable_text ?? ""));
+    await collection.add({
+      ids: part.map((e) => e.event_id),
+      documents: part.map((e) => JSON.stringify(e)),
+      metadatas: part.map(eventRecordMetadata),
+      embeddings: vectors,
+    });
+    busyMs += performance.now() - t0;
+    records += part.length;
+    calls++;
   }
-  return events.length / ((performance.now() - started) / 1000);
+  return { rate: records / (busyMs / 1000), calls, msPerCall: busyMs / calls };
 }
 
 /** Peak `process_resident_memory_bytes` of the bridge while `during` runs. */
@@ -111,7 +148,7 @@ async function peakRss<T>(metricsUrl: string, key: string, during: Promise<T>) {
         const rss = Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? 0);
         peak = Math.max(peak, rss);
       } catch { /* the bridge is busy; try again */ }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 250));
     }
   })();
   const result = await during;
@@ -127,8 +164,6 @@ interface WriteStats {
   seconds: number;
 }
 
-const zeroWrites = (): WriteStats => ({ writes: 0, events: 0, seconds: 0 });
-
 async function writeStats(url: string, key: string): Promise<WriteStats> {
   const metrics = await (await fetch(`${url}/metrics`, {
     headers: { authorization: `Bearer ${key}` },
@@ -142,104 +177,199 @@ async function writeStats(url: string, key: string): Promise<WriteStats> {
   };
 }
 
-/** Adds the writes between two readings of the counters to `into`. */
-function addWrites(into: WriteStats, before: WriteStats, after: WriteStats): void {
-  into.writes += after.writes - before.writes;
-  into.events += after.events - before.events;
-  into.seconds += after.seconds - before.seconds;
+interface BridgeRun {
+  rate: number;
+  loadSeconds: number;
+  findableSeconds: number;
+  acknowledged: number;
+  p50: number;
+  p99: number;
+  peakRss: number;
+  writes: WriteStats;
+}
+
+/** One bridge phase: the load for `seconds`, then the wait until its last events are findable. */
+async function bridgePhase(
+  bridge: { url: string; ingestUrl: string; apiKey: string },
+  options: {
+    clients: number;
+    eventsPerRequest: number;
+    seconds: number;
+    make: (count: number) => Promise<Event[]>;
+    wordOf: Map<string, Lookup>;
+  },
+): Promise<BridgeRun> {
+  const before = await writeStats(bridge.url, bridge.apiKey);
+  const started = performance.now();
+  const signal = AbortSignal.timeout(options.seconds * 1000);
+  const load = runLoad({
+    url: bridge.ingestUrl,
+    key: bridge.apiKey,
+    clients: options.clients,
+    eventsPerRequest: options.eventsPerRequest,
+    signal,
+    makeEvents: options.make,
+  });
+  const { result: report, peak } = await peakRss(`${bridge.url}/metrics`, bridge.apiKey, load);
+  const loadEnded = performance.now();
+  checkStatuses(report);
+  await waitFindable(bridge, { report, clients: options.clients, wordOf: options.wordOf });
+  const findable = performance.now();
+  const after = await writeStats(bridge.url, bridge.apiKey);
+  return {
+    rate: report.acknowledged.length / ((findable - started) / 1000),
+    loadSeconds: (loadEnded - started) / 1000,
+    findableSeconds: (findable - loadEnded) / 1000,
+    acknowledged: report.acknowledged.length,
+    p50: percentile(report.latenciesMs, 0.5),
+    p99: percentile(report.latenciesMs, 0.99),
+    peakRss: peak,
+    writes: {
+      writes: after.writes - before.writes,
+      events: after.events - before.events,
+      seconds: after.seconds - before.seconds,
+    },
+  };
+}
+
+function checkStatuses(report: LoadReport): void {
+  const other = Object.entries(report.statuses).filter(([code]) => code !== "200");
+  if (other.length > 0) throw new Error(`Bridge answered ${JSON.stringify(report.statuses)}`);
+  if (report.unacknowledged.length > 0) {
+    throw new Error(`Cannot bench: ${report.unacknowledged.length} events never acknowledged`);
+  }
+}
+
+/** What finds one event by `q=`: its own word, within its session (few share its hash bucket). */
+interface Lookup {
+  word: string;
+  session: string;
+}
+
+/** Waits until the last acknowledged events are found by `text=` (their id) and by `q=`. */
+async function waitFindable(
+  bridge: { url: string; apiKey: string },
+  options: { report: LoadReport; clients: number; wordOf: Map<string, Lookup> },
+): Promise<void> {
+  const last = options.report.acknowledged.slice(-Math.max(8, options.clients));
+  const pending = new Set(last);
+  const found = async (id: string, search: string) => {
+    const response = await fetch(`${bridge.url}/query?${search}`, {
+      headers: { authorization: `Bearer ${bridge.apiKey}` },
+    });
+    const body = await response.json() as { results?: { event_id: string }[] };
+    return body.results?.some((r) => r.event_id === id) ?? false;
+  };
+  const deadline = performance.now() + 300_000;
+  while (pending.size > 0) {
+    if (performance.now() > deadline) throw new Error(`Cannot find ${pending.size} events`);
+    for (const id of [...pending]) {
+      const { word, session } = options.wordOf.get(id)!;
+      if (
+        await found(id, `text=${encodeURIComponent(id)}`) &&
+        await found(id, `q=${word}&session_id=${encodeURIComponent(session)}&limit=100`)
+      ) pending.delete(id);
+    }
+    if (pending.size > 0) await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function main(): Promise<void> {
-  const perPhase = option("events", 6_000);
-  const rounds = option("rounds", 3);
+  const seconds = option("seconds", 60);
+  const rawA = option("raw-a", 64);
+  const rawB = option("raw-b", 500);
   const bridgeEnv = Object.fromEntries(
     Deno.args.filter((a) => a.startsWith("ZO_INGEST_")).map((a) => a.split("=", 2)),
   );
   const dataDir = await Deno.makeTempDir({ prefix: "zo-ingest-bench-" });
   await using chroma = await startEmbeddedChroma({ path: dataDir });
   const client = chromaClient({ url: chroma.url });
-  const cols = {
-    events: await client.getOrCreateCollection({ name: "raw_events", embeddingFunction: null }),
-    embeddings: await client.getOrCreateCollection({
-      name: "raw_embeddings",
-      embeddingFunction: null,
-      configuration: { hnsw: { space: "cosine" } },
-    }),
-  };
+  const raw = await client.getOrCreateCollection({
+    name: "raw_events",
+    embeddingFunction: null,
+    configuration: { hnsw: { space: "cosine" } },
+  });
   const bridge = await spawnBridge({ chromaUrl: chroma.url, env: bridgeEnv });
-  const log = (text: string) => {
-    // deno-lint-ignore no-console -- printing the figures is the point of a benchmark
-    console.log(text);
-  };
   try {
-    log(`Preparing ${(rounds * 3 + 1) * perPhase} events from the fixtures...`);
-    const pool = await makeEvents((rounds * 3 + 1) * perPhase, `bench-${Date.now()}`);
-    const take = (n: number) => pool.splice(0, n);
-    const feed = (clients: number, eventsPerRequest: number, events: Event[]) =>
-      runLoad({
-        url: bridge.ingestUrl,
-        key: bridge.apiKey,
-        clients,
-        eventsPerRequest,
-        totalEvents: events.length,
-        makeEvents: (n) => Promise.resolve(events.splice(0, n)),
-      });
-
-    // Warm-up: collections, JIT, connections.
-    const warm = take(perPhase);
-    await rawAdds(warm.slice(0, perPhase / 2), cols);
-    await feed(8, 50, warm.slice(perPhase / 2));
-
-    const raw: number[] = [];
-    const single: number[] = [];
-    const batched: number[] = [];
-    const writes = { a: zeroWrites(), b: zeroWrites() };
-    let peak = 0;
-    for (let round = 1; round <= rounds; round++) {
-      raw.push(await rawAdds(take(perPhase), cols));
-      let before = await writeStats(bridge.url, bridge.apiKey);
-      const a = await peakRss(`${bridge.url}/metrics`, bridge.apiKey, feed(64, 1, take(perPhase)));
-      const after = await writeStats(bridge.url, bridge.apiKey);
-      addWrites(writes.a, before, after);
-      before = after;
-      const b = await peakRss(`${bridge.url}/metrics`, bridge.apiKey, feed(4, 200, take(perPhase)));
-      addWrites(writes.b, before, await writeStats(bridge.url, bridge.apiKey));
-      for (const [report, into] of [[a.result, single], [b.result, batched]] as const) {
-        const other = Object.entries(report.statuses).filter(([code]) => code !== "200");
-        if (other.length > 0) throw new Error(`Bridge answered ${JSON.stringify(report.statuses)}`);
-        into.push(report.acknowledged.length / report.seconds);
+    const runId = `bench${Date.now()}`;
+    const source = await eventSource(runId);
+    // The word of each event the bridge is sent, to look it up by q= once acknowledged.
+    const wordOf = new Map<string, Lookup>();
+    const tracked = async (count: number) => {
+      const events = await source(count);
+      for (const e of events) {
+        wordOf.set(e.event_id, {
+          word: e.indexable_text!.split(" ").at(-1)!,
+          session: e.session_id,
+        });
       }
-      peak = Math.max(peak, a.peak, b.peak);
-      log(
-        `round ${round}: raw ${raw.at(-1)!.toFixed(0)}/s, bridge (a) ${
-          single.at(-1)!.toFixed(0)
-        }/s, bridge (b) ${batched.at(-1)!.toFixed(0)}/s`,
-      );
-    }
-    const [r, a, b] = [median(raw), median(single), median(batched)];
+      return events;
+    };
+
+    log(`Warming up (collections, JIT, connections)...`);
+    await rawPhase(raw, { size: rawB, seconds: 5, make: source });
+    await bridgePhase(bridge, {
+      clients: 8,
+      eventsPerRequest: 50,
+      seconds: 5,
+      make: tracked,
+      wordOf,
+    });
+
+    log(`Phases of ${seconds} s each, raw and bridge alternating:`);
+    const rawRunA = await rawPhase(raw, { size: rawA, seconds, make: source });
+    log(`  raw ${rawA} a call: ${rawRunA.rate.toFixed(0)} records/s`);
+    const a = await bridgePhase(bridge, {
+      clients: 64,
+      eventsPerRequest: 1,
+      seconds,
+      make: tracked,
+      wordOf,
+    });
+    log(`  bridge 64 x 1: ${a.rate.toFixed(0)} events/s`);
+    const rawRunB = await rawPhase(raw, { size: rawB, seconds, make: source });
+    log(`  raw ${rawB} a call: ${rawRunB.rate.toFixed(0)} records/s`);
+    const b = await bridgePhase(bridge, {
+      clients: 4,
+      eventsPerRequest: 200,
+      seconds,
+      make: tracked,
+      wordOf,
+    });
+    log(`  bridge 4 x 200: ${b.rate.toFixed(0)} events/s`);
+
+    const counts = await (await fetch(`${bridge.url}/health`)).json();
     log("");
-    log(`events per phase ${perPhase}, rounds ${rounds}, medians:`);
-    log(`raw Chroma adds (500 a call):        ${r.toFixed(0)} events/s`);
-    log(
-      `bridge (a) 64 clients x 1 event:    ${a.toFixed(0)} events/s  ratio ${
-        (a / r).toFixed(2)
-      } (target >= 0.8)`,
-    );
-    log(
-      `bridge (b) 4 clients x 200 events:  ${b.toFixed(0)} events/s  ratio ${
-        (b / r).toFixed(2)
-      } (target >= 0.8)`,
-    );
-    log(
-      `bridge peak RSS under load:          ${(peak / 1024 / 1024).toFixed(0)} MB (target <= 200)`,
-    );
-    for (const [phase, w] of Object.entries(writes)) {
+    log(`Ingest benchmark, one embedded Chroma, ${seconds} s a phase (${JSON.stringify(counts)})`);
+    const rows: [string, BridgeRun, number, number][] = [
+      ["(a) 64 clients x 1 event/POST", a, rawRunA.rate, rawA],
+      ["(b) 4 clients x 200 events/POST", b, rawRunB.rate, rawB],
+    ];
+    for (const [name, run, rawRate, size] of rows) {
+      log(`${name}:`);
+      log(`  raw Chroma, ${size} a call       ${rawRate.toFixed(0)} records/s`);
       log(
-        `group commit (${phase}): ${w.writes} writes, mean ${
-          (w.events / w.writes).toFixed(0)
-        } events, mean ${(w.seconds / w.writes * 1000).toFixed(0)} ms a write`,
+        `  bridge                     ${run.rate.toFixed(0)} events/s  ratio ${
+          (run.rate / rawRate).toFixed(2)
+        } (target >= 0.8)   ${run.acknowledged} events, load ${
+          run.loadSeconds.toFixed(1)
+        } s + findable by text= and q= ${run.findableSeconds.toFixed(1)} s`,
+      );
+      log(
+        `  ack latency                p50 ${run.p50.toFixed(0)} ms   p99 ${run.p99.toFixed(0)} ms`,
+      );
+      log(`  bridge peak RSS            ${(run.peakRss / 1024 / 1024).toFixed(0)} MB`);
+      log(
+        `  group commit               ${run.writes.writes} writes, mean ${
+          (run.writes.events / run.writes.writes).toFixed(0)
+        } events, mean ${(run.writes.seconds / run.writes.writes * 1000).toFixed(0)} ms a write`,
       );
     }
+    log(
+      `raw mean call: ${rawRunA.msPerCall.toFixed(0)} ms (${rawA}), ${
+        rawRunB.msPerCall.toFixed(0)
+      } ms (${rawB})`,
+    );
   } finally {
     await bridge.stop();
     await chroma.stop();

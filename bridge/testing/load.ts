@@ -40,6 +40,8 @@ export interface LoadReport {
   statuses: Record<number, number>;
   /** Wall time of the run in seconds. */
   seconds: number;
+  /** Milliseconds from sending each acknowledged request to its 2xx (the client's ack latency). */
+  latenciesMs: number[];
 }
 
 /** Runs `clients` concurrent posting loops; see the module doc. */
@@ -50,6 +52,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const acknowledged: string[] = [];
   const unacknowledged: string[] = [];
   const statuses: Record<number, number> = {};
+  const latenciesMs: number[] = [];
   const started = performance.now();
   let budget = options.totalEvents ?? Infinity;
   const body = (events: Event[]) =>
@@ -66,6 +69,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       while (!done) {
         attempts++;
         let status = 0;
+        const sent = performance.now();
         try {
           const response = await fetch(options.url, {
             method: "POST",
@@ -83,6 +87,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         }
         statuses[status] = (statuses[status] ?? 0) + 1;
         if (status >= 200 && status < 300) {
+          latenciesMs.push(performance.now() - sent);
           acknowledged.push(...events.map((e) => e.event_id));
           done = true;
         } else if (
@@ -103,5 +108,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     unacknowledged,
     statuses,
     seconds: (performance.now() - started) / 1000,
+    latenciesMs,
   };
 }

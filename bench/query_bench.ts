@@ -5,8 +5,12 @@
  * with a session filter, alone and with an event type or a tool, against the 50 ms p50 target.
  * One run, one embedded Chroma server on a temp directory; figures are medians.
  *
+ * With `--grow-to=300000` it then writes on to that many events and times the queries again, to
+ * show how they grow. `--data=DIR` keeps Chroma's files in DIR (kept afterwards) and writes only
+ * what DIR lacks, so a second run times queries without loading again.
+ *
  * ```sh
- * deno run --allow-run=deno --allow-net=127.0.0.1 --allow-read --allow-write bench/query_bench.ts [events]
+ * deno run --allow-run=deno --allow-net=127.0.0.1 --allow-read --allow-write bench/query_bench.ts [events] [--grow-to=300000] [--data=DIR]
  * ```
  *
  * @module
@@ -27,7 +31,10 @@ const BATCH = 500;
 /** Events written interleaved with raw adds of the same records (then store writes only). */
 const INTERLEAVED = 20_000;
 const SESSION_EVENTS = 500;
+/** Sessions are interleaved in time within blocks of this many events (200 sessions a block). */
+const BLOCK = 100_000;
 const QUERY_TARGET_MS = 50;
+const START_MS = Date.parse("2026-11-24T00:00:00.000Z");
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -39,29 +46,39 @@ async function sha256Hex(text: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/**
- * `count` realistic envelopes: the fixture payloads sealed once, then copied with their own
- * event_id, ts, hash, session and run, 500 events per session, interleaved in time.
- */
-async function makeEvents(count: number): Promise<Event[]> {
+/** The fixture payloads, sealed once. */
+async function templates(): Promise<Event[]> {
   const dir = new URL("../testdata/claude-code/payloads/", import.meta.url);
   const redactor = await createRedactor({ mode: "strict", salt: "bench" });
-  const templates: Event[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    const payload = JSON.parse(await Deno.readTextFile(new URL(entry.name, dir)));
-    templates.push(
+  const out: Event[] = [];
+  const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  for (const name of names) {
+    const payload = JSON.parse(await Deno.readTextFile(new URL(name, dir)));
+    out.push(
       await eventFromHookPayload(payload, { run_id: "run", project_id: "bench", worker_id: "vm" }, {
         redactor,
       }),
     );
   }
-  const sessions = Math.ceil(count / SESSION_EVENTS);
-  const start = Date.parse("2026-11-24T00:00:00.000Z");
+  return out;
+}
+
+/** The session of the `i`-th event: 500 events each, interleaved in time within a block. */
+function sessionOf(i: number): number {
+  const perBlock = BLOCK / SESSION_EVENTS;
+  return Math.floor(i / BLOCK) * perBlock + (i % perBlock);
+}
+
+/**
+ * Events `from` to `from + count`: templates copied with their own event_id, ts, hash, session
+ * and run, made a batch at a time so 300,000 never sit in memory at once.
+ */
+async function makeEvents(base: Event[], from: number, count: number): Promise<Event[]> {
   const events: Event[] = [];
-  for (let i = 0; i < count; i++) {
-    const template = templates[i % templates.length]!;
-    const session = i % sessions;
-    const tsMs = start + i * 37;
+  for (let i = from; i < from + count; i++) {
+    const template = base[i % base.length]!;
+    const session = sessionOf(i);
+    const tsMs = START_MS + i * 37;
     // A UUID v7 of its ts, as every producer in this codebase mints them.
     const eventId = uuidV7(tsMs);
     events.push({
@@ -88,142 +105,172 @@ async function rawAdd(events: Collection, batch: Event[], vectors: number[][]): 
   });
 }
 
+interface WriteFigures {
+  raw: number[];
+  store: number[];
+  storeMs: number;
+  written: number;
+}
+
+/** Writes events `from`..`to` through the store, the first INTERLEAVED ones alternating with raw. */
+async function load(
+  ctx: { store: ChromaStore; raw: Collection; base: Event[] },
+  range: { from: number; to: number },
+  figures: WriteFigures,
+): Promise<void> {
+  const embedder = offlineProvider();
+  for (let i = range.from; i < range.to; i += BATCH) {
+    const batch = await makeEvents(ctx.base, i, Math.min(BATCH, range.to - i));
+    const runRaw = async () => {
+      const raw = batch.map((e) => ({ ...e, event_id: `raw-${e.event_id}` }));
+      const t0 = performance.now();
+      const vectors = await embedder.embed(raw.map((e) => e.indexable_text ?? ""));
+      await rawAdd(ctx.raw, raw, vectors);
+      figures.raw.push(raw.length / (performance.now() - t0) * 1000);
+    };
+    const runStore = async () => {
+      const t0 = performance.now();
+      const result = await ctx.store.write(batch);
+      const ms = performance.now() - t0;
+      if (result.stored.length !== batch.length) throw new Error("Cannot bench: events lost");
+      figures.storeMs += ms;
+      figures.written += batch.length;
+      if (i < INTERLEAVED) figures.store.push(batch.length / ms * 1000);
+    };
+    // Alternate which goes first so neither always meets a freshly compacted server.
+    if (i >= INTERLEAVED) await runStore();
+    else if ((i / BATCH) % 2 === 0) {
+      await runRaw();
+      await runStore();
+    } else {
+      await runStore();
+      await runRaw();
+    }
+    if ((i / BATCH) % 40 === 39) log(`  ${i + BATCH} events stored`);
+  }
+}
+
+const QUERIES = [
+  "session filter, first page (limit 100)",
+  "session filter, next page (cursor)",
+  "session + event_type filter",
+  "session + tool_name filter",
+  "session + event_type + tool_name filter",
+  "no filter, first page (limit 100)",
+] as const;
+
+/** Times each query kind over random sessions of the first `total` events. */
+async function timeQueries(store: ChromaStore, total: number): Promise<Record<string, number[]>> {
+  const sessions = sessionOf(total - 1) + 1;
+  const timings: Record<string, number[]> = Object.fromEntries(QUERIES.map((q) => [q, []]));
+  const timeQuery = async (name: typeof QUERIES[number], search: string) => {
+    const parsed = parseQueryParams(new URLSearchParams(search));
+    if (!parsed.ok) throw new Error(parsed.error);
+    const t0 = performance.now();
+    const page = await store.query(parsed.params);
+    timings[name]!.push(performance.now() - t0);
+    return page;
+  };
+  for (let i = 0; i < 60; i++) {
+    const session = `session-${Math.floor(Math.random() * sessions)}`;
+    const first = await timeQuery(QUERIES[0], `session_id=${session}`);
+    if (first.results.length !== Math.min(100, SESSION_EVENTS)) {
+      throw new Error(`Cannot bench: expected a full page, got ${first.results.length}`);
+    }
+    await timeQuery(QUERIES[1], `session_id=${session}&cursor=${first.next_cursor}`);
+    const typed = await timeQuery(QUERIES[2], `session_id=${session}&event_type=tool_invocation`);
+    const tooled = await timeQuery(QUERIES[3], `session_id=${session}&tool_name=Bash`);
+    const both = await timeQuery(
+      QUERIES[4],
+      `session_id=${session}&event_type=tool_invocation&tool_name=Bash`,
+    );
+    if ([typed, tooled, both].some((page) => page.results.length === 0)) {
+      throw new Error("Cannot bench: a session holds no tool_invocation or no Bash event");
+    }
+    if (i < 10) await timeQuery(QUERIES[5], "");
+  }
+  return timings;
+}
+
+function queryLines(total: number, timings: Record<string, number[]>): string[] {
+  const sessions = sessionOf(total - 1) + 1;
+  return [
+    `Query latency over ${total} events (${sessions} sessions of ${SESSION_EVENTS}), ms:`,
+    ...Object.entries(timings).map(([name, values]) =>
+      `  ${name.padEnd(42)} p50 ${median(values).toFixed(1).padStart(6)}   p90 ${
+        percentile(values, 0.9).toFixed(1).padStart(6)
+      }   (n=${values.length})`
+    ),
+    ...QUERIES.slice(0, 5).filter((name) => name !== QUERIES[1]).map((name) =>
+      `  ${name.padEnd(42)} p50 / ${QUERY_TARGET_MS} ms target: ${
+        (median(timings[name]!) / QUERY_TARGET_MS).toFixed(2)
+      }x (at most 1.00 meets it)`
+    ),
+  ];
+}
+
+function option(name: string): string | undefined {
+  return Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
 async function main(): Promise<void> {
-  const total = Number(Deno.args[0] ?? 100_000);
-  const path = await Deno.makeTempDir({ prefix: "zo-query-bench-" });
+  const total = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 100_000);
+  const growTo = Number(option("grow-to") ?? 0);
+  const kept = option("data");
+  const path = kept ?? await Deno.makeTempDir({ prefix: "zo-query-bench-" });
   const chroma = await startEmbeddedChroma({ path });
   try {
     const url = new URL(chroma.url);
     const client = new ChromaClient({ host: url.hostname, port: Number(url.port) });
     const store = new ChromaStore({ url: chroma.url });
     await store.init();
-    const rawEvents = await client.getOrCreateCollection({
+    const raw = await client.getOrCreateCollection({
       name: "raw_events",
       embeddingFunction: null,
       configuration: { hnsw: { space: "cosine" } },
     });
-    const embedder = offlineProvider();
+    const ctx = { store, raw, base: await templates() };
+    const figures: WriteFigures = { raw: [], store: [], storeMs: 0, written: 0 };
+    const stored = (await store.counts()).events;
+    if (stored > 0) log(`${path} holds ${stored} events already`);
+    await load(ctx, { from: Math.min(stored, total), to: total }, figures);
 
-    const made = performance.now();
-    const events = await makeEvents(total);
-    const rawCopies = events.map((e) => ({ ...e, event_id: `raw-${e.event_id}` }));
-    log(`Made ${total} events in ${((performance.now() - made) / 1000).toFixed(1)} s`);
-
-    const rawRates: number[] = [];
-    const storeRates: number[] = [];
-    let storeMs = 0;
-    for (let i = 0; i < total; i += BATCH) {
-      const batch = events.slice(i, i + BATCH);
-      const raw = rawCopies.slice(i, i + BATCH);
-      // Alternate which goes first so neither always meets a freshly compacted server.
-      const runRaw = async () => {
-        const t0 = performance.now();
-        const vectors = await embedder.embed(raw.map((e) => e.indexable_text ?? ""));
-        await rawAdd(rawEvents, raw, vectors);
-        const ms = performance.now() - t0;
-        rawRates.push(raw.length / ms * 1000);
-      };
-      const runStore = async () => {
-        const t0 = performance.now();
-        const result = await store.write(batch);
-        const ms = performance.now() - t0;
-        if (result.stored.length !== batch.length) throw new Error("Cannot bench: events lost");
-        storeMs += ms;
-        if (i < INTERLEAVED) storeRates.push(batch.length / ms * 1000);
-      };
-      if (i >= INTERLEAVED) await runStore();
-      else if ((i / BATCH) % 2 === 0) {
-        await runRaw();
-        await runStore();
-      } else {
-        await runStore();
-        await runRaw();
-      }
-      if ((i / BATCH) % 40 === 39) {
-        log(`  ${i + BATCH} events stored`);
-      }
-    }
-    const counts = await store.counts();
-
-    const sessions = Math.ceil(total / SESSION_EVENTS);
-    const timings: Record<string, number[]> = {
-      "session filter, first page (limit 100)": [],
-      "session filter, next page (cursor)": [],
-      "session + event_type filter": [],
-      "session + tool_name filter": [],
-      "no filter, first page (limit 100)": [],
-    };
-    const timeQuery = async (name: string, search: string) => {
-      const parsed = parseQueryParams(new URLSearchParams(search));
-      if (!parsed.ok) throw new Error(parsed.error);
-      const t0 = performance.now();
-      const page = await store.query(parsed.params);
-      timings[name]!.push(performance.now() - t0);
-      return page;
-    };
-    for (let i = 0; i < 60; i++) {
-      const session = `session-${Math.floor(Math.random() * sessions)}`;
-      const first = await timeQuery(
-        "session filter, first page (limit 100)",
-        `session_id=${session}`,
-      );
-      if (first.results.length !== Math.min(100, SESSION_EVENTS)) {
-        throw new Error(`Cannot bench: expected a full page, got ${first.results.length}`);
-      }
-      await timeQuery(
-        "session filter, next page (cursor)",
-        `session_id=${session}&cursor=${first.next_cursor}`,
-      );
-      const typed = await timeQuery(
-        "session + event_type filter",
-        `session_id=${session}&event_type=tool_invocation`,
-      );
-      const tooled = await timeQuery(
-        "session + tool_name filter",
-        `session_id=${session}&tool_name=Bash`,
-      );
-      if (typed.results.length === 0 || tooled.results.length === 0) {
-        throw new Error("Cannot bench: a session holds no tool_invocation or no Bash event");
-      }
-      if (i < 10) await timeQuery("no filter, first page (limit 100)", "");
-    }
-
-    const rawRate = median(rawRates);
-    const storeRate = median(storeRates);
     const lines = [
       "",
       `Storage benchmark: ${total} events, ${BATCH} per call, one embedded Chroma (${chroma.url})`,
-      `counts: ${JSON.stringify(counts)}`,
-      "",
-      `Write throughput, events/s (one record each; first ${
-        Math.min(total, INTERLEAVED)
-      } events interleaved):`,
-      `  raw Chroma batched adds     median ${rawRate.toFixed(0)}/s`,
-      `  ChromaStore.write()         median ${storeRate.toFixed(0)}/s   (all ${total}: ${
-        (total / storeMs * 1000).toFixed(0)
-      }/s overall)`,
-      `  ratio store / raw           ${(storeRate / rawRate).toFixed(2)}x (median)`,
-      "",
-      `Query latency over ${total} events (${sessions} sessions of ${SESSION_EVENTS}), ms:`,
-      ...Object.entries(timings).map(([name, values]) =>
-        `  ${name.padEnd(42)} p50 ${median(values).toFixed(1).padStart(6)}   p90 ${
-          percentile(values, 0.9).toFixed(1).padStart(6)
-        }   (n=${values.length})`
-      ),
-      ...[
-        "session filter, first page (limit 100)",
-        "session + event_type filter",
-        "session + tool_name filter",
-      ].map((name) =>
-        `  ${name} p50 / ${QUERY_TARGET_MS} ms target: ${
-          (median(timings[name]!) / QUERY_TARGET_MS).toFixed(2)
-        }x (at most 1.00 meets it)`
-      ),
+      `counts: ${JSON.stringify(await store.counts())}`,
     ];
+    if (figures.raw.length > 0) {
+      const rawRate = median(figures.raw);
+      const storeRate = median(figures.store);
+      lines.push(
+        "",
+        `Write throughput, events/s (one record each; first ${
+          Math.min(total, INTERLEAVED)
+        } events interleaved):`,
+        `  raw Chroma batched adds     median ${rawRate.toFixed(0)}/s`,
+        `  ChromaStore.write()         median ${
+          storeRate.toFixed(0)
+        }/s   (all ${figures.written}: ${
+          (figures.written / figures.storeMs * 1000).toFixed(0)
+        }/s overall)`,
+        `  ratio store / raw           ${(storeRate / rawRate).toFixed(2)}x (median)`,
+      );
+    }
+    lines.push("", ...queryLines(total, await timeQueries(store, total)));
     log(lines.join("\n"));
+    if (growTo > total) {
+      const t0 = performance.now();
+      await load(ctx, { from: Math.max(stored, total), to: growTo }, figures);
+      log(
+        `\nGrew to ${growTo} events in ${((performance.now() - t0) / 1000).toFixed(0)} s; ` +
+          `counts: ${JSON.stringify(await store.counts())}`,
+      );
+      log(queryLines(growTo, await timeQueries(store, growTo)).join("\n"));
+    }
   } finally {
     await chroma.stop();
-    await Deno.remove(path, { recursive: true });
+    if (kept === undefined) await Deno.remove(path, { recursive: true });
   }
 }
 

@@ -15,12 +15,12 @@
  *
  * @module
  */
-import { ChromaClient, type Collection } from "chromadb";
+import { ChromaClient, type Collection, type Where } from "chromadb";
 import { eventFromHookPayload } from "../hooks/pipeline/envelope.ts";
 import { uuidV7 } from "../shared/ids.ts";
 import { createRedactor } from "../shared/redact.ts";
 import type { Event } from "../shared/schema.ts";
-import { eventRecordMetadata } from "../bridge/chroma/event_records.ts";
+import { compositeValue, eventRecordMetadata } from "../bridge/chroma/event_records.ts";
 import { ChromaStore } from "../bridge/chroma_store.ts";
 import { offlineProvider } from "../bridge/embeddings.ts";
 import { startEmbeddedChroma } from "../bridge/embedded_chroma.ts";
@@ -192,6 +192,45 @@ async function timeQueries(store: ChromaStore, total: number): Promise<Record<st
   return timings;
 }
 
+/**
+ * What the composite keys buy: Chroma's own `get` (ids only) for one session and event type, as
+ * an `$and` of two equalities against the one equality on `session_event_type`.
+ */
+async function compositeGain(events: Collection, total: number): Promise<string[]> {
+  const sessions = sessionOf(total - 1) + 1;
+  const forms: Record<string, (session: string) => Where> = {
+    "where session_id (one equality)": (session) => ({ session_id: { $eq: session } }),
+    "where $and(session_id, event_type)": (session) => ({
+      $and: [
+        { session_id: { $eq: session } } as Where,
+        { event_type: { $eq: "tool_invocation" } } as Where,
+      ],
+    }),
+    "where session_event_type (composite)": (session) => ({
+      session_event_type: { $eq: compositeValue(session, "tool_invocation") },
+    }),
+  };
+  const times: Record<string, number[]> = Object.fromEntries(
+    Object.keys(forms).map((k) => [k, []]),
+  );
+  for (let i = 0; i < 30; i++) {
+    const session = `session-${Math.floor(Math.random() * sessions)}`;
+    for (const [name, where] of Object.entries(forms)) {
+      const t0 = performance.now();
+      await events.get({ where: where(session), limit: 1_000, include: [] });
+      times[name]!.push(performance.now() - t0);
+    }
+  }
+  return [
+    `Chroma get (ids only) over ${total} events, ms:`,
+    ...Object.entries(times).map(([name, values]) =>
+      `  ${name.padEnd(42)} p50 ${median(values).toFixed(1).padStart(6)}   p90 ${
+        percentile(values, 0.9).toFixed(1).padStart(6)
+      }`
+    ),
+  ];
+}
+
 function queryLines(total: number, timings: Record<string, number[]>): string[] {
   const sessions = sessionOf(total - 1) + 1;
   return [
@@ -257,7 +296,9 @@ async function main(): Promise<void> {
         `  ratio store / raw           ${(storeRate / rawRate).toFixed(2)}x (median)`,
       );
     }
+    const events = await client.getCollection({ name: "events" });
     lines.push("", ...queryLines(total, await timeQueries(store, total)));
+    lines.push("", ...await compositeGain(events, total));
     log(lines.join("\n"));
     if (growTo > total) {
       const t0 = performance.now();
@@ -267,6 +308,7 @@ async function main(): Promise<void> {
           `counts: ${JSON.stringify(await store.counts())}`,
       );
       log(queryLines(growTo, await timeQueries(store, growTo)).join("\n"));
+      log(["", ...await compositeGain(events, growTo)].join("\n"));
     }
   } finally {
     await chroma.stop();

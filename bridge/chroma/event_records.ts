@@ -25,8 +25,9 @@ export const INDEXED_KEY = "indexed";
 
 /**
  * Composite metadata keys: a session and one more field in one value, because Chroma answers
- * one equality far faster than an `$and` of two (at 100,000 events, 41 ms against 104 ms), and
- * the dashboard's timeline filters a session by event type or tool.
+ * one equality far faster than an `$and` of two (ids of one session and event type at 100,000
+ * events, on a loaded machine: 92 ms against 473 ms), and a session's timeline filters by event
+ * type or tool.
  */
 export const COMPOSITE_KEYS = {
   session_event_type: ["session_id", "event_type"],

@@ -60,7 +60,8 @@ export function whereOf(params: QueryParams, options: WhereOptions): Where | und
       const a = filters[first];
       const b = filters[second];
       if (a === undefined || b === undefined) continue;
-      // One composite at most: the session is spent on the first that applies.
+      // One composite at most: the session is spent on the first that applies (so a session, its
+      // event type and its tool are the composite and an equality on the tool).
       clauses.push({ [key]: { $eq: compositeValue(a, b) } } as Where);
       delete filters[first];
       delete filters[second];
@@ -169,9 +170,19 @@ export async function orderedPage(
   const { params } = options;
   const count = params.limit + 1;
   const keyedByEvent = params.collection === "events" || params.collection === "embeddings";
-  const candidates = (keyedByEvent && await options.idsCarryTime() &&
-    await firstAfter({ ...options, count, idTime: true })) ||
-    (await firstAfter({ ...options, count, idTime: false }))!;
+  // The flag and the ids-only probe at once (asking for the flag first cost a round trip a
+  // page); the probe counts only if the flag says every id carries its time.
+  let candidates: Candidate[] | undefined;
+  if (keyedByEvent) {
+    const probe = firstAfter({ ...options, count, idTime: true });
+    const [regular, byIds] = await Promise.allSettled([options.idsCarryTime(), probe]);
+    if (regular.status === "rejected") throw regular.reason;
+    if (regular.value) {
+      if (byIds.status === "rejected") throw byIds.reason;
+      candidates = byIds.value;
+    }
+  }
+  candidates ??= (await firstAfter({ ...options, count, idTime: false }))!;
   const page = candidates.slice(0, params.limit);
   const results = await readRecords(options.collection, {
     name: params.collection,

@@ -1,7 +1,8 @@
 /**
- * Hook speed as Claude Code sees it: the wall time of the INSTALLED wrapper
- * (`<install>/bin/post_tool_use`, written by `deno task bootstrap`), run as Claude Code runs a
- * command hook (`/bin/sh -c <command>`, the real 2.1.328 PostToolUse payload on stdin), against
+ * Hook speed as Claude Code sees it: the wall time of the INSTALLED hook command (PostToolUse's
+ * `command` in `settings/hooks.command.json`, `trap '' TERM; exec <install>/bin/post_tool_use`,
+ * written by `deno task bootstrap`), run as Claude Code runs a command hook (`/bin/sh -c
+ * <command>`, the real 2.1.328 PostToolUse payload on stdin), against
  * `deno run` of an empty script with the hook's flags and stdin (the floor), interleaved run by
  * run, medians, in three settings: (a) no bridge configured, (b) the bridge up (the real bridge
  * on a real Chroma, from `bridge/testing/bridge.ts`; the relay the hooks start ships to it while
@@ -100,7 +101,8 @@ interface Result {
 interface Install {
   dir: string;
   logDir: string;
-  wrapper: string;
+  /** PostToolUse's `command` in `settings/hooks.command.json`. */
+  command: string;
 }
 
 async function measure(
@@ -118,7 +120,7 @@ async function measure(
   });
   const floor = [...hook.slice(0, -1), empty];
   // As Claude Code runs a command hook: through a shell.
-  const wrapper = ["/bin/sh", "-c", install.wrapper];
+  const wrapper = ["/bin/sh", "-c", install.command];
   const stdin = await Deno.readFile(PAYLOAD);
   const hookEnv = { ...env, DENO_DIR: `${install.dir}/deno_dir` };
   const floorMs: number[] = [];
@@ -146,7 +148,8 @@ async function measure(
   const direct = hook.map((word) => `'${word}'`).join(" ");
   const cpuHookMs = await cpuMsPer(direct, hookEnv, 10);
   // The wrapper's own CPU: its sh and setsid (the handed-off deno is not its child any more).
-  const cpuWrapperMs = await cpuMsPer(install.wrapper, env, 10);
+  // In a subshell: the command ends in `exec`, which would end the measuring loop.
+  const cpuWrapperMs = await cpuMsPer(`(${install.command})`, env, 10);
   await waitForLines(logDir, expected + 20);
   const hookPeaks: number[] = [];
   const floorPeaks: number[] = [];
@@ -223,7 +226,9 @@ async function bootstrap(dir: string): Promise<Install> {
   if (!output.success) {
     throw new Error(`Cannot bootstrap: ${new TextDecoder().decode(output.stderr)}`);
   }
-  return { ...install, wrapper: `${install.dir}/bin/post_tool_use` };
+  // The command exactly as the settings block gives it to Claude Code.
+  const block = JSON.parse(await Deno.readTextFile(`${install.dir}/settings/hooks.command.json`));
+  return { ...install, command: block.hooks.PostToolUse[0].hooks[0].command };
 }
 
 async function main(): Promise<void> {
@@ -276,7 +281,7 @@ async function main(): Promise<void> {
   );
   // deno-lint-ignore no-console -- a benchmark reports on stdout
   console.log(
-    `hook_bench: installed bin/post_tool_use via /bin/sh -c, ${runs} interleaved runs per setting, medians; deno ${Deno.version.deno}\n` +
+    `hook_bench: the settings command (trap '' TERM; exec bin/post_tool_use) via /bin/sh -c, ${runs} interleaved runs per setting, medians; deno ${Deno.version.deno}\n` +
       rows.join("\n"),
   );
 }

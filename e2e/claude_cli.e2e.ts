@@ -6,23 +6,30 @@
  * usage as the fake billed it. Both wirings: command hooks (`hooks.command.json`, the relay
  * started on demand) and http hooks to a relay service (`hooks.http.json`).
  *
- * What fired is counted by a plain shell recorder hook registered beside ours on every wired
- * event: it writes each payload to a file of its own.
+ * What fired is counted by a recorder registered beside ours on every wired event: an http hook
+ * to a server of the test (the CLI posts it from its own process, out of reach of its kill of
+ * hooks at exit), and for SessionStart and Setup, which never run http hooks, a shell recorder
+ * that writes each payload to a file of its own.
  *
  * The session: Bash, Read, Write, a failing Read, an Agent subagent with its own Bash, a final
  * answer; then `--resume` turns with `/compact`, a fake 400 (StopFailure) and `/model haiku`
  * (PreModelSwitch, PostModelSwitch).
  *
  * Needs `--allow-run=deno,env` (the CLI and the wrappers run under `env -i`),
- * `--allow-net=127.0.0.1`, `--allow-read=.,/tmp`, `--allow-write=/tmp`.
+ * `--allow-net=127.0.0.1`, `--allow-read=.,/tmp`, `--allow-write=/tmp`, `--allow-env=PATH` (to
+ * put a `claude` first on bootstrap's PATH).
  */
 import assert from "node:assert/strict";
 import { startTestBridge, type TestBridge } from "../bridge/testing/bridge.ts";
 import { relayAlive } from "../hooks/pipeline/relay_launcher.ts";
 import { LAYOUT } from "../hooks/pipeline/spool.ts";
-import { type HooksSettings, WIRED_EVENTS } from "../scripts/install/hooks_block.ts";
+import {
+  COMMAND_ONLY_EVENTS,
+  type HooksSettings,
+  WIRED_EVENTS,
+} from "../scripts/install/hooks_block.ts";
 import { TOKEN_FIELDS, type TokenCounts, zeroTokens } from "../shared/usage/tokens.ts";
-import { claudeBinary } from "./claude_cli/claude_code.ts";
+import { claudeBinary, claudeCodeVersion } from "./claude_cli/claude_code.ts";
 import {
   type FakeMessagesApi,
   type Served,
@@ -75,8 +82,39 @@ function freePort(): number {
   return port;
 }
 
-/** `deno task bootstrap` with its exact command, as the README runs it. */
-async function bootstrap(root: string, bridge: TestBridge): Promise<{ installDir: string }> {
+/**
+ * `deno task bootstrap`'s exact command, with `pathDirs` (where the `claude` to find is) first on
+ * this process's PATH, which also finds its `deno`.
+ */
+function bootstrapRun(args: string[], env: Record<string, string>, pathDirs: string[]) {
+  const words = (TASKS.bootstrap.command as string).split(" ");
+  return output(
+    new Deno.Command("deno", {
+      args: [...words.slice(1), ...args],
+      cwd: REPO,
+      env: { ...env, PATH: [...pathDirs, Deno.env.get("PATH") ?? "/usr/bin:/bin"].join(":") },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
+}
+
+/** The events a settings block file of `installDir` wires. */
+async function blockEvents(installDir: string, wiring: "command" | "http"): Promise<string[]> {
+  const block = JSON.parse(await Deno.readTextFile(`${installDir}/settings/hooks.${wiring}.json`));
+  return Object.keys(block.hooks);
+}
+
+/**
+ * `deno task bootstrap` with its exact command, as the README runs it, the real CLI's `claude`
+ * first on PATH: bootstrap reads its version and leaves out the events it rejects.
+ */
+async function bootstrap(
+  root: string,
+  bridge: TestBridge,
+  claude: string,
+): Promise<{ installDir: string }> {
   const installDir = `${root}/opt`;
   await Deno.mkdir(installDir, { recursive: true });
   // Lines bootstrap keeps: a free relay port, and an on-demand relay that leaves soon.
@@ -85,32 +123,72 @@ async function bootstrap(root: string, bridge: TestBridge): Promise<{ installDir
     `ZO_RELAY_PORT='${freePort()}'\nZO_RELAY_IDLE_SECONDS='2'\n`,
     { mode: 0o600 },
   );
-  const words = (TASKS.bootstrap.command as string).split(" ");
-  const run = await output(
-    new Deno.Command("deno", {
-      args: [
-        ...words.slice(1),
-        `--install-dir=${installDir}`,
-        `--log-dir=${root}/log`,
-        "--project-id=e2e",
-        `--endpoint=${bridge.url}`,
-        "--settings=none",
-      ],
-      cwd: REPO,
-      env: { HOME: `${root}/home`, INIT_CWD: root, ZO_API_KEY: bridge.ingestKey },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }),
-  );
+  const run = await bootstrapRun([
+    `--install-dir=${installDir}`,
+    `--log-dir=${root}/log`,
+    "--project-id=e2e",
+    `--endpoint=${bridge.url}`,
+    "--settings=none",
+  ], {
+    HOME: `${root}/home`,
+    INIT_CWD: root,
+    ZO_API_KEY: bridge.ingestKey,
+  }, [claude.replace(/\/[^/]*$/, "")]);
   assert.equal(run.code, 0, run.stderr);
+  const version = claudeCodeVersion();
+  assert.ok(
+    run.stderr.includes(
+      `Claude Code ${version} (claude --version): the blocks leave out Interrupt and ` +
+        "PreSkillShellCommand, which it rejects in settings",
+    ),
+    run.stderr,
+  );
+  for (const wiring of ["command", "http"] as const) {
+    assert.deepEqual(await blockEvents(installDir, wiring), [...WIRED_EVENTS], wiring);
+  }
   return { installDir };
+}
+
+/**
+ * The recorder of what the CLI fired: an http hook to this server on every event the CLI runs
+ * http hooks for. The CLI posts it from its own process, so its kill of hooks still running at
+ * its exit cannot lose a count (a request counts once its head arrives). SessionStart and Setup,
+ * which never run http hooks, get a shell recorder instead: deaf to the CLI's SIGTERM and
+ * detached like our wrapper, writing each payload to a file of its own (they fire at a session's
+ * start, not its end).
+ */
+interface Recorder extends AsyncDisposable {
+  url: string;
+  counts: Map<string, number>;
+  sessions: Set<string>;
+}
+
+function startRecorder(): Recorder {
+  const counts = new Map<string, number>();
+  const sessions = new Set<string>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const event = new URL(request.url).pathname.split("/").at(-1)!;
+    counts.set(event, (counts.get(event) ?? 0) + 1);
+    try {
+      sessions.add(JSON.parse(await request.text()).session_id);
+    } catch {
+      // A body the CLI's exit cut short: the event fired all the same.
+    }
+    return new Response(null, { status: 200 });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/record`,
+    counts,
+    sessions,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
 }
 
 /** Our block for `wiring`, plus the recorder beside our hook on every wired event. */
 async function settingsWithRecorder(
   installDir: string,
   wiring: "command" | "http",
+  recorder: Recorder,
   recordDir: string,
 ): Promise<{ hooks: HooksSettings }> {
   const ours = JSON.parse(
@@ -118,16 +196,16 @@ async function settingsWithRecorder(
   ) as { hooks: HooksSettings };
   const hooks: HooksSettings = {};
   for (const event of WIRED_EVENTS) {
-    // Detached like our wrapper (`setsid -f`), so the CLI's kill at exit cannot cut it short
-    // once started; listed first, so the CLI starts it before ours.
-    const recorder = {
-      type: "command",
-      command: `exec setsid -f sh -c 'cat > "$1.tmp" && mv "$1.tmp" "$1"' recorder ` +
-        `${recordDir}/$$.${event}.json`,
-      timeout: 10,
-    };
+    const handler = COMMAND_ONLY_EVENTS.includes(event)
+      ? {
+        type: "command",
+        command: `trap '' TERM; exec setsid -f sh -c 'cat > "$1.tmp" && mv "$1.tmp" "$1"' ` +
+          `recorder ${recordDir}/$$.${event}.json`,
+        timeout: 10,
+      }
+      : { type: "http", url: `${recorder.url}/${event}`, timeout: 10 };
     hooks[event] = [
-      TOOL_EVENTS.has(event) ? { matcher: "*", hooks: [recorder] } : { hooks: [recorder] },
+      TOOL_EVENTS.has(event) ? { matcher: "*", hooks: [handler] } : { hooks: [handler] },
       ...(ours.hooks[event] ?? []),
     ];
   }
@@ -135,29 +213,60 @@ async function settingsWithRecorder(
 }
 
 /**
- * What the recorder saw: the count of each event, by the event name in each file's name (a
- * recorder the CLI killed at its exit may leave its file empty: that event fired all the same),
- * and the session ids of the payloads it read.
+ * What the recorders saw: the count of each event (the shell recorder's by the event name in each
+ * file's name), and the session ids of the payloads they read.
  */
 async function fired(
+  recorder: Recorder,
   recordDir: string,
 ): Promise<{ counts: Map<string, number>; sessions: Set<string> }> {
-  const counts = new Map<string, number>();
-  const sessions = new Set<string>();
-  // Detached recorders still writing hold a `.tmp` name: wait for them (bounded).
-  for (let i = 0; i < 100; i++) {
+  const counts = new Map(recorder.counts);
+  const sessions = new Set(recorder.sessions);
+  // Detached shell recorders still writing hold a `.tmp` name: wait for them (bounded, generous
+  // on a loaded machine).
+  for (let i = 0; i < 300; i++) {
     const names = [...Deno.readDirSync(recordDir)].map((entry) => entry.name);
     if (!names.some((name) => name.endsWith(".tmp"))) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   for await (const entry of Deno.readDir(recordDir)) {
-    if (!entry.name.endsWith(".json")) continue;
-    const name = entry.name.split(".").at(-2)!;
+    const name = /\.([A-Za-z]+)\.json(\.tmp)?$/.exec(entry.name)?.[1];
+    if (name === undefined) continue;
     counts.set(name, (counts.get(name) ?? 0) + 1);
     const text = await Deno.readTextFile(`${recordDir}/${entry.name}`);
-    if (text.trim() !== "") sessions.add(JSON.parse(text).session_id);
+    if (entry.name.endsWith(".json") && text.trim() !== "") {
+      sessions.add(JSON.parse(text).session_id);
+    }
   }
   return { counts, sessions };
+}
+
+/**
+ * For a failure message: what the log dir still holds of `sessionId` (spool lines not yet
+ * shipped, dead letters, quarantine), and whether a relay runs, so a failure tells an event lost
+ * before the spool from one the relay had not shipped yet.
+ */
+async function whereTheyAre(logDir: string, sessionId: string): Promise<string> {
+  const counts = new Map<string, number>();
+  const files: string[] = [];
+  const read = async (path: string) => {
+    const text = await Deno.readTextFile(path).catch(() => "");
+    for (const line of text.split("\n")) {
+      if (!line.includes(sessionId)) continue;
+      const name = /"hook_event_name":"([A-Za-z]+)"/.exec(line)?.[1] ?? "?";
+      const key = `${path.slice(logDir.length + 1)}:${name}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  };
+  const names = await Array.fromAsync(Deno.readDir(`${logDir}/spool`)).catch(() => []);
+  for (const entry of names) {
+    files.push(entry.name);
+    await read(`${logDir}/spool/${entry.name}`);
+  }
+  await read(`${logDir}/${LAYOUT.deadLetterFile}`);
+  await read(`${logDir}/${LAYOUT.quarantineFile}`);
+  return `log dir: relay ${relayAlive(logDir) ? "alive" : "not running"}, spool files ` +
+    `${files.join(" ")}, lines of the session there: ${JSON.stringify(sorted(counts))}`;
 }
 
 /** Every stored event of a session, all pages. */
@@ -279,7 +388,7 @@ Deno.test("the real Claude Code CLI: every fired event reaches the bridge once, 
   // The script of the wiring being run (its project dir differs).
   let script = sessionScript(`${root}/command/project`);
   await using fake = await startFakeMessagesApi((request) => script(request));
-  const { installDir } = await bootstrap(root, bridge);
+  const { installDir } = await bootstrap(root, bridge, claude);
   const logDir = `${root}/log`;
   let service: Deno.ChildProcess | undefined;
   try {
@@ -303,10 +412,11 @@ Deno.test("the real Claude Code CLI: every fired event reaches the bridge once, 
           );
         }
         const servedBefore = fake.served.length;
-        const settings = await settingsWithRecorder(installDir, wiring, recordDir);
+        await using recorder = startRecorder();
+        const settings = await settingsWithRecorder(installDir, wiring, recorder, recordDir);
         script = sessionScript(`${dir}/project`);
         const { sessionId, runs } = await runSession(claude, dir, settings, fake);
-        const seen = await fired(recordDir);
+        const seen = await fired(recorder, recordDir);
         assert.deepEqual([...seen.sessions], [sessionId], "one session per wiring");
         const firedCounts = seen.counts;
         // The script as the CLI played it: each part of the session fired.
@@ -332,15 +442,19 @@ Deno.test("the real Claude Code CLI: every fired event reaches the bridge once, 
         await waitFor(`the bridge to hold what fired in ${sessionId}`, async () => {
           stored = sorted(countByEvent(await storedEvents(bridge, sessionId)));
           return JSON.stringify(stored) === JSON.stringify(expected) ? true : undefined;
-        }).catch(() => {});
-        assert.deepEqual(stored, expected, "stored once each, per event name, as fired");
+        }, 120_000).catch(() => {});
+        assert.deepEqual(
+          stored,
+          expected,
+          `stored once each, per event name, as fired; ${await whereTheyAre(logDir, sessionId)}`,
+        );
 
         const want = billed(fake.served.slice(servedBefore));
         let got = zeroTokens();
         await waitFor("the session's usage", async () => {
           got = await usageTotals(bridge, sessionId);
           return JSON.stringify(got) === JSON.stringify(want) ? true : undefined;
-        }, 30_000).catch(() => {});
+        }, 60_000).catch(() => {});
         assert.deepEqual(got, want, "usage at /usage as the fake billed it");
       });
     }
@@ -351,5 +465,48 @@ Deno.test("the real Claude Code CLI: every fired event reaches the bridge once, 
     }
     await stopRelay(logDir).catch(() => {});
     await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("bootstrap wires Interrupt and PreSkillShellCommand only for a Claude Code newer than 2.1.328", async () => {
+  const root = await Deno.makeTempDir({ prefix: "zo-claude-version-test-" });
+  try {
+    // A stand-in `claude` that reports a newer version, then none on PATH at all.
+    await Deno.mkdir(`${root}/newer`);
+    await Deno.writeTextFile(
+      `${root}/newer/claude`,
+      '#!/bin/sh\n[ "$1" = --version ] && echo "2.2.0 (Claude Code)"\n',
+      { mode: 0o755 },
+    );
+    const cases = [
+      {
+        dir: `${root}/newer`,
+        line: /Claude Code 2\.2\.0 \(claude --version\), newer than/,
+        pending: true,
+      },
+      {
+        dir: `${root}/none`,
+        line: /no Claude Code found \(claude --version on PATH\)/,
+        pending: false,
+      },
+    ];
+    for (const [i, { dir, line, pending }] of cases.entries()) {
+      const installDir = `${root}/opt-${i}`;
+      const run = await bootstrapRun(
+        [`--install-dir=${installDir}`, `--log-dir=${root}/log-${i}`, "--settings=none"],
+        { HOME: `${root}/home`, INIT_CWD: root },
+        [dir],
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, line);
+      for (const wiring of ["command", "http"] as const) {
+        const events = await blockEvents(installDir, wiring);
+        assert.equal(events.includes("Interrupt"), pending, `${dir} ${wiring}`);
+        assert.equal(events.includes("PreSkillShellCommand"), pending, `${dir} ${wiring}`);
+        assert.ok(!events.includes("WorktreeCreate"), "never wired");
+      }
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

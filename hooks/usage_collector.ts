@@ -49,6 +49,9 @@ export function parseCollectorFlags(args: readonly string[]): { dir: string } {
 
 /** Serves the directory's jobs, then exits the process. */
 export async function main(args: readonly string[] = Deno.args): Promise<never> {
+  // A hook started this one, and hooks ignore SIGTERM (their wrapper's `trap '' TERM`), which a
+  // child inherits: take SIGTERM back, so `kill <pid>` ends it as it ends any process.
+  Deno.addSignalListener("SIGTERM", () => Deno.exit(143));
   let dir: string;
   let config;
   try {

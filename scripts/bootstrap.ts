@@ -5,13 +5,16 @@
  *     deno task bootstrap --project-id acme --endpoint https://telemetry.example.com/ingest \
  *       --api-key-file ~/zo.key --settings user
  *
- * The task runs exactly `deno run --no-config --no-npm --no-remote --allow-read --allow-write
- * --allow-env=HOME,ZO_INGEST_KEY,ZO_API_KEY,INIT_CWD --allow-net=127.0.0.1 --allow-run=deno
- * scripts/bootstrap.ts`: no npm package and nothing remote is loaded; reads and writes are
+ * The task runs exactly `deno run --quiet --no-config --no-npm --no-remote --allow-read --allow-write
+ * --allow-env=HOME,ZO_INGEST_KEY,ZO_API_KEY,INIT_CWD --allow-net=127.0.0.1
+ * --allow-run=deno,claude scripts/bootstrap.ts`: no npm package and nothing remote is loaded; reads and writes are
  * unscoped because the install dir, log dir, key file and settings file are all chosen at run
  * time; `--allow-net=127.0.0.1` is to find a free relay port (listen, and `GET /relay` of a
- * relay that holds one); `--allow-run=deno` is for `deno cache` (the `deno` on PATH: a version
- * other than the running one is reported). `deno task` itself
+ * relay that holds one); `--allow-run=deno,claude` is for `deno cache` (the `deno` on PATH: a
+ * version other than the running one is reported) and `claude --version` (the `claude` on PATH:
+ * the blocks wire Interrupt and PreSkillShellCommand only for a Claude Code newer than 2.1.328,
+ * which rejects them; see `scripts/install/claude_version.ts`); `--quiet` keeps Deno's own note
+ * that it found no `claude` (or `deno`) on PATH for `--allow-run` off stderr. `deno task` itself
  * first installs every npm package of deno.json (the bridge's) unless given
  * `--node-modules-dir=manual`, as `bootstrap_vm.sh` does; bootstrap needs none of them.
  *
@@ -41,10 +44,11 @@
  *    0. Variables in the caller's environment win over `.env`, except `ZO_LOG_DIR`.
  * 4. Writes `<install>/systemd/zo-relay.service` (user unit) and `zo-relay@.service` (system
  *    unit template, instance = user), both running `bin/relay --service`, install steps inside.
- * 5. Prints on stdout the Claude Code `hooks` settings block (command hooks, synchronous: each
- *    wrapper hands off and returns in a few ms; `matcher: "*"` on tool events;
- *    WorktreeCreate/WorktreeRemove left out since a hook there replaces Claude Code's worktree
- *    handling, and Interrupt/PreSkillShellCommand, which Claude Code 2.1.328 rejects; see
+ * 5. Prints on stdout the Claude Code `hooks` settings block (command hooks, synchronous, each
+ *    `trap '' TERM; exec <install>/bin/<event>`: the wrapper hands off and returns in a few ms;
+ *    `matcher: "*"` on tool events; WorktreeCreate/WorktreeRemove left out since a hook there
+ *    replaces Claude Code's worktree handling, and Interrupt/PreSkillShellCommand unless
+ *    `claude --version` reports a Claude Code newer than 2.1.328, which rejects them; see
  *    `scripts/install/hooks_block.ts`) and its `"type": "http"` variant
  *    (`http://127.0.0.1:<ZO_RELAY_PORT>/hook/<Event>?install=<install>`, command hooks for
  *    SessionStart and Setup, which never run http hooks; it needs the relay
@@ -98,6 +102,7 @@ import {
 } from "./install/args.ts";
 import type { EnvUpdates } from "./install/env_file.ts";
 import { install, type InstallResult } from "./install/install.ts";
+import { installedClaudeVersion } from "./install/claude_version.ts";
 import { uninstall } from "./install/uninstall.ts";
 
 /** Where bootstrap runs: the caller's directory and environment, and its output. */
@@ -111,6 +116,8 @@ export interface BootstrapContext {
   envApiKey: string | undefined;
   denoPath: string;
   repoDir: string;
+  /** What `claude --version` reports; default {@linkcode installedClaudeVersion}. */
+  claudeVersion?: () => Promise<string | undefined>;
   out: (text: string) => void;
   err: (line: string) => void;
 }
@@ -274,6 +281,7 @@ export async function bootstrap(
         ? `${context.home.replace(/\/+$/, "")}/${DEFAULT_LOG_DIR_IN_HOME}`
         : "/tmp/zo-telemetry",
       settingsPath: settings,
+      claudeVersion: await (context.claudeVersion ?? installedClaudeVersion)(),
       hookType: flags.hookType,
       dryRun: flags.dryRun,
       otel: flags.otel,

@@ -98,7 +98,10 @@ Deno.test("bootstrap installs hooks that deliver from a bare environment, and un
       assert.equal(run.code, 0, run.stderr);
       assert.ok(!run.stdout.includes(key) && !run.stderr.includes(key));
       // Only the block asked for on stdout; where both are, and where the key came from, on stderr.
-      assert.match(run.stdout, new RegExp(`"command": "${installDir}/bin/post_tool_use"`));
+      assert.ok(
+        run.stdout.includes(`"command": "trap '' TERM; exec ${installDir}/bin/post_tool_use"`),
+        run.stdout,
+      );
       assert.doesNotMatch(run.stdout, /"type": "http"/);
       assert.match(run.stderr, /settings\/hooks\.http\.json/);
       assert.match(run.stderr, /key from ZO_INGEST_KEY in the environment/);
@@ -133,7 +136,7 @@ Deno.test("bootstrap installs hooks that deliver from a bare environment, and un
         assert.equal(settings.hooks.PostToolUse[0].hooks[0].command, "/usr/local/bin/my-lint");
         assert.equal(
           settings.hooks.PostToolUse[1].hooks[0].command,
-          `${installDir}/bin/post_tool_use`,
+          `trap '' TERM; exec ${installDir}/bin/post_tool_use`,
         );
         assert.equal(settings.hooks.Stop[0].hooks[0].command, "echo done");
         for (const event of WIRED_EVENTS) assert.ok(settings.hooks[event], event);

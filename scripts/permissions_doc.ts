@@ -108,11 +108,13 @@ export const TASK_REASONS: Readonly<Record<string, string>> = {
     "Tests read the repository and temp dirs, write temp dirs only, start real Chroma servers " +
     "and bridges as `deno` subprocesses on loopback, use `ps` to check that no orphan is left, " +
     "and `env` to run installed wrappers with an empty environment (`env -i`); then " +
-    "`deno task test:e2e` with its own flags.",
+    "`deno task test:e2e` and `deno task test:cli` with their own flags.",
   "test:cli":
     "The real Claude Code CLI against a fake Messages API and a real bridge on loopback: reads the " +
     "repo (the CLI under `.cache/`), writes its temp HOME, install and log dir under `/tmp`; runs " +
-    "`deno` (bootstrap, relay) and `env` (the CLI and the wrappers under `env -i`).",
+    "`deno` (bootstrap, relay) and `env` (the CLI and the wrappers under `env -i`); reads `PATH` " +
+    "to put a `claude` first on bootstrap's. Before it, `.ci/install_claude_code.sh` installs the " +
+    "pinned CLI with npm when it is missing.",
   "test:e2e":
     "The dashboard in headless Chromium against a real bridge on loopback: reads and runs " +
     "`/usr/bin/chromium`, writes its throwaway profile and screenshots under `/tmp`; " +
@@ -127,7 +129,8 @@ export const TASK_REASONS: Readonly<Record<string, string>> = {
     "`--allow-read=<file>` for `ZO_API_KEYS_FILE` or `ZO_PRICES_FILE`.",
   bootstrap:
     "Reads and writes where the operator points it (install dir, log dir, key file, settings " +
-    "file, all chosen at run time); runs `deno cache` on the installed scripts; listens on " +
+    "file, all chosen at run time); runs `deno cache` on the installed scripts and " +
+    "`claude --version` (the events it wires depend on it); listens on " +
     "and asks loopback ports to find this install's own free relay port.",
   doctor:
     "Reads the install, its `.env`, the settings files and the log dir, all found at run time; " +

@@ -1,6 +1,7 @@
 /**
  * Where the real Claude Code CLI of the tests is: `@anthropic-ai/claude-code` at the version in
- * `.ci/claude-code-version` (edit it to try a newer one), installed by `.ci/run` with
+ * `.ci/claude-code-version` (edit it to try a newer one), installed by
+ * `.ci/install_claude_code.sh` (run by `.ci/run` and `deno task test:cli`) with
  * `npm install --prefix .cache/claude-code/<version>`. The package ships its native binary in an
  * optional dependency; its postinstall puts it in place (without it `claude` is a stub).
  *
@@ -19,10 +20,9 @@ export function claudeCodePrefix(version: string = claudeCodeVersion()): string 
   return `${REPO}/.cache/claude-code/${version}`;
 }
 
-/** The command that installs the pinned CLI, as `.ci/run` runs it. */
-export function installCommand(version: string = claudeCodeVersion()): string {
-  return `npm install --prefix ${claudeCodePrefix(version)} --no-save ` +
-    `@anthropic-ai/claude-code@${version}`;
+/** The command that installs the pinned CLI (`.ci/run` and `deno task test:cli` run it). */
+export function installCommand(): string {
+  return `sh ${REPO}/.ci/install_claude_code.sh`;
 }
 
 /**
@@ -47,7 +47,7 @@ export async function claudeBinary(version: string = claudeCodeVersion()): Promi
     throw new Error(
       `Cannot run the real Claude Code CLI ${version}: ${path} ${
         reported ? `reports "${reported}"` : "is missing"
-      }. Install it with: ${installCommand(version)} (.ci/run does)`,
+      }. Install it with: ${installCommand()} (deno task test:cli does)`,
     );
   }
   return path;

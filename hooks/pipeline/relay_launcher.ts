@@ -3,7 +3,8 @@
  * relay is alive for the log dir (its heartbeat is missing or stale), a hook spawns
  * `deno run <relay flags> hooks/relay.ts`, detached and with no stdio, so it outlives the hook and
  * Claude Code never waits on it. A launch marker keeps many hooks firing at once from starting
- * many relays; the relay's own lock is the final word.
+ * many relays (the relay removes it once it holds its lock); the relay's own lock is the final
+ * word.
  *
  * @module
  */

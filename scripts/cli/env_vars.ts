@@ -46,4 +46,11 @@ export const TOOL_ENV_VARS: readonly EnvVar[] = [
     usedBy: "tests, benches",
     description: "Where the browser test writes its screenshots.",
   },
+  {
+    name: "PATH",
+    default: "",
+    usedBy: "tests, benches",
+    description: "The real-CLI test (`deno task test:cli`) puts a `claude` first on it for " +
+      "bootstrap, which runs `claude --version`.",
+  },
 ];

@@ -21,8 +21,10 @@
  * - `mcp_telemetry` is not wired either: the per-event hooks already record MCP tool calls with
  *   `mcp_server` and `mcp_tool`, and wiring both would record each call twice.
  *
- * Ours are recognised by the install dir: a command under `<install>/bin/`, or a URL whose
- * `install` query parameter names it (the relay reads only the path).
+ * Command hooks run `trap '' TERM; exec <install>/bin/<wrapper>` ({@linkcode COMMAND_PREFIX} says
+ * why). Ours are recognised by the install dir: a command running a wrapper under
+ * `<install>/bin/`, or a URL whose `install` query parameter names it (the relay refuses a URL
+ * naming another install).
  *
  * @module
  */
@@ -78,9 +80,25 @@ export interface MatcherGroup {
 /** The `hooks` object of a settings file: event -> matcher groups. */
 export type HooksSettings = Record<string, MatcherGroup[]>;
 
+/**
+ * What a command hook's `command` starts with, before `exec <install>/bin/<wrapper>`: the shell
+ * Claude Code starts ignores SIGTERM from its first instruction, and the wrapper inherits that.
+ * When `claude -p` exits with hooks still running, it lists their process trees (`ps -A`),
+ * sends SIGTERM to each hook's process group and, about a second later, SIGKILL to the group and
+ * to every descendant it listed (seen in 2.1.328 with strace). Ignoring the SIGTERM gives the
+ * wrapper that second to hand the payload off to its detached `deno run` (`wrappers.ts`) instead
+ * of dying with it in its pipe.
+ */
+export const COMMAND_PREFIX = "trap '' TERM; exec ";
+
 /** The wrapper that records `event` in `installDir`. */
-export function eventCommand(installDir: string, event: string): string {
+export function eventWrapper(installDir: string, event: string): string {
   return `${installDir}/bin/${wrapperName(`${snakeCase(event)}.ts`)}`;
+}
+
+/** The `command` of the hook that records `event` in `installDir`. */
+export function eventCommand(installDir: string, event: string): string {
+  return `${COMMAND_PREFIX}${eventWrapper(installDir, event)}`;
 }
 
 /** The relay URL that records `event` for `installDir`. */
@@ -98,12 +116,23 @@ export interface BlockOptions {
   hookType: HookType;
   /** `ZO_RELAY_PORT`; needed for http hooks. */
   relayPort: number;
+  /**
+   * Also wire {@linkcode PENDING_EVENTS}: for a Claude Code newer than the newest known to
+   * reject them (`claude_version.ts`). Default false.
+   */
+  wirePending?: boolean;
 }
 
-/** The `hooks` object wiring every event of {@linkcode WIRED_EVENTS} to the install. */
+/**
+ * The `hooks` object wiring every event of {@linkcode WIRED_EVENTS} to the install (and those of
+ * {@linkcode PENDING_EVENTS} with `wirePending`), in the order of `CLAUDE_CODE_EVENTS`.
+ */
 export function hooksBlock(options: BlockOptions): HooksSettings {
   const hooks: HooksSettings = {};
-  for (const event of WIRED_EVENTS) {
+  const events = options.wirePending
+    ? CLAUDE_CODE_EVENTS.filter((event) => !UNWIRED_EVENTS.includes(event))
+    : WIRED_EVENTS;
+  for (const event of events) {
     const handler: HookHandler = options.hookType === "http" && !COMMAND_ONLY_EVENTS.includes(event)
       ? {
         type: "http",
@@ -125,7 +154,11 @@ export function isOurHook(handler: unknown, installDir: string): boolean {
   if (handler === null || typeof handler !== "object") return false;
   const { type, command, url } = handler as HookHandler;
   if (type === "command" && typeof command === "string") {
-    return command.startsWith(`${installDir}/bin/`);
+    // With the prefix, or a bare wrapper path (as bootstrap wrote it before the prefix).
+    const path = command.startsWith(COMMAND_PREFIX)
+      ? command.slice(COMMAND_PREFIX.length)
+      : command;
+    return path.startsWith(`${installDir}/bin/`);
   }
   if (type === "http" && typeof url === "string") {
     try {

@@ -29,17 +29,21 @@ Deno.test("hooksBlock() wires every event but the worktree and pending ones to i
     matcher: "*",
     hooks: [{
       type: "command",
-      command: `${DIR}/bin/post_tool_use`,
+      command: `trap '' TERM; exec ${DIR}/bin/post_tool_use`,
       timeout: COMMAND_TIMEOUT_SECONDS,
     }],
   }]);
   assert.deepEqual(block.UserPromptSubmit, [{
-    hooks: [{ type: "command", command: `${DIR}/bin/user_prompt_submit`, timeout: 10 }],
+    hooks: [{
+      type: "command",
+      command: `trap '' TERM; exec ${DIR}/bin/user_prompt_submit`,
+      timeout: 10,
+    }],
   }]);
   for (const event of WIRED_EVENTS) {
     const group = block[event]![0]!;
     assert.equal(group.matcher !== undefined, TOOL_EVENTS.includes(event), event);
-    assert.equal(group.hooks[0]!.command, `${DIR}/bin/${snakeCase(event)}`);
+    assert.equal(group.hooks[0]!.command, `trap '' TERM; exec ${DIR}/bin/${snakeCase(event)}`);
     // Async hooks still running at the end of a turn are cancelled: none is async.
     assert.equal(group.hooks[0]!.async, undefined, event);
   }
@@ -59,7 +63,7 @@ Deno.test("hooksBlock() for http posts each event to the relay, but SessionStart
     if (COMMAND_ONLY_EVENTS.includes(event)) {
       // Claude Code never runs http hooks there.
       assert.equal(handler.type, "command", event);
-      assert.equal(handler.command, `${DIR}/bin/${snakeCase(event)}`);
+      assert.equal(handler.command, `trap '' TERM; exec ${DIR}/bin/${snakeCase(event)}`);
       continue;
     }
     assert.equal(eventFromPath(new URL(handler.url!).pathname), event);
@@ -69,6 +73,14 @@ Deno.test("hooksBlock() for http posts each event to the relay, but SessionStart
 
 Deno.test("isOurHook() knows this install's hooks and nothing else", () => {
   assert.equal(isOurHook({ type: "command", command: `${DIR}/bin/stop` }, DIR), true);
+  assert.equal(
+    isOurHook({ type: "command", command: `trap '' TERM; exec ${DIR}/bin/stop` }, DIR),
+    true,
+  );
+  assert.equal(
+    isOurHook({ type: "command", command: `trap '' TERM; exec ${DIR}-old/bin/stop` }, DIR),
+    false,
+  );
   assert.equal(isOurHook({ type: "command", command: `${DIR}-old/bin/stop` }, DIR), false);
   assert.equal(isOurHook({ type: "command", command: "/usr/bin/my-hook" }, DIR), false);
   assert.equal(

@@ -18,7 +18,8 @@ import {
   renderEnvFile,
   writeEnvFile,
 } from "./env_file.ts";
-import { hooksBlock, type HooksSettings } from "./hooks_block.ts";
+import { hooksBlock, type HooksSettings, PENDING_EVENTS } from "./hooks_block.ts";
+import { acceptsPendingEvents, NEWEST_REJECTING_PENDING } from "./claude_version.ts";
 import {
   type HookType,
   installLayout,
@@ -76,6 +77,11 @@ export interface InstallRequest {
   keySource?: string;
   /** Where the salt came from, when a flag gave it (`--salt-file /s`). */
   saltSource?: string;
+  /**
+   * What `claude --version` reported (`claude_version.ts`); undefined: none found. It decides
+   * whether the blocks wire the events Claude Code 2.1.328 rejects.
+   */
+  claudeVersion?: string | undefined;
   /** Progress lines (stderr). */
   log: (line: string) => void;
 }
@@ -108,6 +114,20 @@ async function removeStale(dir: string, previous: Manifest | undefined, files: S
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     });
   }
+}
+
+/** Says which Claude Code the blocks are for, and what that changed. */
+function claudeCodeLine(version: string | undefined, wirePending: boolean): string {
+  const pending = PENDING_EVENTS.join(" and ");
+  if (version === undefined) {
+    return `no Claude Code found (claude --version on PATH): the blocks leave out ${pending}, ` +
+      `which Claude Code ${NEWEST_REJECTING_PENDING} rejects; re-run bootstrap once it is installed`;
+  }
+  return wirePending
+    ? `Claude Code ${version} (claude --version), newer than ${NEWEST_REJECTING_PENDING}: the ` +
+      `blocks wire ${pending} too (should it still reject them, it warns once and ignores them)`
+    : `Claude Code ${version} (claude --version): the blocks leave out ${pending}, which it ` +
+      "rejects in settings";
 }
 
 /**
@@ -165,15 +185,18 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
   const sources = await listRuntimeFiles(request.repoDir);
   const wrappers = allWrappers({ layout, denoPath: request.denoPath, config });
   const units = relayUnits({ installDir: layout.dir, logDir: config.logDir });
+  const wirePending = acceptsPendingEvents(request.claudeVersion);
   const commandBlock = hooksBlock({
     installDir: layout.dir,
     hookType: "command",
     relayPort: config.relayPort,
+    wirePending,
   });
   const httpBlock = hooksBlock({
     installDir: layout.dir,
     hookType: "http",
     relayPort: config.relayPort,
+    wirePending,
   });
   const otelWanted = (request.otel?.enabled ?? true)
     ? otelEnv({
@@ -226,6 +249,7 @@ export async function install(request: InstallRequest): Promise<InstallResult> {
   );
   for (const line of portNotes.lines) log(line);
   log(`  ${prefix}write ${wrappers.size} wrappers in ${layout.binDir} (0755)`);
+  log(`  ${claudeCodeLine(request.claudeVersion, wirePending)}`);
   log(`  ${prefix}write the relay's systemd units in ${layout.systemdDir}`);
   if (!config.endpoint) log("  no endpoint: events stay in the spool under the log dir");
   else if (!keySet) log("  no API key: only a bridge without keys (loopback) will take events");

@@ -7,7 +7,10 @@
  * works from any directory under `env -i PATH=/usr/bin:/bin`. A wrapper never blocks the agent:
  * a hook's wrapper hands its stdin to the `deno run` started with `setsid -f` and exits 0 at
  * once (about 5 ms, against 30-60 ms for the hook itself; see `hooks/README.md`), and with its
- * deno binary gone it prints one line on stderr and exits 0. The relay's wrapper `exec`s.
+ * deno binary gone it prints one line on stderr and exits 0. It ignores SIGTERM (as the settings
+ * command already made it: `COMMAND_PREFIX` of `hooks_block.ts`), and the detached `deno run`
+ * inherits that; the usage collector it may start listens for SIGTERM itself. The relay's
+ * wrapper `exec`s, SIGTERM stopping it as usual.
  *
  * @module
  */
@@ -92,6 +95,13 @@ function render(
     `export ${exports.join(" ")}`,
     "# Under a file-size limit (ulimit -f) a write then fails (EFBIG) instead of killing the hook.",
     "trap '' XFSZ",
+    ...(mode === "detach"
+      ? [
+        "# Claude Code's settings command ignored SIGTERM before exec'ing this; so does a run by",
+        "# hand or an older settings block: at its exit Claude Code SIGTERMs hooks still running.",
+        "trap '' TERM",
+      ]
+      : []),
     ...(mode === "exec"
       ? [`exec "$deno" ${args.map(shellQuote).join(" ")} "$@"`]
       : launchLines(args)),

@@ -10,6 +10,7 @@
  * @module
  */
 import { createHookPipeline, type HookPipeline } from "../hook_runner.ts";
+import { LAUNCH_MARKER } from "../relay_launcher.ts";
 import { baseContext, hostName, redactorFor, sessionRunId } from "../hook_context.ts";
 import { UNKNOWN_SESSION } from "../envelope.ts";
 import { type DropReport, enforceSpoolBound, LAYOUT, removeShippedSegment } from "../spool.ts";
@@ -112,6 +113,10 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
   const totals: PumpTotals = { shipped: 0, deadLettered: 0, quarantined: 0, batches: 0 };
   const lock = await acquireRelayLock(config.logDir, { timeoutMs: options.lockTimeoutMs });
   if (!lock) return { reason: "locked", totals };
+  // The launch this marker stood for has happened: with it gone, the first hook after this relay
+  // leaves starts the next one, however soon (else hooks within LAUNCH_GRACE_MS of this launch
+  // started none, and their events waited in the spool for a later hook).
+  await Deno.remove(`${config.logDir}/${LAUNCH_MARKER}`).catch(() => {});
   if (config.apiKey !== undefined && config.apiKeyVariable === "ZO_API_KEY") {
     log(
       "Warning: ZO_API_KEY is the old name of the ingest key; set ZO_INGEST_KEY instead " +

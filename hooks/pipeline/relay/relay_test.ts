@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { relayCommand } from "../relay_launcher.ts";
+import { ensureRelay, LAUNCH_MARKER, relayCommand } from "../relay_launcher.ts";
 import { LAYOUT, listSegments, readDroppedTotals, segmentPath } from "../spool.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { relayFiles, runRelay } from "./relay.ts";
@@ -208,6 +208,25 @@ Deno.test("hooks/relay.ts runs with the launcher's exact flags; a second one exi
 
       assert.equal(new TextDecoder().decode(done.stdout), "", "nothing on stdout");
       assert.deepEqual(bridge.accepted.map((e) => e.seq), [0, 1, 2]);
+    } finally {
+      await bridge.close();
+    }
+  });
+});
+
+Deno.test("runRelay() clears the launch marker, so a hook right after it leaves starts the next relay", async () => {
+  await withLogDir(async (logDir) => {
+    const bridge = startFakeBridge();
+    try {
+      const config = testConfig(logDir, bridge.url);
+      // A hook launches (the marker), and a relay starts, runs and leaves at once.
+      assert.equal(ensureRelay(config, { command: ["env", "true"] }), true);
+      await Deno.stat(`${logDir}/${LAUNCH_MARKER}`);
+      const result = await runRelay({ config, idleMs: 50, httpPort: null, pollMs: 10 });
+      assert.equal(result.reason, "idle");
+      await assert.rejects(Deno.stat(`${logDir}/${LAUNCH_MARKER}`), Deno.errors.NotFound);
+      // Well within LAUNCH_GRACE_MS of the first launch, the next hook starts a relay.
+      assert.equal(ensureRelay(config, { command: ["env", "true"] }), true);
     } finally {
       await bridge.close();
     }

@@ -108,7 +108,7 @@ export const TASK_REASONS: Readonly<Record<string, string>> = {
     "Tests read the repository and temp dirs, write temp dirs only, start real Chroma servers " +
     "and bridges as `deno` subprocesses on loopback, use `ps` to check that no orphan is left, " +
     "and `env` to run installed wrappers with an empty environment (`env -i`); then " +
-    "`deno task test:e2e` and `deno task test:cli` with their own flags.",
+    "`deno task test:e2e` with its own flags.",
   "test:cli":
     "The real Claude Code CLI against a fake Messages API and a real bridge on loopback: reads the " +
     "repo (the CLI under `.cache/`), writes its temp HOME, install and log dir under `/tmp`; runs " +

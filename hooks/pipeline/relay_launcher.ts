@@ -135,6 +135,16 @@ export function ensureRelay(config: VmConfig, options: EnsureRelayOptions = {}):
   const nowMs = options.nowMs ?? Date.now();
   if (relayAlive(config.logDir, nowMs)) return false;
   if (!claimLaunch(config.logDir, nowMs)) return false;
+  // A relay takes its lock and writes its heartbeat, then removes the marker: a marker claimed
+  // after that removal finds the heartbeat fresh here, and no second relay starts.
+  if (relayAlive(config.logDir, options.nowMs ?? Date.now())) {
+    try {
+      Deno.removeSync(`${config.logDir}/${LAUNCH_MARKER}`);
+    } catch {
+      // Another hook's claim, or gone already.
+    }
+    return false;
+  }
   const [program, ...args] = options.command ?? relayCommand(config);
   const child = new Deno.Command(program!, {
     args,

@@ -4,8 +4,9 @@
  *     deno task doctor [--install-dir /opt/claude-hooks] [--settings user|project|none] [--json]
  *
  * The task runs exactly `deno run --no-config --no-npm --no-remote --allow-read --allow-net
- * --allow-env=HOME,INIT_CWD scripts/doctor.ts`: reads and the network are unscoped because the
- * install dir, log dir, settings files and the bridge's host are known only at run time. (On a
+ * --allow-env=HOME,INIT_CWD --allow-sys=uid scripts/doctor.ts`: reads and the network are unscoped
+ * because the install dir, log dir, settings files and the bridge's host are known only at run
+ * time; the uid is compared with the log dir's owner. (On a
  * VM, run it as bootstrap's last line says, with `deno task --node-modules-dir=manual`, so
  * `deno task` does not first install the bridge's npm packages.) `--settings` picks the settings
  * file to check; by default, those bootstrap merged into (from `install.json`).
@@ -28,6 +29,9 @@
  *   the relay dead-letter them, though the empty `POST` above passes.
  * - `settings`: a settings file lacks one of the wired events (see
  *   `scripts/install/hooks_block.ts`), or is missing or not JSON.
+ * - `log dir`: the hooks would refuse the log dir (it belongs to another user, group or others may
+ *   write to it or to its `spool/` or `relay/`, or one of those is a link), or `spool/` or `relay/`
+ *   holds a link, FIFO or socket (refused by the hooks: what they would write there is lost).
  * - `relay`: no fresh heartbeat in `<log-dir>/relay/heartbeat` while http hooks are wired or
  *   events wait to be shipped (with command hooks and nothing to ship, an idle relay is fine: the
  *   next hook starts one).

@@ -135,7 +135,7 @@ export const TASK_REASONS: Readonly<Record<string, string>> = {
   doctor:
     "Reads the install, its `.env`, the settings files and the log dir, all found at run time; " +
     "calls the endpoint, a host known only at run time, to check that it answers and accepts " +
-    "the key.",
+    "the key; reads its own uid, to tell whether the log dir is the user's.",
   replay:
     "Reads the directory or file it is given and writes its own state dir beside it; posts to " +
     "the endpoint, a host known only at run time.",

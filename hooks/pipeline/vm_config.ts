@@ -230,14 +230,25 @@ export function loadVmConfig(
   };
 }
 
+/** Why a log dir must not be used, and what fixes it. */
+export interface LogDirIssue {
+  /** What is wrong, e.g. `group or others may write to /x/spool (mode 777)`. */
+  reason: string;
+  /** How to fix it, e.g. `run chmod 700 /x/spool`. */
+  fix: string;
+}
+
 /**
  * Why `logDir` must not be used, or undefined when it is safe: it must not be writable by group
  * or others (else another local user could plant links, FIFOs or segments in it), nor may its
- * `spool/` and `relay/` (real directories, not links), and each must belong to this user (hooks
- * and the relay run with `--allow-sys=uid` for it; without it the owner is not checked). A dir
- * that does not exist yet is safe: the spool creates it 0700.
+ * `spool/` and `relay/` (real directories, not links), and each must belong to user `uid` (by
+ * default this process's: hooks and the relay run with `--allow-sys=uid` for it; without it the
+ * owner is not checked). A dir that does not exist yet is safe: the spool creates it 0700.
  */
-export function logDirProblem(logDir: string): string | undefined {
+export function logDirIssue(
+  logDir: string,
+  uid: number | undefined = ownUid(),
+): LogDirIssue | undefined {
   for (const dir of [logDir, `${logDir}/spool`, `${logDir}/relay`]) {
     let info: Deno.FileInfo;
     try {
@@ -245,20 +256,37 @@ export function logDirProblem(logDir: string): string | undefined {
       info = dir === logDir ? Deno.statSync(dir) : Deno.lstatSync(dir);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) continue;
-      return `Cannot use the log dir ${logDir}: ${(error as Error).message}`;
+      return {
+        reason: (error as Error).message,
+        fix: "run this as the user the hooks run as, or set ZO_LOG_DIR to a directory of theirs",
+      };
     }
-    if (!info.isDirectory) return `Cannot use the log dir ${logDir}: ${dir} is not a directory`;
-    const uid = ownUid();
+    if (!info.isDirectory) {
+      return {
+        reason: `${dir} is ${info.isSymlink ? "a link" : "not a directory"}`,
+        fix: `remove ${dir} (the spool creates it)`,
+      };
+    }
     if (uid !== undefined && info.uid !== null && info.uid !== uid) {
-      return `Cannot use the log dir ${logDir}: ${dir} belongs to uid ${info.uid}, not to you ` +
-        `(uid ${uid}); remove it or set ZO_LOG_DIR to a directory of yours`;
+      return {
+        reason: `${dir} belongs to uid ${info.uid}, not to you (uid ${uid})`,
+        fix: "remove it or set ZO_LOG_DIR to a directory of yours",
+      };
     }
     if (info.mode !== null && (info.mode & 0o022) !== 0) {
-      return `Cannot use the log dir ${logDir}: group or others may write to ${dir} (mode ` +
-        `${(info.mode & 0o777).toString(8)}); run chmod 700 ${dir}`;
+      return {
+        reason: `group or others may write to ${dir} (mode ${(info.mode & 0o777).toString(8)})`,
+        fix: `run chmod 700 ${dir}`,
+      };
     }
   }
   return undefined;
+}
+
+/** {@linkcode logDirIssue} as one line: `Cannot use the log dir <dir>: <reason>; <fix>`. */
+export function logDirProblem(logDir: string): string | undefined {
+  const issue = logDirIssue(logDir);
+  return issue && `Cannot use the log dir ${logDir}: ${issue.reason}; ${issue.fix}`;
 }
 
 /** This process's uid; undefined without `--allow-sys=uid` or on Windows. */

@@ -2,8 +2,9 @@
  * The checks of `scripts/doctor.ts`, run in order; each returns a status, what it found and, when
  * it fails, how to fix it. The checks themselves live by what they read: the install on disk
  * (`doctor_install.ts`), the bridge (`doctor_bridge.ts`), the settings files
- * (`doctor_settings.ts`), the log dir (`doctor_relay.ts`) and the relay port
- * (`doctor_port.ts`); their result type and shared helpers are in `doctor_result.ts`.
+ * (`doctor_settings.ts`), the log dir's safety (`doctor_log_dir.ts`), what it holds
+ * (`doctor_relay.ts`) and the relay port (`doctor_port.ts`); their result type and shared helpers
+ * are in `doctor_result.ts`.
  *
  * @module
  */
@@ -11,14 +12,15 @@ import { type Backlog, type DeadLetters, measureBacklog, measureDeadLetters } fr
 import { installLayout, type Manifest, readManifest } from "./layout.ts";
 import { checkApiKey, checkEndpoint, checkKeyProject } from "./doctor_bridge.ts";
 import { checkDeno, checkEnvFile, checkInstall } from "./doctor_install.ts";
+import { checkLogDir } from "./doctor_log_dir.ts";
 import { checkBacklog, checkDeadLetters, checkRelay, checkRelayKey } from "./doctor_relay.ts";
 import { type CheckResult, type DoctorOptions, messageOf, rerun } from "./doctor_result.ts";
 import { checkSettings } from "./doctor_settings.ts";
 import { checkRelayPort } from "./doctor_port.ts";
 
 /**
- * Runs every check, in order: deno, install, env, endpoint, api key, key project, settings, relay,
- * relay key, relay port, backlog, dead letters.
+ * Runs every check, in order: deno, install, env, endpoint, api key, key project, settings, log
+ * dir, relay, relay key, relay port, backlog, dead letters.
  */
 export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> {
   const nowMs = options.nowMs ?? Date.now();
@@ -54,7 +56,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   const logDir = env.get("ZO_LOG_DIR") ?? manifest?.logDir;
   const relayPort = () => checkRelayPort(layout, env, hookTypes.has("http"), options);
   if (!logDir?.startsWith("/")) {
-    for (const name of ["relay", "relay key"]) {
+    for (const name of ["log dir", "relay", "relay key"]) {
       results.push({ name, status: "skip", detail: "no log dir known" });
     }
     results.push(await relayPort());
@@ -63,6 +65,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     }
     return results;
   }
+  results.push(await checkLogDir(logDir));
   let backlog: Backlog;
   let dead: DeadLetters;
   try {

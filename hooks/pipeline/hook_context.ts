@@ -16,6 +16,7 @@ import type { RedactionConfig } from "../../shared/config.ts";
 import { createRedactor, hostPseudonym, type Redactor } from "../../shared/redact.ts";
 import { DIR_MODE, FILE_MODE, LAYOUT } from "./spool.ts";
 import type { VmConfig } from "./vm_config.ts";
+import { readTextSync, UnsafePathError } from "./safe_open.ts";
 
 /** Stands in for the host name when the system does not tell it. */
 export const UNKNOWN_HOST = "unknown-host";
@@ -28,10 +29,11 @@ async function keptPath(logDir: string, dir: string, key: string): Promise<strin
 // File calls here are synchronous: see appendToSpool() on why that is faster in a hook.
 function readKept(path: string): string | undefined {
   try {
-    const text = Deno.readTextFileSync(path).trim();
+    const text = readTextSync(path).trim();
     return text.length > 0 && text.length <= LIMITS.idChars ? text : undefined;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
+    // A link or FIFO planted there is never read through (nor blocked on): as if none was kept.
+    if (error instanceof Deno.errors.NotFound || error instanceof UnsafePathError) return undefined;
     throw error;
   }
 }
@@ -44,11 +46,11 @@ function keepFirst(path: string, value: string): string {
   const dir = path.slice(0, path.lastIndexOf("/"));
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
-    Deno.writeTextFileSync(tmp, value + "\n", { mode: FILE_MODE });
+    Deno.writeTextFileSync(tmp, value + "\n", { createNew: true, mode: FILE_MODE });
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
     Deno.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-    Deno.writeTextFileSync(tmp, value + "\n", { mode: FILE_MODE });
+    Deno.writeTextFileSync(tmp, value + "\n", { createNew: true, mode: FILE_MODE });
   }
   try {
     Deno.linkSync(tmp, path);

@@ -100,3 +100,45 @@ export function openExisting(path: string, options: Deno.OpenOptions): Promise<D
 export function tmpPathFor(path: string): string {
   return `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
 }
+
+/** Reads all of an open file from where it stands, without closing it. */
+function readAllSync(file: Deno.FsFile): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  while (true) {
+    const chunk = new Uint8Array(64 * 1024);
+    const n = file.readSync(chunk);
+    if (n === null) break;
+    chunks.push(chunk.subarray(0, n));
+    length += n;
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}
+
+/**
+ * The text of the regular file at `path`, read without following a link or blocking on a FIFO
+ * ({@linkcode openExistingSync}). Throws `NotFound` when nothing is there.
+ */
+export function readTextSync(path: string): string {
+  const file = openExistingSync(path, { read: true });
+  try {
+    return new TextDecoder().decode(readAllSync(file));
+  } finally {
+    file.close();
+  }
+}
+
+/** Async {@linkcode readTextSync}. */
+export function readText(path: string): Promise<string> {
+  try {
+    return Promise.resolve(readTextSync(path));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

@@ -452,7 +452,7 @@ function parseTotals(text: string): DroppedTotals {
 export async function readDroppedTotals(logDir: string): Promise<DroppedTotals> {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(`${logDir}/${LAYOUT.droppedFile}`, { read: true });
+    file = await openExisting(`${logDir}/${LAYOUT.droppedFile}`, { read: true });
   } catch {
     return { ...NO_DROPS };
   }
@@ -473,10 +473,10 @@ export async function readDroppedTotals(logDir: string): Promise<DroppedTotals> 
  * the same moment, and neither count may be lost.
  */
 async function recordDrop(logDir: string, drop: SpoolDrop, nowMs: number): Promise<void> {
-  const file = await Deno.open(`${logDir}/${LAYOUT.droppedFile}`, {
+  // Never through a link planted at the path (it would be truncated), never blocking on a FIFO.
+  const { file } = openOrCreateSync(`${logDir}/${LAYOUT.droppedFile}`, {
     read: true,
     write: true,
-    create: true,
     mode: FILE_MODE,
   });
   try {

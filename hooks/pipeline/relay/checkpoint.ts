@@ -10,7 +10,7 @@
  * @module
  */
 import { ensureDir, FILE_MODE } from "../spool.ts";
-import { assertRegular, lstatOrUndefined, tmpPathFor } from "../safe_open.ts";
+import { readText, tmpPathFor } from "../safe_open.ts";
 
 /** A position in a spool. */
 export interface Checkpoint {
@@ -54,9 +54,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   let text: string;
   try {
     // A link or FIFO planted here is refused, never followed (nor blocked on).
-    const info = lstatOrUndefined(path);
-    if (info) assertRegular(path, info);
-    text = await Deno.readTextFile(path);
+    text = await readText(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { ...SPOOL_START };
     throw error;

@@ -6,6 +6,7 @@
  * @module
  */
 import { ensureDir, FILE_MODE, HEARTBEAT_INTERVAL_MS, LAYOUT } from "../spool.ts";
+import { openOrCreateSync } from "../safe_open.ts";
 
 /**
  * Default wait for the lock: long enough for a relay that is leaving (idle) to finish its last
@@ -45,10 +46,10 @@ export async function acquireRelayLock(
   options: LockOptions = {},
 ): Promise<RelayLock | undefined> {
   await ensureDir(`${logDir}/${LAYOUT.relayDir}`);
-  const file = await Deno.open(`${logDir}/${LAYOUT.lockFile}`, {
+  // Never through a link planted at the path, never blocking on a FIFO there.
+  const { file } = openOrCreateSync(`${logDir}/${LAYOUT.lockFile}`, {
     read: true,
     write: true,
-    create: true,
     mode: FILE_MODE,
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -66,18 +67,20 @@ export async function acquireRelayLock(
     return undefined;
   }
   const heartbeatPath = `${logDir}/${LAYOUT.heartbeatFile}`;
-  await Deno.writeTextFile(heartbeatPath, `${Deno.pid}\n`, { mode: FILE_MODE });
+  try {
+    writeHeartbeat(heartbeatPath, new Date());
+  } catch {
+    // Shipping matters more than the heartbeat: see touch() below.
+  }
   let alive = true;
   let beating: Promise<void> = Promise.resolve();
   const touch = (at: Date | number) =>
-    beating = beating.then(async () => {
+    beating = beating.then(() => {
       try {
-        await Deno.utime(heartbeatPath, at, at);
+        writeHeartbeat(heartbeatPath, at);
       } catch {
-        // Removed under us (say, a person cleaned the dir): write it again.
-        await Deno.writeTextFile(heartbeatPath, `${Deno.pid}\n`, { mode: FILE_MODE })
-          .then(() => Deno.utime(heartbeatPath, at, at))
-          .catch(() => {});
+        // A link or FIFO planted there, or a full disk: hooks then start a relay, which waits
+        // for this lock; nothing is lost.
       }
     });
   const beat = setInterval(() => {
@@ -100,4 +103,19 @@ export async function acquireRelayLock(
       file.close();
     },
   };
+}
+
+/**
+ * Writes this relay's pid to the heartbeat and sets its mtime to `at`, through the opened file:
+ * never through a link planted at the path (`Deno.utime` and `Deno.writeTextFile` follow links),
+ * never blocking on a FIFO there.
+ */
+function writeHeartbeat(path: string, at: Date | number): void {
+  const { file } = openOrCreateSync(path, { write: true, truncate: true, mode: FILE_MODE });
+  try {
+    file.writeSync(new TextEncoder().encode(`${Deno.pid}\n`));
+    file.utimeSync(at, at);
+  } finally {
+    file.close();
+  }
 }

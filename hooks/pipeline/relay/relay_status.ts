@@ -8,7 +8,7 @@
  * @module
  */
 import { FILE_MODE, LAYOUT } from "../spool.ts";
-import { assertRegular, lstatOrUndefined, tmpPathFor } from "../safe_open.ts";
+import { readText, tmpPathFor } from "../safe_open.ts";
 
 /** The contents of `relay/status.json`. */
 export interface RelayStatus {
@@ -61,12 +61,16 @@ export async function writeRelayStatus(logDir: string, status: RelayStatus): Pro
 /** The status in `logDir`, or undefined when there is none or it is not one (an older relay). */
 export async function readRelayStatus(logDir: string): Promise<RelayStatus | undefined> {
   const path = relayStatusPath(logDir);
-  const info = lstatOrUndefined(path);
-  if (!info) return undefined;
-  assertRegular(path, info); // a link or FIFO planted here is never followed
+  let text: string;
+  try {
+    text = await readText(path); // a link or FIFO planted here is never followed
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
   let parsed: Partial<RelayStatus> | undefined;
   try {
-    parsed = JSON.parse(await Deno.readTextFile(path));
+    parsed = JSON.parse(text);
   } catch {
     return undefined;
   }

@@ -35,6 +35,7 @@ import {
 import { readTranscriptUsage } from "./transcript_reader.ts";
 import { loadTranscriptState, saveTranscriptState } from "./transcript_state.ts";
 import { usageEvent } from "./usage_event_builder.ts";
+import { openOrCreateSync } from "../safe_open.ts";
 
 /** How long the collector waits for more jobs before it leaves, by default. */
 export const DEFAULT_LINGER_MS = 1_000;
@@ -213,12 +214,12 @@ export async function runCollector(options: CollectorOptions): Promise<Collector
   if (!(await exists(config.logDir))) return { ...result, reason: "no_log_dir" };
   const stateDir = await collectorDir(config.logDir, dir);
   if (!(await exists(stateDir))) return result;
-  using lock = await Deno.open(`${stateDir}/${LOCK_FILE}`, {
+  // Never through a link planted at the path, never blocking on a FIFO there.
+  using lock = openOrCreateSync(`${stateDir}/${LOCK_FILE}`, {
     read: true,
     write: true,
-    create: true,
     mode: FILE_MODE,
-  });
+  }).file;
   if (!(await lock.tryLock(true))) return { ...result, reason: "locked" };
 
   const host = options.host ?? hostName();

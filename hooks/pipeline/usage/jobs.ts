@@ -14,6 +14,7 @@
 import { LIMITS } from "../../../shared/contract.ts";
 import { sha256Hex } from "../../../shared/ids.ts";
 import { DIR_MODE, FILE_MODE } from "../spool.ts";
+import { readText } from "../safe_open.ts";
 
 /** The usage state directory, relative to the log dir. */
 export const USAGE_DIR = "usage";
@@ -150,7 +151,7 @@ export async function listJobs(stateDir: string): Promise<string[]> {
 /** The job in file `path`, or undefined when it is not one (torn, foreign, another version). */
 export async function readJob(path: string): Promise<UsageJob | undefined> {
   try {
-    const job = JSON.parse(await Deno.readTextFile(path));
+    const job = JSON.parse(await readText(path)); // never through a link, never on a FIFO
     if (
       job?.v === 1 && typeof job.dir === "string" && Array.isArray(job.transcripts) &&
       job.transcripts.every((t: JobTranscript) =>

@@ -26,6 +26,7 @@ import {
   writeJobSync,
 } from "./jobs.ts";
 import { DIR_MODE, FILE_MODE } from "../spool.ts";
+import { openOrCreateSync } from "../safe_open.ts";
 
 /** Options of {@linkcode queueUsage}. */
 export interface QueueOptions {
@@ -56,11 +57,12 @@ export function collectorIdle(stateDir: string): boolean {
   const path = `${stateDir}/${LOCK_FILE}`;
   let file: Deno.FsFile;
   try {
-    file = Deno.openSync(path, { read: true, write: true, create: true, mode: FILE_MODE });
+    // Never through a link planted at the path, never blocking on a FIFO there.
+    file = openOrCreateSync(path, { read: true, write: true, mode: FILE_MODE }).file;
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
     Deno.mkdirSync(stateDir, { recursive: true, mode: DIR_MODE });
-    file = Deno.openSync(path, { read: true, write: true, create: true, mode: FILE_MODE });
+    file = openOrCreateSync(path, { read: true, write: true, mode: FILE_MODE }).file;
   }
   try {
     if (!file.tryLockSync(true)) return false;

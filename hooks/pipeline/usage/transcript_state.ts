@@ -12,6 +12,7 @@
 import { sha256Hex } from "../../../shared/ids.ts";
 import { DIR_MODE, FILE_MODE } from "../spool.ts";
 import type { TranscriptCursor } from "./transcript_reader.ts";
+import { readText, UnsafePathError } from "../safe_open.ts";
 
 /** The directory of the saved positions, relative to the log dir. */
 export const TRANSCRIPTS_DIR = "usage/transcripts";
@@ -38,9 +39,10 @@ export async function loadTranscriptState(
 ): Promise<TranscriptState | undefined> {
   let text: string;
   try {
-    text = await Deno.readTextFile(await statePath(logDir, transcriptPath));
+    // Never through a link, never blocking on a FIFO: a file planted here counts as none.
+    text = await readText(await statePath(logDir, transcriptPath));
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
+    if (error instanceof Deno.errors.NotFound || error instanceof UnsafePathError) return undefined;
     throw error;
   }
   try {

@@ -31,6 +31,10 @@ export function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
   }
 }
 
+function same(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
 /** Throws {@linkcode UnsafePathError} unless `info` is a regular file. */
 export function assertRegular(path: string, info: Deno.FileInfo): void {
   if (!info.isFile || info.isSymlink) {
@@ -49,8 +53,13 @@ export function openExistingSync(path: string, options: Deno.OpenOptions): Deno.
   const file = Deno.openSync(path, { ...options, create: false, createNew: false });
   try {
     const after = file.statSync();
-    if (after.dev !== before.dev || after.ino !== before.ino || !after.isFile) {
-      throw new UnsafePathError(`Cannot open ${path}: it was replaced while being opened`);
+    if (!same(after, before) || !after.isFile) {
+      // Replaced by a rename between the two calls (checkpoint, status: written whole that way)
+      // is fine when the path now holds, as a regular file, the very file that was opened.
+      const now = lstatOrUndefined(path);
+      if (!after.isFile || !now || now.isSymlink || !now.isFile || !same(after, now)) {
+        throw new UnsafePathError(`Cannot open ${path}: it was replaced while being opened`);
+      }
     }
   } catch (error) {
     file.close();

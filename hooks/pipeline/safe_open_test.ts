@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { appendToSpool, segmentName, segmentPath } from "./spool.ts";
 import { readCheckpoint, writeCheckpoint } from "./relay/checkpoint.ts";
 import { logDirProblem } from "./vm_config.ts";
-import { UnsafePathError } from "./safe_open.ts";
+import { readText, UnsafePathError } from "./safe_open.ts";
 
 const T0 = Date.UTC(2026, 10, 24, 10, 15, 42);
 
@@ -84,4 +84,35 @@ Deno.test("logDirProblem() refuses a group/world-writable log dir and says how t
     await Deno.chmod(dir, 0o777);
     assert.match(logDirProblem(dir)!, /group or others may write.*chmod 700/);
     await Deno.chmod(dir, 0o700);
+  }));
+
+Deno.test("readText() reads a file another process replaces by renames, never failing", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/checkpoint.json`;
+    await writeCheckpoint(path, { segment: "s.jsonl", offset: 0 });
+    const module = new URL("./relay/checkpoint.ts", import.meta.url).href;
+    // A relay writing its checkpoint (tmp file, rename) as fast as it can, while we read.
+    const script = `import { writeCheckpoint } from ${JSON.stringify(module)};
+      for (let i = 1; ; i++) await writeCheckpoint(${
+      JSON.stringify(path)
+    }, { segment: "s.jsonl", offset: i });`;
+    const child = new Deno.Command("deno", {
+      args: ["run", "--no-config", `--allow-read=${dir}`, `--allow-write=${dir}`, "-"],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(script));
+    await writer.close();
+    try {
+      let last = 0;
+      // Until the writer replaced the file 100 times (the bound only keeps a stuck run finite).
+      const deadline = Date.now() + 60_000;
+      while (last < 100 && Date.now() < deadline) last = JSON.parse(await readText(path)).offset;
+      assert.ok(last > 0, "the writer replaced the file while it was read");
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+    }
   }));

@@ -6,6 +6,7 @@
  * @module
  */
 import { readCheckpoint } from "../../hooks/pipeline/relay/checkpoint.ts";
+import { openExisting, UnsafePathError } from "../../hooks/pipeline/safe_open.ts";
 import { LAYOUT, listSegments, segmentPath, segmentStartMs } from "../../hooks/pipeline/spool.ts";
 import { replayFiles } from "../replay/replay.ts";
 
@@ -36,9 +37,12 @@ export interface DeadLetters {
 async function countFrom(path: string, offset: number): Promise<{ lines: number; bytes: number }> {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    // Never through a link, never blocking on a FIFO (doctor's log dir check names those).
+    file = await openExisting(path, { read: true });
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return { lines: 0, bytes: 0 };
+    if (error instanceof Deno.errors.NotFound || error instanceof UnsafePathError) {
+      return { lines: 0, bytes: 0 };
+    }
     throw error;
   }
   try {

@@ -76,3 +76,13 @@ Deno.test("checkLogDir() says why the hooks would refuse a log dir, and how to f
     });
   });
 });
+
+Deno.test("measureBacklog() and measureDeadLetters() never block on a FIFO planted as the dead letters", async () => {
+  await withLogDir(async (logDir) => {
+    await Deno.mkdir(`${logDir}/relay`, { mode: 0o700 });
+    await run("mkfifo", `${logDir}/relay/dead_letter.jsonl`);
+    const { measureBacklog, measureDeadLetters } = await import("./backlog.ts");
+    assert.equal((await measureBacklog(logDir)).events, 0);
+    assert.ok(await measureDeadLetters(logDir), "measured, not blocked");
+  });
+});

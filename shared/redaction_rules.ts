@@ -57,6 +57,15 @@ const B64URL = "A-Za-z0-9_\\-";
 /** Characters that end an unquoted value in shell, env files, URLs and logs. */
 const VALUE_END = String.raw`\s"'\x60;&|<>()\[\]{},\\`;
 
+/**
+ * A credential made of parameters (`name=value, ...`), from its first name to the end of its
+ * line (a literal `\\n` ends a line in escaped JSON), with folded continuation lines that start
+ * with a parameter. The first `=` must be followed by a value: `dXNlcg==` is base64, not a list.
+ * Every loop holds one character class or one fixed token: linear time.
+ */
+const PARAM_LIST = String
+  .raw`[A-Za-z0-9_-]+[ \t]*=[ \t]*[^\s=,](?:[^\\\r\n]|\\(?![nr]))*(?:(?:\r?\n|\\r\\n|\\n)[ \t]+[A-Za-z0-9_-]+[ \t]*=(?:[^\\\r\n]|\\(?![nr]))*)*`;
+
 /** Words that, at the end of a name, say its value is a secret. */
 const SECRET_WORDS = [
   "pass(?:words?|wd|phrases?)",
@@ -385,11 +394,19 @@ export const RULES: readonly RedactionRule[] = [
   {
     id: "authorization_header",
     description:
-      "Credentials in Authorization and Proxy-Authorization headers (any scheme), X-Api-Key, X-Auth-Token and X-Access-Token.",
-    pattern:
-      /(?<![A-Za-z0-9/-])(?:(?:proxy-)?authorization\\*["']?\s*[:=]\s*\\*["'\x60]?(?:[A-Za-z][A-Za-z0-9._-]{0,31}[ \t]+)?|(?:x-)?(?:api-key|auth-token|access-token)\\*["']?[ \t]*:[ \t]*)(?!\[REDACTED:)(?<secret>[A-Za-z0-9_-]+="[^"\r\n]*"(?:[ \t]*,[ \t]*[A-Za-z0-9_-]+=(?:"[^"\r\n]*"|[^\s,"]+))*|[^\s"'\x60\\,;]{6,})/i,
-    // Any scheme, and Digest's whole list of parameters (one word before the credential), not only the known ones: "Custom V" would
-    // otherwise leave V and redact "Custom".
+      "Credentials in Authorization and Proxy-Authorization headers (any scheme), X-Api-Key, " +
+      "X-Auth-Token and X-Access-Token. A credential of parameters (Digest's username, nonce, " +
+      "cnonce, response, ...; quoted, unquoted or JSON-escaped) goes to the end of its line, with " +
+      "folded continuation lines; so does a bare `Digest username=...` list.",
+    pattern: new RegExp(
+      String
+        .raw`(?<![A-Za-z0-9/-])(?:(?:proxy-)?authorization\\*["']?\s*[:=]\s*\\*["'\x60]?(?:[A-Za-z][A-Za-z0-9._-]{0,31}[ \t]+)?|(?:x-)?(?:api-key|auth-token|access-token)\\*["']?[ \t]*:[ \t]*)(?!\[REDACTED:)(?<secret>${PARAM_LIST}|[^\s"'\x60\\,;]{6,})`,
+      "i",
+    ),
+    // Any scheme, not only the known ones: "Custom V" would otherwise leave V and redact
+    // "Custom". A list of parameters is taken to the end of the line, not parameter by
+    // parameter: quotes escaped once or twice (JSON in JSON), an escaped quote inside a value or
+    // an unquoted first parameter each ended a parameter-wise match early, leaving the rest.
     keywords: ["authorization", "api-key", "auth-token", "access-token"],
     // A scheme already followed by a marker is not a credential: redacting twice changes nothing.
     accept: (secret, match) =>
@@ -397,6 +414,17 @@ export const RULES: readonly RedactionRule[] = [
       !/^[ \t]+\[REDACTED:/.test(
         match.input.slice(match.index + match[0].length, match.index + match[0].length + 12),
       ),
+    passes: [
+      {
+        // Digest parameters without their header name: [["Authorization", "Digest ..."]].
+        pattern: new RegExp(
+          String
+            .raw`(?<![A-Za-z0-9_-])Digest[ \t]+(?=(?:username|realm|nonce|uri|response|cnonce|opaque|qop|nc|algorithm|userhash)[ \t]*=)(?<secret>${PARAM_LIST})`,
+          "i",
+        ),
+        keywords: ["digest"],
+      },
+    ],
   },
   {
     id: "bearer_token",

@@ -507,9 +507,10 @@ export const RULES: readonly RedactionRule[] = [
         // Quoted value: "password": "x", password = 'x', \"token\":\"x\" (JSON inside a string).
         String
           .raw`\\*["']?\s*(?::=|=>|[:=])\s*(?:\[\s*|\{\s*\\*["']?[A-Za-z0-9_.-]{1,64}\\*["']?\s*:\s*)?\\*(?<q>["'\x60])(?<secret>[^"'\x60\\\r\n]+)\\*\k<q>`,
-        // Unquoted, no spaces around "=": env files, `env` output, shell, URL query strings.
+        // Unquoted, no spaces around "=": env files, `env` output, shell, URL query strings, and
+        // a string that starts with one ("password=V" in JSON not parsed, say garbage input).
         String
-          .raw`(?<=(?:^|[\s;&|?(:=])[A-Za-z0-9_.-]{1,96})=(?<secret2>[^$${VALUE_END}][^${VALUE_END}]*)(?=[${VALUE_END}]|$)`,
+          .raw`(?<=(?:^|[\s;&|?(:="'\x60])[A-Za-z0-9_.-]{1,96})=(?<secret2>[^$${VALUE_END}][^${VALUE_END}]*)(?=[${VALUE_END}]|$)`,
         // YAML / properties: key: value alone on its line.
         String
           .raw`(?<=^[ \t-]*[A-Za-z0-9_.-]{1,96}):[ \t]+(?<secret3>[^\s"'\x60#&*!|>{\[$][^\s#]*)(?<![;,])[ \t]*(?:#.*)?$`,

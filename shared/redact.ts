@@ -5,6 +5,12 @@
  *
  * Redacting twice gives the same result as once: markers never match a rule.
  *
+ * A call may carry a deadline, which really bounds it: the clock is read between strings, between
+ * rules and every {@linkcode MATCHES_PER_CHECK} matches inside a rule, and once the deadline has
+ * passed no new work starts. A string not finished by then is replaced whole by
+ * `[REDACTED:redaction_deadline]`, never returned half-redacted; the result counts them. Past the
+ * deadline a call does at most one more search for a rule's next match (every rule is linear).
+ *
  * @module
  */
 import type { RedactionMode } from "./contract.ts";
@@ -35,16 +41,39 @@ export interface RedactorOptions {
 export interface Redacted<T> {
   value: T;
   rules: string[];
+  /**
+   * Strings the deadline left unfinished, each replaced whole by {@linkcode DEADLINE_MARKER}
+   * (`rules` then holds {@linkcode DEADLINE_RULE}); absent when every string was finished.
+   */
+  unfinished?: number;
 }
+
+/** Options of one redaction call. */
+export interface RedactCallOptions {
+  /**
+   * When to stop, on the `now` clock (default `performance.now()`): strings not finished by then
+   * are replaced whole by {@linkcode DEADLINE_MARKER}. Default: no deadline.
+   */
+  deadline?: number;
+  /** The clock the deadline is read on; default `performance.now`. For tests. */
+  now?: () => number;
+}
+
+/** The id recorded in `redaction.rules` when a deadline cut redaction short. */
+export const DEADLINE_RULE = "redaction_deadline";
+/** What stands for a string that redaction had no time left to finish. */
+export const DEADLINE_MARKER = "[REDACTED:redaction_deadline]";
+/** Matches a rule may replace between two readings of the clock (a reading costs ~50 ns). */
+export const MATCHES_PER_CHECK = 64;
 
 /** Redacts values with one fixed configuration. */
 export interface Redactor {
   /** The mode this redactor applies. */
   readonly mode: RedactionMode;
   /** Redacts every string in `value` (keys included); returns a new value, `value` is untouched. */
-  redact<T>(value: T): Redacted<T>;
+  redact<T>(value: T, options?: RedactCallOptions): Redacted<T>;
   /** Redacts one string. */
-  redactText(text: string): Redacted<string>;
+  redactText(text: string, options?: RedactCallOptions): Redacted<string>;
 }
 
 /** The marker that stands where a secret was. */
@@ -182,12 +211,42 @@ function insideMarker(text: string, at: number): boolean {
   return close >= at;
 }
 
-function applyRule(rule: CompiledRule, text: string, fired: Set<string>): string {
+/** The deadline of one call: once past, it stays past (the clock is not read again). */
+class Budget {
+  unfinished = 0;
+  #expired = false;
+  constructor(readonly deadline: number, readonly now: () => number) {}
+  /** True once the deadline has passed. */
+  over(): boolean {
+    if (!this.#expired && this.now() > this.deadline) this.#expired = true;
+    return this.#expired;
+  }
+  /** Counts a string given up, and says what stands for it. */
+  drop(fired: Set<string>): string {
+    this.unfinished++;
+    fired.add(DEADLINE_RULE);
+    return DEADLINE_MARKER;
+  }
+}
+
+/** `text` with the rule's matches replaced; undefined when the budget ran out on the way. */
+function applyRule(
+  rule: CompiledRule,
+  text: string,
+  fired: Set<string>,
+  budget: Budget | undefined,
+): string | undefined {
   const pattern = rule.pattern;
   pattern.lastIndex = 0;
   let out = "";
   let copied = 0;
+  let matches = 0;
   for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    // "password=x " repeated costs ~1.5 s per MB in matches that are then refused: the clock
+    // is read inside the loop, not only between rules.
+    if (budget !== undefined && ++matches % MATCHES_PER_CHECK === 0 && budget.over()) {
+      return undefined;
+    }
     if (match[0].length === 0) {
       pattern.lastIndex++;
       continue;
@@ -249,43 +308,52 @@ export async function createRedactor(options: RedactorOptions = {}): Promise<Red
     return gate.test(text) ? text.toLowerCase() : undefined;
   };
 
-  const redactString = (text: string, fired: Set<string>): string => {
+  const redactString = (text: string, fired: Set<string>, budget?: Budget): string => {
     if (text.length < 3) return text;
+    if (budget?.over()) return budget.drop(fired);
     const lower = gated(text);
     if (lower === undefined) return text;
     let out = text;
     for (const rule of rules) {
-      if (mayMatch(rule, lower)) out = applyRule(rule, out, fired);
+      if (!mayMatch(rule, lower)) continue;
+      const next = applyRule(rule, out, fired, budget);
+      if (next === undefined || budget?.over()) return budget!.drop(fired);
+      out = next;
     }
     return out;
   };
 
   /** A value under a key that names a secret: all of it goes, unless it is a reference. */
-  const redactKeyed = (keyRule: string, value: string, fired: Set<string>): string => {
-    const scanned = redactString(value, fired);
+  const redactKeyed = (
+    keyRule: string,
+    value: string,
+    fired: Set<string>,
+    budget: Budget | undefined,
+  ): string => {
+    const scanned = redactString(value, fired, budget);
     if (isMarker(scanned) || !isLiteralSecret(value)) return scanned;
     fired.add(keyRule);
     return marker(keyRule);
   };
 
   /** Every string at any depth of a value under a secret's name counts as a secret. */
-  const walkSecret = (value: unknown, fired: Set<string>): unknown => {
-    if (typeof value === "string") return redactKeyed("secret_assignment", value, fired);
-    if (Array.isArray(value)) return value.map((item) => walkSecret(item, fired));
+  const walkSecret = (value: unknown, fired: Set<string>, budget?: Budget): unknown => {
+    if (typeof value === "string") return redactKeyed("secret_assignment", value, fired, budget);
+    if (Array.isArray(value)) return value.map((item) => walkSecret(item, fired, budget));
     if (value === null || typeof value !== "object") return value;
     return Object.fromEntries(
       Object.entries(value as Record<string, unknown>).map((
         [key, item],
-      ) => [redactString(key, fired), walkSecret(item, fired)]),
+      ) => [redactString(key, fired, budget), walkSecret(item, fired, budget)]),
     );
   };
 
-  const walk = (value: unknown, fired: Set<string>): unknown => {
-    if (typeof value === "string") return redactString(value, fired);
-    if (Array.isArray(value)) return value.map((item) => walk(item, fired));
+  const walk = (value: unknown, fired: Set<string>, budget?: Budget): unknown => {
+    if (typeof value === "string") return redactString(value, fired, budget);
+    if (Array.isArray(value)) return value.map((item) => walk(item, fired, budget));
     if (value === null || typeof value !== "object") return value;
     const entries = Object.entries(value as Record<string, unknown>).map(([key, item]) => {
-      const newKey = redactString(key, fired);
+      const newKey = redactString(key, fired, budget);
       if (typeof item === "string" && rules.length > 0) {
         if (CREDENTIAL_HEADER_KEY.test(key)) {
           return [
@@ -294,35 +362,47 @@ export async function createRedactor(options: RedactorOptions = {}): Promise<Red
               /auth/i.test(key) ? "authorization_header" : "secret_assignment",
               item,
               fired,
+              budget,
             ),
           ];
         }
         if (isSecretKey(key, item)) {
-          return [newKey, redactKeyed("secret_assignment", item, fired)];
+          return [newKey, redactKeyed("secret_assignment", item, fired, budget)];
         }
       }
       // An array or object under a secret's name holds secrets: {"password": ["x"]}.
       if (item !== null && typeof item === "object" && rules.length > 0 && isSecretKey(key)) {
-        return [newKey, walkSecret(item, fired)];
+        return [newKey, walkSecret(item, fired, budget)];
       }
-      return [newKey, walk(item, fired)];
+      return [newKey, walk(item, fired, budget)];
     });
     // fromEntries defines "__proto__" as an own key instead of setting the prototype.
     return Object.fromEntries(entries);
   };
 
+  const budgetOf = (options: RedactCallOptions | undefined): Budget | undefined =>
+    options?.deadline === undefined
+      ? undefined
+      : new Budget(options.deadline, options.now ?? (() => performance.now()));
+
+  const result = <T>(value: T, fired: Set<string>, budget: Budget | undefined): Redacted<T> => {
+    const out: Redacted<T> = { value, rules: [...fired].sort() };
+    if (budget !== undefined && budget.unfinished > 0) out.unfinished = budget.unfinished;
+    return out;
+  };
+
   return {
     mode,
-    redact<T>(value: T): Redacted<T> {
+    redact<T>(value: T, options?: RedactCallOptions): Redacted<T> {
       if (rules.length === 0) return { value, rules: [] };
       const fired = new Set<string>();
-      const out = walk(value, fired) as T;
-      return { value: out, rules: [...fired].sort() };
+      const budget = budgetOf(options);
+      return result(walk(value, fired, budget) as T, fired, budget);
     },
-    redactText(text: string): Redacted<string> {
+    redactText(text: string, options?: RedactCallOptions): Redacted<string> {
       const fired = new Set<string>();
-      const value = redactString(text, fired);
-      return { value, rules: [...fired].sort() };
+      const budget = budgetOf(options);
+      return result(redactString(text, fired, budget), fired, budget);
     },
   };
 }

@@ -64,6 +64,11 @@ export const RedactionRecord = z.looseObject({
   ),
   rules: z.array(z.string()).describe("Ids of the rules that fired, sorted, each once."),
   mode: z.enum(REDACTION_MODES).describe("The redaction mode in force on the VM."),
+  unfinished: z.number().int().positive().optional().describe(
+    "Set when the hook's redaction deadline passed: how many strings it had not finished, each " +
+      "replaced whole by [REDACTED:redaction_deadline] (rules then holds redaction_deadline). " +
+      "The event is kept without them, never with them unredacted.",
+  ),
 }).describe("What redaction did to this event.");
 /** What redaction did to this event. */
 export type RedactionRecord = z.infer<typeof RedactionRecord>;

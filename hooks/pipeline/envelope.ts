@@ -41,6 +41,66 @@ export interface SealOptions {
   maxEventBytes?: number;
   /** Creation time in Unix milliseconds; default now. */
   now?: number;
+  /**
+   * When redaction must stop, as a `performance.now()` time: what is not redacted by then is
+   * replaced by `[REDACTED:redaction_deadline]` and counted in `redaction.unfinished`. The
+   * event's identity (top-level strings that fit an id, and `source`) is redacted whatever the
+   * deadline: a fixed few short strings. Default: no deadline.
+   */
+  deadline?: number;
+}
+
+/** The payload fields the envelope takes its identity from, redacted before the rest. */
+const IDENTITY_FIELDS = [
+  "session_id",
+  "hook_event_name",
+  "tool_name",
+  "tool_use_id",
+  "prompt_id",
+  "agent_id",
+  "task_id",
+] as const;
+
+/** `source` strings up to this long (paths) are part of the identity. */
+const SOURCE_CHARS = 4_096;
+
+/** A redacted payload: its value, the rules that fired, and the strings left unfinished. */
+export interface RedactedPayload {
+  data: Record<string, unknown>;
+  rules: string[];
+  unfinished: number;
+}
+
+/**
+ * Redacts a payload under a deadline, its identity fields (ids that fit `LIMITS.idChars`) first
+ * and without one: whatever the deadline cuts, the event keeps its session, event and tool.
+ */
+export function redactPayload(
+  payload: Readonly<Record<string, unknown>>,
+  options: Pick<SealOptions, "redactor" | "deadline">,
+): RedactedPayload {
+  const identity: Record<string, unknown> = {};
+  for (const field of IDENTITY_FIELDS) {
+    if (identifierField(payload, field) !== undefined) identity[field] = payload[field];
+  }
+  const ids = options.redactor.redact(identity);
+  const all = options.redactor.redact(payload, { deadline: options.deadline });
+  const data = all.value as Record<string, unknown>;
+  if (all.unfinished) Object.assign(data, ids.value);
+  return {
+    data,
+    rules: [...new Set([...ids.rules, ...all.rules])].sort(),
+    unfinished: all.unfinished ?? 0,
+  };
+}
+
+/** True for a top-level field that is part of an event's identity (see `SealOptions.deadline`). */
+function isIdentity(key: string, value: unknown): boolean {
+  if (typeof value === "string") return value.length <= LIMITS.idChars;
+  if (key !== "source" || value === null || typeof value !== "object") return false;
+  return Object.values(value).every((item) =>
+    typeof item !== "string" || item.length <= SOURCE_CHARS
+  );
 }
 
 const HASH_PLACEHOLDER = "0".repeat(64);
@@ -70,32 +130,46 @@ function withoutUndefined<T extends Record<string, unknown>>(record: T): T {
  */
 export async function sealEvent(
   draft: EventDraft,
-  options: SealOptions & { dataRedactedBy?: readonly string[] },
+  options: SealOptions & { dataRedactedBy?: readonly string[]; dataUnfinished?: number },
 ): Promise<Event> {
   const { redactor } = options;
   const now = options.now ?? Date.now();
   const { data, ...rest } = draft;
   const fired = new Set(options.dataRedactedBy ?? []);
-  const redactedRest = redactor.redact(rest);
-  redactedRest.rules.forEach((rule) => fired.add(rule));
+  let unfinished = options.dataUnfinished ?? 0;
+  // Field by field, so that a key-named secret keeps its key's context and the identity is
+  // redacted whatever the deadline.
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(rest)) {
+    const deadline = isIdentity(key, value) ? undefined : options.deadline;
+    const result = redactor.redact({ [key]: value }, { deadline });
+    result.rules.forEach((rule) => fired.add(rule));
+    unfinished += result.unfinished ?? 0;
+    Object.assign(fields, result.value);
+  }
   let redactedData = data;
   if (data !== undefined && options.dataRedactedBy === undefined) {
-    const result = redactor.redact(data);
+    const result = redactor.redact(data, { deadline: options.deadline });
     result.rules.forEach((rule) => fired.add(rule));
+    unfinished += result.unfinished ?? 0;
     redactedData = result.value;
   }
-  const fields = redactedRest.value;
   const envelope: Record<string, unknown> = withoutUndefined({
     event_id: uuidV7(now),
     ts: formatTimestamp(now),
     schema_version: SCHEMA_VERSION,
     ...fields,
-    msg: fields.msg === undefined ? undefined : clip(fields.msg, LIMITS.msgChars),
-    indexable_text: fields.indexable_text === undefined
-      ? undefined
-      : clip(fields.indexable_text, LIMITS.indexableTextChars),
+    msg: typeof fields.msg === "string" ? clip(fields.msg, LIMITS.msgChars) : undefined,
+    indexable_text: typeof fields.indexable_text === "string"
+      ? clip(fields.indexable_text, LIMITS.indexableTextChars)
+      : undefined,
     data: redactedData,
-    redaction: { applied: redactor.mode !== "off", rules: [...fired].sort(), mode: redactor.mode },
+    redaction: {
+      applied: redactor.mode !== "off",
+      rules: [...fired].sort(),
+      mode: redactor.mode,
+      ...(unfinished > 0 ? { unfinished } : {}),
+    },
     // Holds the hash's room while the size is capped; the real hash is set after.
     hash: HASH_PLACEHOLDER,
   });
@@ -119,8 +193,8 @@ export async function eventFromHookPayload(
   context: EventContext,
   options: SealOptions,
 ): Promise<Event> {
-  const redacted = options.redactor.redact(payload);
-  const data = redacted.value as Record<string, unknown>;
+  const redacted = redactPayload(payload, options);
+  const data = redacted.data;
   const spec = hookEventSpec(payload.hook_event_name);
   const description = describe(spec, data);
   const draft: EventDraft = {
@@ -139,5 +213,9 @@ export async function eventFromHookPayload(
     error_detail: description.error_detail,
     data,
   };
-  return await sealEvent(draft, { ...options, dataRedactedBy: redacted.rules });
+  return await sealEvent(draft, {
+    ...options,
+    dataRedactedBy: redacted.rules,
+    dataUnfinished: redacted.unfinished,
+  });
 }

@@ -47,6 +47,15 @@ export const MAX_INPUT_BYTES = 32 * 1024 * 1024;
 export const STDIN_TIMEOUT_MS = 10_000;
 /** A hook gives up after this long, whatever it is waiting for (a hung disk, say). */
 export const HOOK_DEADLINE_MS = 20_000;
+/**
+ * When a hook's redaction must stop, in ms after the process started: what is unfinished by
+ * then is dropped (the event is kept, marked in `redaction.unfinished`), which leaves the rest of
+ * {@linkcode HOOK_DEADLINE_MS} to write it. Redaction checks the clock within each rule's
+ * matches, so this bounds even a payload that would take minutes (16 MB of "password=x ").
+ */
+export const HOOK_REDACTION_DEADLINE_MS = 15_000;
+/** How long one event's redaction may take when the caller sets no deadline (the relay). */
+export const REDACTION_BUDGET_MS = 10_000;
 /** Characters of undecodable input kept in an error event, after redaction. */
 export const RAW_INPUT_CHARS = 8_192;
 
@@ -81,8 +90,19 @@ export interface PipelineOptions {
   configError?: string;
   /** Clock, for tests. */
   now?: () => number;
+  /** Redaction budget of a record() given no deadline; default {@linkcode REDACTION_BUDGET_MS}. */
+  redactionBudgetMs?: number;
   /** Where failures go; default one short line on stderr. Never throws into the caller. */
   onError?: (message: string) => void;
+}
+
+/** Options of {@linkcode HookPipeline.record}. */
+export interface RecordOptions {
+  /**
+   * When redaction must stop, as a `performance.now()` time (see `SealOptions.deadline`);
+   * default: `redactionBudgetMs` from now.
+   */
+  deadline?: number;
 }
 
 /** Turns hook inputs into spooled envelopes. */
@@ -94,7 +114,11 @@ export interface HookPipeline {
    * `error` event carrying it (redacted, truncated). Never throws: resolves to the spooled
    * event, or undefined when nothing could be written (the reason went to `onError`).
    */
-  record(input: string | Uint8Array, hint: HookHint): Promise<Event | undefined>;
+  record(
+    input: string | Uint8Array,
+    hint: HookHint,
+    options?: RecordOptions,
+  ): Promise<Event | undefined>;
 }
 
 function identifier(value: unknown): string | undefined {
@@ -161,7 +185,12 @@ export async function createHookPipeline(
   });
   const now = options.now ?? Date.now;
   const onError = options.onError ?? reportToStderr;
-  const seal = { redactor, maxEventBytes: config.shared.maxEventBytes };
+  const budgetMs = options.redactionBudgetMs ?? REDACTION_BUDGET_MS;
+  const sealFor = (deadline: number) => ({
+    redactor,
+    maxEventBytes: config.shared.maxEventBytes,
+    deadline,
+  });
 
   /** The run id of a session; the session id itself if the log dir cannot keep one. */
   const runIdOf = async (sessionId: string): Promise<string> => {
@@ -194,11 +223,12 @@ export async function createHookPipeline(
     bytes: number,
     reason: string,
     hint: HookHint,
+    deadline: number,
   ): Promise<Event> => {
     // Redact before cutting, so a cut can never leave half a secret unrecognised.
-    const raw = redactor.redactText(text.slice(0, RAW_INPUT_CHARS * 8));
+    const raw = redactor.redactText(text.slice(0, RAW_INPUT_CHARS * 8), { deadline });
     // The reason may quote a setting, e.g. an endpoint URL with its password: redact it too.
-    const why = redactor.redactText(reason);
+    const why = redactor.redactText(reason, { deadline });
     reason = why.value;
     const context = contextOf(UNKNOWN_SESSION, await runIdOf(UNKNOWN_SESSION), undefined);
     const msg = clip(`Hook ${hint.script} kept unusable input: ${reason}`, LIMITS.msgChars);
@@ -217,9 +247,10 @@ export async function createHookPipeline(
         raw_input: clip(raw.value, RAW_INPUT_CHARS),
       },
     }, {
-      ...seal,
+      ...sealFor(deadline),
       now: now(),
       dataRedactedBy: [...new Set([...raw.rules, ...why.rules])].sort(),
+      dataUnfinished: (raw.unfinished ?? 0) + (why.unfinished ?? 0),
     });
   };
 
@@ -228,11 +259,19 @@ export async function createHookPipeline(
     input: string | Uint8Array,
     hint: HookHint,
     found: { payload?: Record<string, unknown> },
+    deadline: number,
   ): Promise<Event> => {
+    const seal = sealFor(deadline);
     const text = typeof input === "string" ? input : new TextDecoder().decode(input);
     const bytes = typeof input === "string" ? new TextEncoder().encode(input).length : input.length;
     if (options.configError) {
-      return await garbageEvent(text, bytes, `bad settings: ${options.configError}`, hint);
+      return await garbageEvent(
+        text,
+        bytes,
+        `bad settings: ${options.configError}`,
+        hint,
+        deadline,
+      );
     }
     let payload: Record<string, unknown>;
     if (text.trim() === "" && hint.kind !== undefined) {
@@ -247,11 +286,11 @@ export async function createHookPipeline(
         } else {
           const reason = hint.incomplete ??
             (text.trim() === "" ? "empty input" : "not JSON");
-          return await garbageEvent(text, bytes, reason, hint);
+          return await garbageEvent(text, bytes, reason, hint, deadline);
         }
       }
       if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-        return await garbageEvent(text, bytes, "not a JSON object", hint);
+        return await garbageEvent(text, bytes, "not a JSON object", hint, deadline);
       }
       payload = parsed as Record<string, unknown>;
     }
@@ -307,11 +346,12 @@ export async function createHookPipeline(
 
   return {
     config,
-    async record(input, hint) {
+    async record(input, hint, recordOptions = {}) {
       let event: Event;
       const found: { payload?: Record<string, unknown> } = {};
+      const deadline = recordOptions.deadline ?? performance.now() + budgetMs;
       try {
-        event = await build(input, hint, found);
+        event = await build(input, hint, found, deadline);
       } catch (error) {
         // A bug or an impossible input: still keep what came in.
         try {
@@ -320,6 +360,7 @@ export async function createHookPipeline(
             input.length,
             `could not build the event: ${errorMessage(error)}`,
             hint,
+            deadline,
           );
         } catch (inner) {
           onError(`Cannot build the event: ${errorMessage(inner)}`);
@@ -491,6 +532,8 @@ export async function runHook(hint: HookHint): Promise<never> {
           ? `input cut at ${MAX_INPUT_BYTES} bytes`
           : `stdin still open after ${STDIN_TIMEOUT_MS} ms`,
       },
+      // performance.now() counts from the process's start, as the hook's own deadline does.
+      { deadline: HOOK_REDACTION_DEADLINE_MS },
     );
     if (event && config.endpoint) {
       try {

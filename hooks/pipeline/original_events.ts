@@ -7,7 +7,13 @@
  */
 import { LIMITS } from "../../shared/contract.ts";
 import { describe } from "./message_templates.ts";
-import { type EventContext, sealEvent, type SealOptions, UNKNOWN_SESSION } from "./envelope.ts";
+import {
+  type EventContext,
+  redactPayload,
+  sealEvent,
+  type SealOptions,
+  UNKNOWN_SESSION,
+} from "./envelope.ts";
 import type { HookEventSpec } from "../../shared/hook_events.ts";
 import type { ArtifactRef, Event } from "../../shared/schema.ts";
 
@@ -85,8 +91,8 @@ export async function ownEvent(
   context: EventContext,
   options: OwnEventOptions,
 ): Promise<Event> {
-  const redacted = options.redactor.redact(payload);
-  const data = redacted.value as Record<string, unknown>;
+  const redacted = redactPayload(payload, options);
+  const data = redacted.data;
   const view = templateView(kind, data);
   const description = describe(OWN_EVENTS[kind], view);
   if (description.error_detail && typeof view.stack_trace === "string") {
@@ -104,5 +110,5 @@ export async function ownEvent(
     error_detail: description.error_detail,
     artifact_refs: options.artifactRefs,
     data,
-  }, { ...options, dataRedactedBy: redacted.rules });
+  }, { ...options, dataRedactedBy: redacted.rules, dataUnfinished: redacted.unfinished });
 }

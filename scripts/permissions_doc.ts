@@ -17,11 +17,7 @@ import {
   HOOK_SCRIPTS,
   hookPermissionFlags,
 } from "./install/hook_permissions.ts";
-import {
-  OTLP_PROTOBUF_PATH,
-  RELAY_RUN_FLAGS,
-  relayCommand,
-} from "../hooks/pipeline/relay_launcher.ts";
+import { codeRoot, RELAY_RUN_FLAGS, relayCommand } from "../hooks/pipeline/relay_launcher.ts";
 import { loadVmConfig } from "../hooks/pipeline/vm_config.ts";
 
 /** Why a hook has each flag, keyed by the flag as `hookPermissionFlags()` writes it. */
@@ -62,9 +58,9 @@ export const RELAY_FLAG_REASONS: Readonly<Record<string, string>> = {
   "--allow-sys=hostname,uid":
     "The host name, for the events it builds itself (http hooks, spool-full reports). The uid: " +
     "a log dir that is not this user's is refused.",
-  "--allow-read=<log-dir>,<hooks>/pipeline/otel/otlp_protobuf.ts":
-    "The spool, its checkpoint and its lock; and the OTLP protobuf module, loaded (by a computed " +
-    "specifier) only when a protobuf body arrives.",
+  "--allow-read=<log-dir>,<install>/hooks,<install>/shared":
+    "The spool, its checkpoint and its lock; and its own code, which the workers of its http " +
+    "endpoint (large bodies are redacted off its event loop) load with the relay's permissions.",
   "--allow-write=<log-dir>":
     "Checkpoint, dead letters, quarantine, lock and heartbeat; appends http-hook events to the " +
     "spool; deletes shipped segments.",
@@ -219,7 +215,7 @@ export function relayFlags(): string[] {
     word.startsWith("--allow-") ||
     (RELAY_RUN_FLAGS as readonly string[]).includes(word)
   ).map((flag) =>
-    flag.replaceAll(OTLP_PROTOBUF_PATH, "<hooks>/pipeline/otel/otlp_protobuf.ts")
+    flag.replaceAll(codeRoot(), "<install>")
       .replaceAll("/zo-log-dir", "<log-dir>")
       .replaceAll("zo-endpoint-host.invalid", "<endpoint-host>")
       .replaceAll("65001", "<port>")

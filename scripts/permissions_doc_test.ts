@@ -51,7 +51,7 @@ Deno.test("relayFlags() are the launcher's flags with the documented placeholder
     "--cached-only",
     "--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME",
     "--allow-sys=hostname,uid",
-    "--allow-read=<log-dir>,<hooks>/pipeline/otel/otlp_protobuf.ts",
+    "--allow-read=<log-dir>,<install>/hooks,<install>/shared",
     "--allow-write=<log-dir>",
     "--allow-net=<endpoint-host>,127.0.0.1:<port>",
     "--allow-run=<deno>",

@@ -20,8 +20,8 @@ export const LAUNCH_MARKER = "relay/launching";
 export const RELAY_ENV_NAMES = ["ZO_*", "CLAUDE_RUN_ID", "CLAUDE_PROJECT_DIR", "HOME"] as const;
 
 /**
- * The relay's permission flags: the log dir, the endpoint's host and the loopback http-hook port
- * on the network, the host name (worker id), its settings, and this deno binary (`denoPath`,
+ * The relay's permission flags: the log dir (and, to read, its code under `hooks/` and `shared/`),
+ * the endpoint's host and the loopback http-hook port on the network, the host name (worker id), its settings, and this deno binary (`denoPath`,
  * default `Deno.execPath()`) to start the usage collector for http-hook Stop, SubagentStop,
  * SessionEnd and PreCompact events, as a command hook would; and the OTLP protobuf module
  * (`protobufPath`, default the one beside this module: a wrapper written from a checkout gives
@@ -37,7 +37,10 @@ export function relayPermissionFlags(
   return [
     `--allow-env=${RELAY_ENV_NAMES.join(",")}`,
     "--allow-sys=hostname,uid",
-    `--allow-read=${config.logDir},${protobufPath}`,
+    // The code under hooks/ and shared/ (the OTLP protobuf module, loaded by a computed
+    // specifier, among it): a worker (the http endpoint's record pool) loads its modules with the
+    // relay's permissions, and the relay already holds whatever the code could tell.
+    `--allow-read=${[config.logDir, ...codeDirs(codeRootOf(protobufPath))].join(",")}`,
     `--allow-write=${config.logDir}`,
     `--allow-net=${net.join(",")}`,
     `--allow-run=${denoPath}`,
@@ -57,6 +60,25 @@ export const RELAY_RUN_FLAGS = ["--no-config", "--no-remote", "--cached-only"] a
  * specifier. Written out here so that hooks, which import this module, do not load `otel/`.
  */
 export const OTLP_PROTOBUF_PATH = new URL("./otel/otlp_protobuf.ts", import.meta.url).pathname;
+
+/** The directory that holds `hooks/` and `shared/`: of this very code, or of an install. */
+export function codeRoot(): string {
+  return decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
+}
+
+/** The directories of the code the relay and its workers run, under `root`. */
+export function codeDirs(root: string = codeRoot()): string[] {
+  return [`${root}/hooks`, `${root}/shared`];
+}
+
+const PROTOBUF_UNDER_ROOT = "/hooks/pipeline/otel/otlp_protobuf.ts";
+
+/** The code root of an install, from the path of its OTLP protobuf module. */
+function codeRootOf(protobufPath: string): string {
+  return protobufPath.endsWith(PROTOBUF_UNDER_ROOT)
+    ? protobufPath.slice(0, -PROTOBUF_UNDER_ROOT.length)
+    : codeRoot();
+}
 
 /** The relay's entry script, next to the hooks. */
 export function relayScriptPath(): string {

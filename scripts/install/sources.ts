@@ -1,7 +1,8 @@
 /**
  * What bootstrap copies from the checkout into the install dir: exactly the code a VM runs, i.e.
  * the entry scripts under `hooks/` (every `.ts` file directly in it except tests) and every module
- * they import, statically or by a literal `import()`, followed through relative specifiers. Shared
+ * they import, statically or by a literal `import()`, or start as a worker
+ * (`new URL("./x.ts", import.meta.url)`), followed through relative specifiers. Shared
  * modules the hooks never load (the zod schema, the bridge's code) stay behind. Copies are written
  * only when their bytes differ, so a re-run leaves unchanged files (and their mtimes) alone.
  *
@@ -22,11 +23,13 @@ export function isRuntimeFile(path: string): boolean {
 
 // `from "./x.ts"`, `import "./x.ts"`, `import("./x.ts")`: relative specifiers only (npm: and
 // node: ones are not files of the checkout).
-const SPECIFIER = /(?:\bfrom\s+|\bimport\s*\(?\s*)"(\.{1,2}\/[^"]+)"/g;
+// Also `new URL("./x.ts", import.meta.url)`: a worker's module, which nothing imports.
+const SPECIFIER =
+  /(?:\bfrom\s+|\bimport\s*\(?\s*)"(\.{1,2}\/[^"]+)"|\bnew\s+URL\(\s*"(\.{1,2}\/[^"]+\.ts)"\s*,\s*import\.meta\.url/g;
 
-/** The relative module specifiers `source` imports. */
+/** The relative module specifiers `source` imports, or names as a worker's module. */
 export function importedSpecifiers(source: string): string[] {
-  return [...source.matchAll(SPECIFIER)].map((match) => match[1]!);
+  return [...source.matchAll(SPECIFIER)].map((match) => (match[1] ?? match[2])!);
 }
 
 function resolveRelative(from: string, specifier: string): string {

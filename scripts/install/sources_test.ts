@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { copyRuntimeFiles, isRuntimeFile, listRuntimeFiles, writeIfChanged } from "./sources.ts";
+import {
+  copyRuntimeFiles,
+  importedSpecifiers,
+  isRuntimeFile,
+  listRuntimeFiles,
+  writeIfChanged,
+} from "./sources.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -90,4 +96,13 @@ Deno.test("copyRuntimeFiles() writes changed files only, mode 0644", async () =>
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("importedSpecifiers() takes a worker's module named by new URL(..., import.meta.url)", () => {
+  const source = [
+    `const worker = new URL("./relay/record_worker.ts", import.meta.url);`,
+    `const root = new URL("../..", import.meta.url);`,
+    `import { x } from "./x.ts";`,
+  ].join("\n");
+  assert.deepEqual(importedSpecifiers(source), ["./relay/record_worker.ts", "./x.ts"]);
 });

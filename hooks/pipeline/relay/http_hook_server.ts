@@ -18,13 +18,23 @@
  * `POST /v1/logs` and `/v1/metrics` are Claude Code's OpenTelemetry export instead, answered as
  * OTLP/HTTP expects by `hooks/pipeline/otel/otlp_route.ts`.
  *
+ * One slow client or payload never holds up the others: a body still arriving after
+ * {@linkcode BODY_TIMEOUT_MS} is recorded as far as it came (the event says it was cut), and a
+ * body over {@linkcode INLINE_BODY_BYTES} is redacted in a worker of the relay's record pool, off
+ * the event loop that answers the other posts (a smaller one costs at most ~0.3 ms per KB).
+ *
  * @module
  */
-import type { HookPipeline } from "../hook_runner.ts";
+import { type HookHint, type HookPipeline, REDACTION_BUDGET_MS } from "../hook_runner.ts";
 import { otlpSignalOf } from "../otel/otlp_signal.ts";
+import type { RecordPool } from "./record_pool.ts";
 
 /** Largest request body read; the rest is cut (the event then says so). */
 export const MAX_HOOK_BODY_BYTES = 32 * 1024 * 1024;
+/** How long a request body may take to arrive, as a command hook's stdin may. */
+export const BODY_TIMEOUT_MS = 10_000;
+/** Bodies up to this size are recorded on the event loop; bigger ones go to the record pool. */
+export const INLINE_BODY_BYTES = 64 * 1024;
 
 /** Path of the identity request: `GET /relay`. */
 export const RELAY_IDENTITY_PATH = "/relay";
@@ -55,6 +65,12 @@ export interface HttpHookServerOptions {
   identity?: RelayIdentity;
   /** Where failures go; default stderr. */
   log?: (line: string) => void;
+  /** Where bodies over {@linkcode INLINE_BODY_BYTES} are recorded; none: on the event loop. */
+  pool?: RecordPool;
+  /** Default {@linkcode BODY_TIMEOUT_MS}. */
+  bodyTimeoutMs?: number;
+  /** Redaction budget of one event; default `REDACTION_BUDGET_MS`. */
+  redactionBudgetMs?: number;
 }
 
 /** A running endpoint. */
@@ -76,31 +92,56 @@ export function eventFromPath(pathname: string): string | undefined {
   return /^[A-Z][A-Za-z]{1,63}$/.test(last) ? last : undefined;
 }
 
-/** Reads a request body up to `max` bytes; `complete` is false when it was cut or broke off. */
+/** Why a body was not read whole, if it was not. */
+type BodyCut = "too_large" | "broke_off" | "timed_out";
+
+/**
+ * Reads a request body up to `max` bytes, for at most `timeoutMs` (default
+ * {@linkcode BODY_TIMEOUT_MS}); `complete` is false when it was cut, broke off or timed out, and
+ * `cut` says which.
+ */
 export async function readBody(
   request: Request,
   max: number,
-): Promise<{ bytes: Uint8Array; complete: boolean }> {
-  if (!request.body) return { bytes: new Uint8Array(0), complete: true };
+  timeoutMs: number = BODY_TIMEOUT_MS,
+): Promise<{ bytes: Uint8Array; complete: boolean; cut?: BodyCut }> {
+  const { bytes, cut } = await readCut(request, max, timeoutMs);
+  return cut === undefined ? { bytes, complete: true } : { bytes, complete: false, cut };
+}
+
+async function readCut(
+  request: Request,
+  max: number,
+  timeoutMs: number,
+): Promise<{ bytes: Uint8Array; cut?: BodyCut }> {
+  if (!request.body) return { bytes: new Uint8Array(0) };
   const parts: Uint8Array[] = [];
   let length = 0;
   const reader = request.body.getReader();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    reader.cancel().catch(() => {});
+  }, timeoutMs);
   try {
     while (true) {
       const { done, value } = await reader.read();
+      if (timedOut) return { bytes: concat(parts, length), cut: "timed_out" };
       if (done) break;
       const room = max - length;
       parts.push(value.length > room ? value.subarray(0, room) : value);
       length += Math.min(value.length, room);
       if (value.length > room) {
         await reader.cancel();
-        return { bytes: concat(parts, length), complete: false };
+        return { bytes: concat(parts, length), cut: "too_large" };
       }
     }
   } catch {
-    return { bytes: concat(parts, length), complete: false };
+    return { bytes: concat(parts, length), cut: timedOut ? "timed_out" : "broke_off" };
+  } finally {
+    clearTimeout(timer);
   }
-  return { bytes: concat(parts, length), complete: true };
+  return { bytes: concat(parts, length) };
 }
 
 function concat(parts: Uint8Array[], length: number): Uint8Array {
@@ -127,11 +168,18 @@ function installParam(url: URL): string | undefined {
  */
 export function httpHookHandler(
   pipeline: HookPipeline,
-  options: Pick<HttpHookServerOptions, "onEvent" | "log" | "identity"> = {},
+  options: Omit<HttpHookServerOptions, "port" | "hostname"> = {},
 ): (request: Request) => Promise<Response> {
   const log = options.log ?? defaultLog;
   const identity = options.identity;
   let misdirected = 0;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
+  const budgetMs = options.redactionBudgetMs ?? REDACTION_BUDGET_MS;
+  const cutReasons: Record<BodyCut, string> = {
+    too_large: `input cut at ${MAX_HOOK_BODY_BYTES} bytes`,
+    broke_off: "request body broke off",
+    timed_out: `request body still arriving after ${bodyTimeoutMs} ms`,
+  };
   return async (request) => {
     const url = new URL(request.url);
     if (request.method !== "POST") {
@@ -167,18 +215,18 @@ export function httpHookHandler(
       return response;
     }
     try {
-      const { bytes, complete } = await readBody(request, MAX_HOOK_BODY_BYTES);
+      const { bytes, cut } = await readBody(request, MAX_HOOK_BODY_BYTES, bodyTimeoutMs);
       const event = eventFromPath(url.pathname);
-      const hint = {
+      const hint: HookHint = {
         script: "relay http hook",
         ...(event === undefined ? {} : { event }),
-        ...(complete ? {} : {
-          incomplete: bytes.length >= MAX_HOOK_BODY_BYTES
-            ? `input cut at ${MAX_HOOK_BODY_BYTES} bytes`
-            : "request body broke off",
-        }),
+        ...(cut === undefined ? {} : { incomplete: cutReasons[cut] }),
       };
-      await pipeline.record(bytes, hint);
+      if (options.pool && bytes.length > INLINE_BODY_BYTES) {
+        await options.pool.record(bytes, hint, budgetMs);
+      } else {
+        await pipeline.record(bytes, hint, { deadline: performance.now() + budgetMs });
+      }
     } catch (error) {
       // record() does not throw; this guards the agent against a bug all the same.
       log(`Cannot record an http hook event: ${(error as Error).message}`);

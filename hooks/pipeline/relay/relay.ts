@@ -19,6 +19,7 @@ import type { VmConfig } from "../vm_config.ts";
 import { type BackoffOptions, sleep } from "./backoff.ts";
 import { type Checkpoint, readCheckpoint, SPOOL_START } from "./checkpoint.ts";
 import { type HttpHookServer, RELAY_SERVICE, startHttpHookServer } from "./http_hook_server.ts";
+import { createRecordPool, type RecordPool } from "./record_pool.ts";
 import { acquireRelayLock } from "./instance_lock.ts";
 import { type DeleteOutcome, pump, type PumpFiles, type PumpTotals } from "./pump.ts";
 import { createShipper, DeliveryError, type Shipper } from "./shipper.ts";
@@ -142,6 +143,7 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
 
   let lastActivity = Date.now();
   let server: HttpHookServer | undefined;
+  let pool: RecordPool | undefined;
   let shipper: Shipper | undefined;
   let boundTimer: ReturnType<typeof setInterval> | undefined;
   let bounding: Promise<void> = Promise.resolve();
@@ -165,6 +167,16 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
         host,
         onError: (message) => log(`Cannot record an http hook event: ${message}`),
       });
+      // Large bodies are redacted in workers: one slow payload never stalls the other posts.
+      const recordPool = createRecordPool({
+        config,
+        host,
+        log,
+        onStopped: async (hint, reason) => {
+          await pipeline.record(new Uint8Array(0), { ...hint, incomplete: reason });
+        },
+      });
+      pool = recordPool;
       try {
         server = startHttpHookServer(pipeline, {
           port: httpPort,
@@ -174,6 +186,7 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
             log_dir: config.logDir,
             pid: Deno.pid,
           },
+          pool: recordPool,
           onEvent: () => {
             lastActivity = Date.now();
           },
@@ -303,6 +316,7 @@ export async function runRelay(options: RelayOptions): Promise<RelayResult> {
     await bounding;
     // Requests in progress are answered (their lines appended) before the server goes.
     await server?.shutdown();
+    await pool?.close();
     shipper?.close();
     await lock.release();
   }

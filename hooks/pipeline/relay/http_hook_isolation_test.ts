@@ -1,0 +1,242 @@
+/**
+ * One slow client or payload on the relay's http-hook endpoint never holds up the others: a
+ * client that stalls mid-body is recorded as far as it came once its time is up (and answered,
+ * so the relay can still stop); a body slow to redact is redacted in a worker while the other
+ * posts are answered; a worker that never finishes is terminated and its event kept as a stand-in.
+ * No timing is asserted: each test checks what has happened by the time something else has.
+ */
+import assert from "node:assert/strict";
+import { DEADLINE_RULE } from "../../../shared/redact.ts";
+import { createHookPipeline, type HookHint } from "../hook_runner.ts";
+import { relayCommand } from "../relay_launcher.ts";
+import { loadVmConfig } from "../vm_config.ts";
+import { listSegments, segmentPath } from "../spool.ts";
+import { startHttpHookServer } from "./http_hook_server.ts";
+import { createRecordPool, type RecordPool } from "./record_pool.ts";
+import { readJsonl, testConfig } from "./_testing.ts";
+
+async function spooled(logDir: string): Promise<Record<string, unknown>[]> {
+  const events = [];
+  for (const name of await listSegments(logDir)) {
+    events.push(...await readJsonl(segmentPath(logDir, name)));
+  }
+  return events;
+}
+
+/** Polls `check` every 20 ms for at most 60 s. */
+async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 3_000; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.fail(`never happened: ${what}`);
+}
+
+function smallPayload(i: number): string {
+  return JSON.stringify({
+    session_id: "s-small",
+    hook_event_name: "PreToolUse",
+    tool_name: "Read",
+    tool_input: { file_path: `/tmp/f${i}` },
+  });
+}
+
+interface Endpoint {
+  port: number;
+  logDir: string;
+  pool: RecordPool;
+  post(body: string, path?: string): Promise<Response>;
+}
+
+async function withEndpoint(
+  options: { bodyTimeoutMs?: number; redactionBudgetMs?: number },
+  fn: (endpoint: Endpoint) => Promise<void>,
+): Promise<void> {
+  const logDir = await Deno.makeTempDir();
+  const config = testConfig(logDir);
+  const pipeline = await createHookPipeline(config, { host: "vm-7", onError: () => {} });
+  const pool = createRecordPool({
+    config,
+    host: "vm-7",
+    log: () => {},
+    onStopped: async (hint, reason) => {
+      await pipeline.record(new Uint8Array(0), { ...hint, incomplete: reason });
+    },
+  });
+  const server = startHttpHookServer(pipeline, { port: 0, pool, log: () => {}, ...options });
+  try {
+    await fn({
+      port: server.port,
+      logDir,
+      pool,
+      post: (body, path = "/hook/PreToolUse") =>
+        fetch(`http://127.0.0.1:${server.port}${path}`, { method: "POST", body }),
+    });
+  } finally {
+    await server.shutdown();
+    await pool.close();
+    await Deno.remove(logDir, { recursive: true });
+  }
+}
+
+Deno.test("http hook endpoint records a stalled client's body as cut once its time is up, and serves others meanwhile", async () => {
+  await withEndpoint({ bodyTimeoutMs: 300 }, async ({ port, logDir, post }) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      const head = "POST /hook/PostToolUse HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+        "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+      await conn.write(new TextEncoder().encode(`${head}{"session_id": "s-stalled", "x": "`));
+      // Others are answered while the stalled body is still open.
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => post(smallPayload(i))),
+      );
+      for (const answer of answers) {
+        assert.equal(answer.status, 200);
+        await answer.body?.cancel();
+      }
+      // The stalled client gets its 200 too, once its body's time is up.
+      const buffer = new Uint8Array(1024);
+      const n = await conn.read(buffer);
+      assert.ok(n !== null && n > 0, "the stalled client got an answer");
+      assert.match(new TextDecoder().decode(buffer.subarray(0, n)), /^HTTP\/1\.1 200/);
+    } finally {
+      conn.close();
+    }
+    await eventually(async () => (await spooled(logDir)).length === 11, "11 events spooled");
+    const events = await spooled(logDir);
+    const stalled = events.filter((event) => event.event_type === "error");
+    assert.equal(stalled.length, 1);
+    assert.match(String(stalled[0]!.msg), /request body still arriving after 300 ms/);
+    assert.match(
+      String((stalled[0]!.data as Record<string, unknown>).raw_input),
+      /s-stalled/,
+      "what came is kept",
+    );
+  });
+});
+
+Deno.test("http hook endpoint answers other posts while a body slow to redact is in a worker", async () => {
+  // 8 MB of "password=x " takes a worker 8-30 s to redact: its 5 s budget cuts it.
+  const unit = "password=x ";
+  const big = JSON.stringify({
+    session_id: "s-big",
+    hook_event_name: "PostToolUse",
+    tool_name: "Bash",
+    tool_input: { command: "cat log" },
+    tool_response: { stdout: unit.repeat(Math.ceil((8 << 20) / unit.length)) },
+  });
+  await withEndpoint({ redactionBudgetMs: 5_000 }, async ({ logDir, pool, post }) => {
+    let bigDone = false;
+    const bigAnswer = post(big, "/hook/PostToolUse").then(async (answer) => {
+      bigDone = true;
+      await answer.body?.cancel();
+      return answer.status;
+    });
+    await eventually(() => pool.running === 1, "the big body is in a worker");
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => post(smallPayload(i))));
+    for (const answer of answers) {
+      assert.equal(answer.status, 200);
+      await answer.body?.cancel();
+    }
+    assert.equal(bigDone, false, "the small posts were answered while the big one was redacted");
+    assert.equal((await spooled(logDir)).length, 10, "and their events are spooled");
+    assert.equal(await bigAnswer, 200);
+    const events = await spooled(logDir);
+    assert.equal(events.length, 11);
+    const bigEvent = events.find((event) => event.session_id === "s-big")!;
+    const redaction = bigEvent.redaction as { rules: string[]; unfinished?: number };
+    assert.ok(redaction.rules.includes(DEADLINE_RULE), JSON.stringify(redaction));
+    assert.ok(!JSON.stringify(bigEvent).includes("password=x password=x"));
+  });
+});
+
+Deno.test("record pool terminates a worker that never finishes and records its stand-in", async () => {
+  const logDir = await Deno.makeTempDir();
+  const stopped: [HookHint, string][] = [];
+  const pool = createRecordPool({
+    config: testConfig(logDir),
+    host: "vm-7",
+    size: 1,
+    graceMs: 100,
+    startupMs: 100,
+    log: () => {},
+    onStopped: (hint, reason) => {
+      stopped.push([hint, reason]);
+      return Promise.resolve();
+    },
+    workerUrl: new URL("../../testing/hanging_worker.ts", import.meta.url),
+  });
+  try {
+    const hint = { script: "relay http hook", event: "PostToolUse" };
+    // Two jobs, one worker: the second waits, then gets a fresh worker that hangs as well.
+    await Promise.all([
+      pool.record(new TextEncoder().encode("{}"), hint, 100),
+      pool.record(new TextEncoder().encode("{ }"), hint, 100),
+    ]);
+    assert.equal(stopped.length, 2);
+    for (const [given, reason] of stopped) {
+      assert.deepEqual(given, hint);
+      assert.match(reason, /^redaction did not finish within 300 ms; its \d bytes were dropped$/);
+    }
+    assert.equal(pool.running, 0);
+  } finally {
+    await pool.close();
+    await Deno.remove(logDir, { recursive: true });
+  }
+});
+
+Deno.test("the relay process, with its own flags, records a large http-hook body in a worker", async () => {
+  const logDir = await Deno.makeTempDir();
+  try {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    listener.close();
+    const vars: Record<string, string> = {
+      ZO_LOG_DIR: logDir,
+      ZO_RELAY_PORT: String(port),
+      ZO_RELAY_IDLE_SECONDS: "2",
+      ZO_REDACTION_SALT: "test-salt",
+    };
+    // Run as "deno" (what the tests may run); the relay itself may run only its own binary.
+    const [, ...args] = relayCommand(loadVmConfig((name) => vars[name]), Deno.execPath());
+    const relay = new Deno.Command("deno", {
+      args,
+      clearEnv: true,
+      env: vars,
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    await eventually(async () => {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/health`);
+        await response.body?.cancel();
+        return response.ok;
+      } catch {
+        return false;
+      }
+    }, "the relay listens");
+    const token = "ghp_" + "Zq8".repeat(14);
+    const response = await fetch(`http://127.0.0.1:${port}/hook/PostToolUse`, {
+      method: "POST",
+      body: JSON.stringify({
+        session_id: "s-relay",
+        hook_event_name: "PostToolUse",
+        tool_name: "Read",
+        tool_input: { file_path: "/tmp/big.txt" },
+        tool_response: { content: `${"line of text\n".repeat(80_000)}token ${token}` },
+      }),
+    });
+    await response.body?.cancel();
+    assert.equal(response.status, 200);
+    const output = await relay.output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    const events = await spooled(logDir);
+    assert.equal(events.length, 1, stderr);
+    assert.equal(events[0]!.session_id, "s-relay", String(events[0]!.msg));
+    assert.ok(!JSON.stringify(events[0]).includes(token));
+    assert.ok((events[0]!.redaction as { rules: string[] }).rules.includes("github_pat"));
+  } finally {
+    await Deno.remove(logDir, { recursive: true });
+  }
+});

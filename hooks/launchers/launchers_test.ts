@@ -75,8 +75,8 @@ Deno.test("zo_hook.cmd runs the relay with exactly the relay launcher's flags", 
         "%ZO_HOST%": "<endpoint-host>",
         "%ZO_RELAY_PORT%": "<port>",
         "%ZO_DENO%": "<deno>",
-        "%ZO_INSTALL%\\hooks\\pipeline\\otel\\otlp_protobuf.ts":
-          "<hooks>/pipeline/otel/otlp_protobuf.ts",
+        "%ZO_INSTALL%\\hooks": "<install>/hooks",
+        "%ZO_INSTALL%\\shared": "<install>/shared",
       })
     );
   assert.deepEqual(flags, relayFlags());
@@ -90,9 +90,9 @@ Deno.test("zo_hook.ps1 passes every hook and the relay exactly their flags", asy
   const common = psItems(line(lines, /^\$common = @\(/, "common flags").slice("$common = ".length));
   const hookRun = psItems(line(lines, /^\$hookRun = @\(/, "hook run flags").slice(11));
   const relayRun = psItems(line(lines, /^\$relayRun = @\(/, "relay run flags").slice(12));
-  assert.match(
-    line(lines, /^\$protobuf = /, "protobuf module"),
-    /^\$protobuf = Join-Path \$install 'hooks\\pipeline\\otel\\otlp_protobuf\.ts'$/,
+  assert.equal(
+    line(lines, /^\$code = /, "code dirs"),
+    `$code = "$(Join-Path $install 'hooks'),$(Join-Path $install 'shared')"`,
   );
   const relay = psItems(line(lines, /^\$flags = @\("--allow-read/, "relay flags").slice(9));
   const hook = psItems(line(lines, /^\$flags = @\(\$read/, "hook flags").slice(9));
@@ -124,7 +124,7 @@ Deno.test("zo_hook.ps1 passes every hook and the relay exactly their flags", asy
         "$logDir": "<log-dir>",
         "$net": relayNet,
         "$deno": "<deno>",
-        "$protobuf": "<hooks>/pipeline/otel/otlp_protobuf.ts",
+        "$code": "<install>/hooks,<install>/shared",
       })
     ),
     relayFlags(),

@@ -52,7 +52,7 @@ set "ZO_HOST=%ZO_EVENT_ENDPOINT:*://=%"
 for /f "delims=/?#" %%H in ("%ZO_HOST%") do set "ZO_HOST=%%H"
 set "ZO_NET=%ZO_HOST%,%ZO_NET%"
 :relay_run
-"%ZO_DENO%" run "--env-file=%ZO_ENV_FILE%" --no-config --no-remote --cached-only "--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME" --allow-sys=hostname,uid "--allow-read=%ZO_LOG_DIR%,%ZO_INSTALL%\hooks\pipeline\otel\otlp_protobuf.ts" "--allow-write=%ZO_LOG_DIR%" "--allow-net=%ZO_NET%" "--allow-run=%ZO_DENO%" "%ZO_INSTALL%\hooks\relay.ts" %ZO_ARGS% >nul
+"%ZO_DENO%" run "--env-file=%ZO_ENV_FILE%" --no-config --no-remote --cached-only "--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME" --allow-sys=hostname,uid "--allow-read=%ZO_LOG_DIR%,%ZO_INSTALL%\hooks,%ZO_INSTALL%\shared" "--allow-write=%ZO_LOG_DIR%" "--allow-net=%ZO_NET%" "--allow-run=%ZO_DENO%" "%ZO_INSTALL%\hooks\relay.ts" %ZO_ARGS% >nul
 goto done
 
 rem One KEY=value line of .env; a variable already in the environment wins. Values may be

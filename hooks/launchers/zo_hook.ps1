@@ -60,12 +60,14 @@ try {
   $run = $hookRun
   if ($script -eq 'relay') {
     $run = $relayRun
-    $protobuf = Join-Path $install 'hooks\pipeline\otel\otlp_protobuf.ts'
     $net = "127.0.0.1:$(Get-Setting 'ZO_RELAY_PORT' '8790')"
     $endpoint = Get-Setting 'ZO_EVENT_ENDPOINT' ''
     # The endpoint's host[:port], as the relay launcher names it (a default port left out).
     if ($endpoint) { $net = "$(([Uri]$endpoint).Authority),$net" }
-    $flags = @("--allow-read=$logDir,$protobuf", "--allow-write=$logDir", "--allow-net=$net", "--allow-run=$deno")
+    # Its code (the OTLP protobuf module among it): its http endpoint's workers load their
+    # modules with its permissions.
+    $code = "$(Join-Path $install 'hooks'),$(Join-Path $install 'shared')"
+    $flags = @("--allow-read=$logDir,$code", "--allow-write=$logDir", "--allow-net=$net", "--allow-run=$deno")
   } else {
     $readsAnyFile = @('artifact_produced')
     $read = if ($readsAnyFile -contains $script) { '--allow-read' } else { "--allow-read=$logDir" }

@@ -43,7 +43,8 @@ function slowPayload(bytes: number) {
   return { payload, secrets };
 }
 
-function assertKeptAndMarked(
+/** A valid envelope with the payload's identity and none of its secrets. */
+function assertKept(
   event: Record<string, unknown>,
   payload: ReturnType<typeof slowPayload>["payload"],
   secrets: string[],
@@ -58,6 +59,15 @@ function assertKeptAndMarked(
   assert.equal(event.tool_name, "Bash");
   assert.equal(event.tool_use_id, payload.tool_use_id);
   assert.equal(event.event_type, "tool_invocation");
+}
+
+function assertKeptAndMarked(
+  event: Record<string, unknown>,
+  payload: ReturnType<typeof slowPayload>["payload"],
+  secrets: string[],
+): void {
+  assertKept(event, payload, secrets);
+  const line = JSON.stringify(event);
   const redaction = event.redaction as { rules: string[]; unfinished?: number };
   assert.ok(redaction.unfinished! >= 1, JSON.stringify(redaction));
   assert.ok(redaction.rules.includes(DEADLINE_RULE), JSON.stringify(redaction));
@@ -81,19 +91,30 @@ Deno.test("record() keeps an event whose redaction passes its deadline, marked a
   });
 });
 
-Deno.test("an entry script given 30 MB that would take minutes to redact spools it marked at its deadline", async () => {
+Deno.test("an entry script given 30 MB of slow redaction spools it within its deadline, marked when the deadline came first", async () => {
   await withLogDir(async (logDir) => {
     const { payload, secrets } = slowPayload(30 << 20);
+    const started = performance.now();
     const run = await runHookScript("post_tool_use.ts", {
       logDir,
       stdin: JSON.stringify(payload),
     });
+    const elapsedMs = performance.now() - started;
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "");
     const events = await spooledEvents(logDir);
     assert.equal(events.length, 1, run.stderr);
-    assertKeptAndMarked(events[0]!, payload, secrets);
-    // Unbounded this takes 30-120 s; the deadline is what cut it short (the marker says so).
+    const redaction = events[0]!.redaction as { unfinished?: number };
+    if ((redaction.unfinished ?? 0) >= 1) {
+      // The deadline cut it short (on a loaded machine this takes 30-120 s unbounded).
+      assertKeptAndMarked(events[0]!, payload, secrets);
+    } else {
+      // An idle machine redacted all 30 MB before the deadline (about 9 s here): kept whole,
+      // without its secrets, and the hook was done within its deadline all the same.
+      assertKept(events[0]!, payload, secrets);
+      assert.ok(JSON.stringify(events[0]).includes("password=x password=x"));
+      assert.ok(elapsedMs < HOOK_REDACTION_DEADLINE_MS + 10_000, `${elapsedMs} ms`);
+    }
     assert.ok(HOOK_REDACTION_DEADLINE_MS < 20_000);
   });
 });

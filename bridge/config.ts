@@ -18,6 +18,7 @@ import { EMBEDDING_ENV_VARS, type EmbeddingConfig, loadEmbeddingConfig } from ".
 import { builtinPrices, parsePrices, type Prices } from "./usage/prices.ts";
 import type { GroupCommitOptions } from "./group_commit.ts";
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./ingest_body.ts";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connections.ts";
 
 /** Default `PORT`. */
 export const DEFAULT_PORT = 8787;
@@ -168,6 +169,29 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
       "docs/usage.md): what `GET /usage` prices tokens with. Under `/etc/zo-bridge/` the bridge task reads it as is; elsewhere add it to `--allow-read`. " +
       "`deno task usage` reads the same variable to price on the client side instead.",
   },
+  {
+    name: "ZO_MAX_CONNECTIONS",
+    default: String(DEFAULT_CONNECTION_LIMITS.maxConnections),
+    usedBy: "bridge",
+    description:
+      "Most client connections at once. At the cap a newcomer takes the place of the longest " +
+      "idle connection; when all are busy it gets 503 `busy`. Each costs 3 open files: keep " +
+      "3 × this + 200 under the open-file limit (the systemd unit sets `LimitNOFILE=65536`).",
+  },
+  {
+    name: "ZO_HEADER_TIMEOUT_MS",
+    default: String(DEFAULT_CONNECTION_LIMITS.headerTimeoutMs),
+    usedBy: "bridge",
+    description: "Longest a request's header block may take to arrive, in ms; then the " +
+      "connection is closed (slow-header attacks).",
+  },
+  {
+    name: "ZO_IDLE_TIMEOUT_MS",
+    default: String(DEFAULT_CONNECTION_LIMITS.idleTimeoutMs),
+    usedBy: "bridge",
+    description: "Longest a connection with no request in flight may stay silent, in ms; then " +
+      "it is closed.",
+  },
   ...EMBEDDING_ENV_VARS,
 ];
 
@@ -191,6 +215,8 @@ export interface BridgeConfig {
   prices: Prices;
   /** Running on Deno Deploy. */
   deploy: boolean;
+  /** Bounds on client connections (`connections.ts`); not used on Deno Deploy. */
+  connections: ConnectionLimits;
 }
 
 /** Reads files named by the configuration; tests pass their own. */
@@ -368,5 +394,25 @@ export function loadBridgeConfig(
     embedding: loadEmbeddingConfig(env),
     prices: readPrices(env, options.readFile ?? ((path) => Deno.readTextFileSync(path))),
     deploy,
+    connections: {
+      maxConnections: readWholeNumber(
+        env,
+        "ZO_MAX_CONNECTIONS",
+        DEFAULT_CONNECTION_LIMITS.maxConnections,
+        { min: 1, max: 1_000_000 },
+      ),
+      headerTimeoutMs: readWholeNumber(
+        env,
+        "ZO_HEADER_TIMEOUT_MS",
+        DEFAULT_CONNECTION_LIMITS.headerTimeoutMs,
+        { min: 100, max: 600_000 },
+      ),
+      idleTimeoutMs: readWholeNumber(
+        env,
+        "ZO_IDLE_TIMEOUT_MS",
+        DEFAULT_CONNECTION_LIMITS.idleTimeoutMs,
+        { min: 100, max: 3_600_000 },
+      ),
+    },
   };
 }

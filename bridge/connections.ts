@@ -55,8 +55,8 @@ export interface LimitedServer {
   /** Connections closed for a bound, since start: by kind. */
   readonly closed: Readonly<Record<"header_timeout" | "idle" | "evicted" | "refused", number>>;
   /**
-   * Stops accepting, lets requests in progress finish for up to `graceMs` (default 7 s), then
-   * closes whatever is left and waits at most 2 s more, so shutdown is bounded (under 10 s).
+   * Stops accepting, lets requests in progress finish for up to `graceMs` (default 5 s), then
+   * closes whatever is left and waits at most 1 s more, so shutdown is bounded (under 10 s).
    */
   shutdown(options?: { graceMs?: number }): Promise<void>;
   /** Resolves once {@linkcode LimitedServer.shutdown} is done. */
@@ -136,9 +136,14 @@ export async function serveWithLimits(
       startInner().catch((e) => warn("Cannot restart the app's server", { error: String(e) }));
     });
   };
-  await startInner();
-
+  // Listen first: a port in use fails here, before the app's server exists to be leaked.
   const listener = Deno.listen({ hostname: options.hostname, port: options.port });
+  try {
+    await startInner();
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
   const addr = listener.addr as Deno.NetAddr;
   options.onListen?.(addr);
   const open = new Set<Tracked>();
@@ -318,7 +323,7 @@ export async function serveWithLimits(
         await acceptLoop;
         let timer: ReturnType<typeof setTimeout> | undefined;
         const grace = new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, shutdownOptions.graceMs ?? 7_000);
+          timer = setTimeout(resolve, shutdownOptions.graceMs ?? 5_000);
         });
         const draining = inner.shutdown();
         await Promise.race([draining, grace]);
@@ -330,7 +335,7 @@ export async function serveWithLimits(
         let last: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([
           draining.catch(() => {}),
-          new Promise((resolve) => last = setTimeout(resolve, 2_000)),
+          new Promise((resolve) => last = setTimeout(resolve, 1_000)),
         ]);
         clearTimeout(last);
         done();

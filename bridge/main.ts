@@ -8,7 +8,7 @@
  * ```sh
  * deno task bridge
  * # which runs:
- * deno run --no-prompt --v8-flags=--max-semi-space-size=2 --allow-net --allow-run=deno --allow-read=/etc/zo-bridge --allow-env=PORT,HOSTNAME,CHROMA_URL,CHROMA_TENANT,CHROMA_DATABASE,CHROMA_AUTH_TOKEN,CHROMA_DB_PATH,ZO_API_KEY,ZO_API_KEYS,ZO_API_KEYS_FILE,ZO_METRICS_PUBLIC,ZO_INGEST_QUEUE_EVENTS,ZO_INGEST_BATCH_EVENTS,ZO_INGEST_LINGER_MS,ZO_INGEST_WRITES_IN_FLIGHT,DENO_DEPLOYMENT_ID,ZO_EMBEDDING_PROVIDER,ZO_EMBEDDING_MODEL,OLLAMA_URL,OPENAI_API_KEY,OPENAI_BASE_URL,ZO_PRICES_FILE,ZO_MAX_EVENT_BYTES bridge/main.ts
+ * deno run --no-prompt --v8-flags=--max-semi-space-size=2 --allow-net --allow-run=deno --allow-read=/etc/zo-bridge --allow-env=PORT,HOSTNAME,CHROMA_URL,CHROMA_TENANT,CHROMA_DATABASE,CHROMA_AUTH_TOKEN,CHROMA_DB_PATH,ZO_API_KEY,ZO_API_KEYS,ZO_API_KEYS_FILE,ZO_METRICS_PUBLIC,ZO_INGEST_QUEUE_EVENTS,ZO_INGEST_BATCH_EVENTS,ZO_INGEST_LINGER_MS,ZO_INGEST_WRITES_IN_FLIGHT,DENO_DEPLOYMENT_ID,ZO_EMBEDDING_PROVIDER,ZO_EMBEDDING_MODEL,OLLAMA_URL,OPENAI_API_KEY,OPENAI_BASE_URL,ZO_PRICES_FILE,ZO_MAX_CONNECTIONS,ZO_HEADER_TIMEOUT_MS,ZO_IDLE_TIMEOUT_MS,ZO_MAX_EVENT_BYTES bridge/main.ts
  * ```
  *
  * - `--v8-flags=--max-semi-space-size=2`: a young generation of 2 MB a semi-space, far below
@@ -33,6 +33,7 @@
 import { ConfigError } from "../shared/config.ts";
 import { createApp } from "./app.ts";
 import { type ApiKeyConfig, createAuthenticator } from "./auth.ts";
+import { type LimitedServer, serveWithLimits } from "./connections.ts";
 import { ChromaStore } from "./chroma_store.ts";
 import { BRIDGE_ENV_VARS, type BridgeConfig, loadBridgeConfig } from "./config.ts";
 import { createEmbeddingProvider } from "./embeddings.ts";
@@ -56,6 +57,14 @@ async function startChroma(path: string): Promise<EmbeddedChroma> {
     },
   });
   log("info", "embedded chroma started", { url: chroma.url, pid: chroma.pid, path });
+  // Chroma 1.0.5's server has no authentication and no unix socket (its CLI takes only --path,
+  // --host, --port): on a host shared with other users, they can reach this port. See
+  // docs/SECURITY.md ("Embedded Chroma and local users").
+  log(
+    "warn",
+    "the embedded Chroma answers anyone on this host: on a shared host, run the bridge under its own user on a host (or container) of its own, or set CHROMA_URL to a Chroma that requires a token",
+    { url: chroma.url },
+  );
   return chroma;
 }
 
@@ -166,11 +175,16 @@ export async function main(args: readonly string[] = Deno.args): Promise<void> {
   });
   const onListen = ({ hostname, port }: Deno.NetAddr) =>
     log("info", "listening", { url: `http://${hostname}:${port}`, port });
-  let server: Deno.HttpServer;
+  let server: Deno.HttpServer | LimitedServer;
   try {
-    server = config.deploy
-      ? Deno.serve({ onListen }, app)
-      : Deno.serve({ port: config.port, hostname: config.hostname, onListen }, app);
+    // Deno Deploy bounds connections itself; elsewhere the front door does (`connections.ts`).
+    server = config.deploy ? Deno.serve({ onListen }, app) : await serveWithLimits(app, {
+      port: config.port,
+      hostname: config.hostname,
+      limits: config.connections,
+      onListen,
+      log: (msg, extra) => log("warn", msg, extra),
+    });
   } catch (error) {
     await chroma?.stop();
     if (error instanceof Deno.errors.AddrInUse) {
@@ -193,10 +207,11 @@ export async function main(args: readonly string[] = Deno.args): Promise<void> {
     log("info", "stopping", { signal });
     // Live streams never end by themselves: close them, or shutdown would wait forever.
     app.live.close();
-    // Requests in progress finish first: each waits for its events to be stored.
+    // Requests in progress finish first (each waits for its events to be stored), within a grace
+    // that keeps the whole shutdown under 10 s; then what is left is cut.
     await server.shutdown();
     // agent_state trails the acknowledged events by a flush: apply what is pending (bounded).
-    if (!(await app.agentState?.close({ timeoutMs: 5_000 }) ?? true)) {
+    if (!(await app.agentState?.close({ timeoutMs: 2_000 }) ?? true)) {
       log("warn", "agent_state updates left unapplied at shutdown: some counts will miss them");
     }
     await chroma?.stop();

@@ -38,34 +38,61 @@ export type IngestItem = { ok: true; value: unknown } | { ok: false; error: stri
 
 /**
  * A budget of bytes shared by all requests being read at once, so that many concurrent large
- * bodies cannot exhaust memory: a body that would overdraw it gets 429.
+ * bodies cannot exhaust memory: a body that would overdraw it gets 429. Each owner (an API key)
+ * may hold only its share, so one key's stalled uploads cannot starve the others.
  */
 export interface ByteBudget {
-  /** Takes `bytes` from the budget; false when that would exceed it. */
-  tryTake(bytes: number): boolean;
+  /** Takes `bytes` from the budget for `owner`; false when that would exceed it or the share. */
+  tryTake(bytes: number, owner?: string): boolean;
   /** Gives `bytes` back. */
-  give(bytes: number): void;
+  give(bytes: number, owner?: string): void;
   /** Bytes currently taken. */
   readonly used: number;
 }
 
-/** A {@linkcode ByteBudget} of `maxBytes`. */
-export function createByteBudget(maxBytes: number): ByteBudget {
+/**
+ * A {@linkcode ByteBudget} of `maxBytes`, of which one owner may hold `perOwnerBytes` (default a
+ * quarter: four keys at their share still leave nothing spent twice).
+ */
+export function createByteBudget(
+  maxBytes: number,
+  options: { perOwnerBytes?: number } = {},
+): ByteBudget {
   if (!(maxBytes > 0)) throw new RangeError(`Cannot make a byte budget of ${maxBytes} bytes`);
+  const perOwner = options.perOwnerBytes ?? Math.floor(maxBytes / 4);
+  if (!(perOwner > 0)) throw new RangeError(`Cannot give an owner ${perOwner} bytes`);
   let used = 0;
+  const owners = new Map<string, number>();
   return {
-    tryTake(bytes) {
-      if (used + bytes > maxBytes) return false;
+    tryTake(bytes, owner = "") {
+      const held = owners.get(owner) ?? 0;
+      if (used + bytes > maxBytes || held + bytes > perOwner) return false;
       used += bytes;
+      owners.set(owner, held + bytes);
       return true;
     },
-    give(bytes) {
+    give(bytes, owner = "") {
       used = Math.max(0, used - bytes);
+      const left = (owners.get(owner) ?? 0) - bytes;
+      if (left > 0) owners.set(owner, left);
+      else owners.delete(owner);
     },
     get used() {
       return used;
     },
   };
+}
+
+/** Default longest a request body may take to arrive, whole: a 5 MB body at 200 KB/s. */
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+
+/** How {@linkcode readIngestBody} reads: from which budget, for whom, by when. */
+export interface ReadBodyOptions {
+  budget?: ByteBudget;
+  /** Whose share of the budget the body takes (the key's name). */
+  owner?: string;
+  /** Longest the whole body may take, in ms; then 408 `body_timeout`. Default 30 s. */
+  timeoutMs?: number;
 }
 
 const NDJSON_TYPES = new Set([
@@ -111,18 +138,26 @@ function tooManyEvents(count: number, limits: IngestLimits): HttpError {
   );
 }
 
+const bodyTimeout = (ms: number) =>
+  new HttpError(
+    "body_timeout",
+    `Cannot read the body: it did not arrive whole within ${ms} ms; send it again`,
+    { details: { reason: "body_timeout", limit_ms: ms } },
+  );
+
 const busy = () =>
   new HttpError("busy", "Cannot read the body now: the bridge is busy; retry shortly", {
     details: { reason: "busy" },
   });
 
-/** Reads the request's bytes (decompressed), at most `limits.maxBodyBytes`, taking them from
- * `budget`; the caller gives `bytes.length` back when done with them. */
+/** Reads the request's bytes (decompressed), at most `limits.maxBodyBytes` on the wire and
+ * after inflating, taking them from `budget`; the caller gives `bytes.length` back when done. */
 async function readBytes(
   req: Request,
   limits: IngestLimits,
-  budget: ByteBudget | undefined,
+  options: ReadBodyOptions,
 ): Promise<Uint8Array> {
+  const { budget, owner } = options;
   const encoding = (req.headers.get("content-encoding") ?? "").trim().toLowerCase();
   const gzip = encoding === "gzip" || encoding === "x-gzip";
   if (!gzip && encoding !== "" && encoding !== "identity") {
@@ -138,16 +173,38 @@ async function readBytes(
   if (declared > limits.maxBodyBytes) throw bodyTooLarge(limits);
   if (req.body === null || declared === 0) throw emptyBody();
 
-  const stream = gzip ? req.body.pipeThrough(new DecompressionStream("gzip")) : req.body;
+  // Bytes on the wire count too: gzip of empty blocks inflates to nothing, yet streams for ever.
+  let wire = 0;
+  const counted = req.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        wire += chunk.length;
+        if (wire > limits.maxBodyBytes) controller.error(bodyTooLarge(limits));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  const stream: ReadableStream<Uint8Array> = gzip
+    ? counted.pipeThrough(
+      new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
+    )
+    : counted;
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(bodyTimeout(timeoutMs)), timeoutMs);
+  });
+  deadline.catch(() => {});
   try {
     while (true) {
       let result: ReadableStreamReadResult<Uint8Array>;
       try {
-        result = await reader.read();
-      } catch {
+        result = await Promise.race([reader.read(), deadline]);
+      } catch (error) {
+        if (error instanceof HttpError) throw error;
         throw new HttpError(
           "malformed",
           gzip
@@ -159,15 +216,17 @@ async function readBytes(
       if (result.done) break;
       const chunk = result.value;
       if (total + chunk.length > limits.maxBodyBytes) throw bodyTooLarge(limits);
-      if (budget !== undefined && !budget.tryTake(chunk.length)) throw busy();
+      if (budget !== undefined && !budget.tryTake(chunk.length, owner)) throw busy();
       total += chunk.length;
       chunks.push(chunk);
     }
   } catch (error) {
-    budget?.give(total);
+    budget?.give(total, owner);
     // Stops the upload (and the decompressor) instead of draining the rest of a bomb.
     reader.cancel().catch(() => {});
     throw error;
+  } finally {
+    clearTimeout(timer);
   }
   if (chunks.length === 1) return chunks[0]!;
   const bytes = new Uint8Array(total);
@@ -314,15 +373,16 @@ function itemsOfJson(value: unknown, limits: IngestLimits, bodyBytes: number): I
 /**
  * Reads and parses an ingest body. Throws {@linkcode HttpError}: 400 (empty, malformed JSON,
  * bad gzip or UTF-8), 413 (body, event or count over the limits, with `details.reason`), 415
- * (unknown Content-Encoding), 429 (the shared `budget` is spent). A malformed NDJSON line is
+ * (unknown Content-Encoding), 408 (not whole within `timeoutMs`), 429 (the shared `budget`, or
+ * the owner's share of it, is spent). A malformed NDJSON line is
  * not fatal: it becomes an item with `ok: false`, reported by index like an invalid envelope.
  */
 export async function readIngestBody(
   req: Request,
   limits: IngestLimits = DEFAULT_INGEST_LIMITS,
-  options: { budget?: ByteBudget } = {},
+  options: ReadBodyOptions = {},
 ): Promise<IngestItem[]> {
-  const bytes = await readBytes(req, limits, options.budget);
+  const bytes = await readBytes(req, limits, options);
   try {
     const first = firstByte(bytes);
     if (first === undefined) throw emptyBody();
@@ -340,6 +400,6 @@ export async function readIngestBody(
     }
     return itemsOfJson(value, limits, bytes.length);
   } finally {
-    options.budget?.give(bytes.length);
+    options.budget?.give(bytes.length, options.owner);
   }
 }

@@ -164,13 +164,63 @@ Deno.test("readIngestBody() stops a gzip bomb at the limit without inflating it 
 });
 
 Deno.test("readIngestBody() answers 429 when the shared byte budget is spent", async () => {
-  const budget = createByteBudget(100);
+  const budget = createByteBudget(100, { perOwnerBytes: 100 });
   assert.ok(budget.tryTake(90));
   await assertHttpError(readIngestBody(post('[{"a":"0123456789"}]'), undefined, { budget }), 429);
   assert.equal(budget.used, 90);
   budget.give(90);
   assert.equal((await readIngestBody(post("[{}]"), undefined, { budget })).length, 1);
   assert.equal(budget.used, 0);
+});
+
+Deno.test("readIngestBody(): one key at its share of the budget leaves room for the others", async () => {
+  const budget = createByteBudget(100, { perOwnerBytes: 40 });
+  assert.ok(budget.tryTake(35, "hostile"));
+  const body = '[{"a":"0123456789"}]';
+  await assertHttpError(readIngestBody(post(body), undefined, { budget, owner: "hostile" }), 429);
+  assert.equal((await readIngestBody(post(body), undefined, { budget, owner: "other" })).length, 1);
+  assert.equal(budget.used, 35);
+  budget.give(35, "hostile");
+  assert.equal(budget.used, 0);
+});
+
+Deno.test("readIngestBody() cuts a stalled upload at its deadline, and gives its bytes back", async () => {
+  const budget = createByteBudget(1_000_000);
+  let cancelled = false;
+  const stalled = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('[{"a":'));
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const req = new Request("http://bridge.test/ingest", { method: "POST", body: stalled });
+  const error = await assertHttpError(
+    readIngestBody(req, undefined, { budget, owner: "k", timeoutMs: 100 }),
+    408,
+  );
+  assert.equal(error.reason, "body_timeout");
+  assert.equal(budget.used, 0);
+  assert.ok(cancelled);
+});
+
+Deno.test("readIngestBody() counts gzip bytes on the wire, not only after inflating", async () => {
+  const limits = { ...DEFAULT_INGEST_LIMITS, maxBodyBytes: 1_000 };
+  // Gzip of empty stored blocks: 5 bytes each on the wire, nothing after inflating.
+  const empty = [0x00, 0x00, 0x00, 0xff, 0xff];
+  const gz = new Uint8Array([
+    ...[0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0x03],
+    ...Array.from({ length: 400 }, () => empty).flat(),
+    ...[0x01, 0x00, 0x00, 0xff, 0xff],
+    ...[0, 0, 0, 0, 0, 0, 0, 0],
+  ]);
+  const req = new Request("http://bridge.test/ingest", {
+    method: "POST",
+    headers: { "content-encoding": "gzip" },
+    body: new Blob([gz]).stream(),
+  });
+  await assertHttpError(readIngestBody(req, limits), 413);
 });
 
 Deno.test("readIngestBody() rejects an event nested too deep, by index", async () => {

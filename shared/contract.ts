@@ -172,7 +172,14 @@ export const REJECTIONS = {
     status: 429,
     retryAfterSeconds: 1,
     relay: "retry",
-    meaning: "The bridge is reading as many request bodies as it holds memory for.",
+    meaning:
+      "The bridge is reading as many request bodies as it holds memory for, or this key holds its share (a quarter).",
+  },
+  body_timeout: {
+    status: 408,
+    retryAfterSeconds: 1,
+    relay: "retry",
+    meaning: "The request body did not arrive whole within 30 s (a stalled upload).",
   },
   queue_full: {
     status: 429,

@@ -34,7 +34,7 @@ export async function ingestRoute(ctx: RouteContext): Promise<Response> {
   const note = ctx.note;
   let items;
   try {
-    items = await readIngestBody(ctx.req, limits, { budget });
+    items = await readIngestBody(ctx.req, limits, { budget, owner: principal.name });
   } catch (error) {
     if (error instanceof HttpError) {
       metrics.rejected(error.reason === "too_large" ? "too_large" : "malformed", 1);

@@ -7,11 +7,12 @@
  * Run with exactly these flags (`<log-dir>`: `$ZO_LOG_DIR`, absolute; `<endpoint-host>`: the
  * host[:port] of `ZO_EVENT_ENDPOINT`, left out when it is unset; `<port>`: `ZO_RELAY_PORT`, 8790
  * by default; `<deno>`: the deno binary, which it runs only to start the usage collector for
- * http hooks; `<hooks>`: this directory, whose OTLP protobuf decoder it loads only for a protobuf
+ * http hooks; `<install>/hooks`, `<install>/shared`: its own code, which the workers of its http
+ * endpoint load with its permissions, and whose OTLP protobuf decoder it loads only for a protobuf
  * body, its npm packages from the Deno cache only; `hooks/pipeline/relay_launcher.ts` builds this
  * line):
  *
- *     deno run --no-config --no-remote --cached-only '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname,uid --allow-read=<log-dir>,<hooks>/pipeline/otel/otlp_protobuf.ts --allow-write=<log-dir> --allow-net=<endpoint-host>,127.0.0.1:<port> --allow-run=<deno> hooks/relay.ts [--on-demand | --service] [--port=<n>] [--no-http]
+ *     deno run --no-config --no-remote --cached-only '--allow-env=ZO_*,CLAUDE_RUN_ID,CLAUDE_PROJECT_DIR,HOME' --allow-sys=hostname,uid --allow-read=<log-dir>,<install>/hooks,<install>/shared --allow-write=<log-dir> --allow-net=<endpoint-host>,127.0.0.1:<port> --allow-run=<deno> hooks/relay.ts [--on-demand | --service] [--port=<n>] [--no-http]
  *
  * - `--on-demand` (the default, as a hook starts it): exit after `ZO_RELAY_IDLE_SECONDS` with
  *   nothing to ship and no http hook request (`0` keeps it running).

@@ -56,8 +56,7 @@ export const RELAY_RUN_FLAGS = ["--no-config", "--no-remote", "--cached-only"] a
 
 /**
  * The OTLP protobuf module (`OTLP_PROTOBUF_MODULE` of `otel/otlp_body.ts`, which a test holds
- * equal), the one file the relay reads outside the log dir: it is loaded by a computed
- * specifier. Written out here so that hooks, which import this module, do not load `otel/`.
+ * equal), loaded by a computed specifier; the relay's code directories are found from it. Written out here so that hooks, which import this module, do not load `otel/`.
  */
 export const OTLP_PROTOBUF_PATH = new URL("./otel/otlp_protobuf.ts", import.meta.url).pathname;
 

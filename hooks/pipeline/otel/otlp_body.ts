@@ -60,7 +60,7 @@ async function gunzip(bytes: Uint8Array, max: number): Promise<Uint8Array | "too
 /** The protobuf module (`otlp_protobuf.ts`), once loaded. */
 export type OtlpProtobuf = typeof import("./otlp_protobuf.ts");
 
-/** Where the protobuf module is: the relay's one extra `--allow-read` path. */
+/** Where the protobuf module is (inside the code directories the relay may read). */
 export const OTLP_PROTOBUF_MODULE = new URL("./otlp_protobuf.ts", import.meta.url);
 
 let loaded: Promise<OtlpProtobuf> | undefined;

@@ -47,26 +47,35 @@ export function assertRegular(path: string, info: Deno.FileInfo): void {
  * non-regular files. Throws `NotFound` when nothing is there.
  */
 export function openExistingSync(path: string, options: Deno.OpenOptions): Deno.FsFile {
-  const before = lstatOrUndefined(path);
-  if (!before) throw new Deno.errors.NotFound(`Cannot open ${path}: it does not exist`);
-  assertRegular(path, before);
-  const file = Deno.openSync(path, { ...options, create: false, createNew: false });
-  try {
-    const after = file.statSync();
-    if (!same(after, before) || !after.isFile) {
-      // Replaced by a rename between the two calls (checkpoint, status: written whole that way)
-      // is fine when the path now holds, as a regular file, the very file that was opened.
-      const now = lstatOrUndefined(path);
-      if (!after.isFile || !now || now.isSymlink || !now.isFile || !same(after, now)) {
-        throw new UnsafePathError(`Cannot open ${path}: it was replaced while being opened`);
-      }
+  // A file replaced by renames (checkpoint, status: written whole that way) may change again
+  // between our lstat and open; a few tries find it still, as long as each holder is a regular
+  // file. A link or a non-regular file is refused at once.
+  for (let attempt = 1;; attempt++) {
+    const before = lstatOrUndefined(path);
+    if (!before) throw new Deno.errors.NotFound(`Cannot open ${path}: it does not exist`);
+    assertRegular(path, before);
+    const file = Deno.openSync(path, { ...options, create: false, createNew: false });
+    let after: Deno.FileInfo;
+    try {
+      after = file.statSync();
+    } catch (error) {
+      file.close();
+      throw error;
     }
-  } catch (error) {
+    if (same(after, before) && after.isFile) return file;
+    // Replaced between the two calls: fine when the path now holds, as a regular file, the very
+    // file that was opened.
+    const now = lstatOrUndefined(path);
+    if (after.isFile && now && !now.isSymlink && now.isFile && same(after, now)) return file;
     file.close();
-    throw error;
+    if (!after.isFile || now?.isSymlink || attempt >= OPEN_ATTEMPTS) {
+      throw new UnsafePathError(`Cannot open ${path}: it was replaced while being opened`);
+    }
   }
-  return file;
 }
+
+/** Tries of {@linkcode openExistingSync} while renames keep replacing the file. */
+const OPEN_ATTEMPTS = 16;
 
 /**
  * Opens the regular file at `path`, creating it (mode `mode`) when nothing is there; never

@@ -68,10 +68,14 @@ async function startRelay(install: Install): Promise<void> {
     stdout: "null",
     stderr: "null",
   }).spawn();
-  await waitFor(
-    `${install.name}'s relay`,
-    () => Promise.resolve(relayAlive(install.logDir) || undefined),
-  );
+  // Its heartbeat comes before its http endpoint listens: wait for both.
+  const port = await relayPort(install);
+  await waitFor(`${install.name}'s relay`, async () => {
+    if (!relayAlive(install.logDir)) return undefined;
+    const up = await fetch(`http://127.0.0.1:${port}/health`)
+      .then((r) => r.body?.cancel().then(() => r.ok), () => false);
+    return up || undefined;
+  });
 }
 
 async function stopRelay(install: Install): Promise<void> {

@@ -2,12 +2,13 @@
  * Writes the artefacts generated from code: `docs/schema.json` (JSON Schema of the envelope),
  * the generated sections of `docs/schema.md` (fields, event types, hook mapping, redaction rules,
  * hashed fields, limits), of `README.md` (configuration table) and of `docs/SECURITY.md` (the
- * permission flags of every script, `permissions_doc.ts`). With `--check`, writes nothing
- * and exits 1 when a committed file differs from what the code generates.
+ * permission flags of every script, `permissions_doc.ts`), and the 31 entry shims
+ * `hooks/<event>.ts` (`hook_shims.ts`). With `--check`, writes nothing and exits 1 when a
+ * committed file differs from what the code generates.
  *
  * ```sh
- * deno run --allow-read=docs,README.md --allow-write=docs,README.md --allow-run=deno scripts/gen_docs.ts
- * deno run --allow-read=docs,README.md --allow-run=deno scripts/gen_docs.ts --check
+ * deno run --allow-read=docs,README.md,hooks --allow-write=docs,README.md,hooks --allow-run=deno scripts/gen_docs.ts
+ * deno run --allow-read=docs,README.md,hooks --allow-run=deno scripts/gen_docs.ts --check
  * ```
  *
  * Markdown goes through `deno fmt` (hence `--allow-run=deno`), so generated tables are formatted
@@ -27,6 +28,7 @@ import { HOOK_EVENTS, type HookEventSpec, UNKNOWN_HOOK_EVENT } from "../shared/h
 import { HOST_NAME_RULE, RULES } from "../shared/redaction_rules.ts";
 import { eventJsonSchema } from "../shared/schema.ts";
 import { permissionFlagsSection } from "./permissions_doc.ts";
+import { hookShims } from "./hook_shims.ts";
 
 type JsonSchema = {
   type?: string;
@@ -226,6 +228,7 @@ export async function generate(): Promise<Map<string, string>> {
       }),
     ),
   );
+  for (const [path, source] of hookShims()) files.set(path, source);
   return files;
 }
 

@@ -2,8 +2,15 @@
 // Run from the repository root: generate() reads docs/ and README.md relative to it.
 import assert from "node:assert/strict";
 import { fillSections, generate } from "./gen_docs.ts";
+import { hookShims } from "./hook_shims.ts";
 
-const GENERATED_FILES = ["docs/schema.json", "docs/schema.md", "README.md", "docs/SECURITY.md"];
+const GENERATED_FILES = [
+  "docs/schema.json",
+  "docs/schema.md",
+  "README.md",
+  "docs/SECURITY.md",
+  ...hookShims().keys(),
+];
 const REQUIRED_FIELDS = [
   "event_id",
   "ts",

@@ -117,7 +117,8 @@ export const TASK_REASONS: Readonly<Record<string, string>> = {
     "playwright-core needs `--allow-env` (it lists the whole environment) and " +
     "`--allow-sys=homedir,uid`.",
   "schema:gen":
-    "Reads and writes only `docs/` and `README.md`; runs `deno fmt` so the output is formatted.",
+    "Reads and writes only `docs/`, `README.md` and `hooks/` (the generated entry shims); runs " +
+    "`deno fmt` so the output is formatted.",
   "schema:check": "As `schema:gen`, without writing.",
   bridge: "Listens, and reaches Chroma and the embedding provider, whose hosts are configuration " +
     "(`--allow-net`); starts the embedded Chroma as a `deno` subprocess; reads exactly its " +
@@ -179,7 +180,7 @@ function reasonOf(reasons: Readonly<Record<string, string>>, flag: string): stri
 }
 
 /** Shell-quotes a flag whose value holds `*` (as the docs write the hooks' `--allow-env`). */
-function shellWord(word: string): string {
+export function shellWord(word: string): string {
   return word.includes("*") ? `'${word}'` : word;
 }
 

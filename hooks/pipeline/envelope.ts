@@ -13,6 +13,7 @@ import { limitEventSize } from "./size_cap.ts";
 import { repairStrings } from "../../shared/well_formed.ts";
 import type { Redactor } from "../../shared/redact.ts";
 import type { Event } from "../../shared/schema.ts";
+import { identifier } from "./_util.ts";
 
 /** Fields of an event that its producer supplies; identity and redaction are added by sealing. */
 export type EventDraft = Omit<Event, "event_id" | "ts" | "schema_version" | "hash" | "redaction">;
@@ -81,7 +82,7 @@ export function redactPayload(
 ): RedactedPayload {
   const identity: Record<string, unknown> = {};
   for (const field of IDENTITY_FIELDS) {
-    if (identifierField(payload, field) !== undefined) identity[field] = payload[field];
+    if (identifier(payload[field]) !== undefined) identity[field] = payload[field];
   }
   const ids = options.redactor.redact(identity);
   const all = options.redactor.redact(payload, { deadline: options.deadline });
@@ -107,14 +108,6 @@ const HASH_PLACEHOLDER = "0".repeat(64);
 
 /** Stands in for a session id when the payload has none (garbage input, own events). */
 export const UNKNOWN_SESSION = "unknown";
-
-/** A payload's string field, if it is one and fits an id; else undefined. */
-function identifierField(payload: Readonly<Record<string, unknown>>, field: string) {
-  const value = payload[field];
-  return typeof value === "string" && value.length > 0 && value.length <= LIMITS.idChars
-    ? value
-    : undefined;
-}
 
 function withoutUndefined<T extends Record<string, unknown>>(record: T): T {
   for (const key of Object.keys(record)) {
@@ -199,15 +192,15 @@ export async function eventFromHookPayload(
   const description = describe(spec, data);
   const draft: EventDraft = {
     ...context,
-    session_id: identifierField(data, "session_id") ?? context.session_id ?? UNKNOWN_SESSION,
+    session_id: identifier(data["session_id"]) ?? context.session_id ?? UNKNOWN_SESSION,
     event_type: spec.type,
     level: spec.level,
-    hook_event_name: identifierField(data, "hook_event_name"),
-    tool_name: identifierField(data, "tool_name"),
-    tool_use_id: identifierField(data, "tool_use_id"),
-    prompt_id: identifierField(data, "prompt_id"),
-    agent_id: identifierField(data, "agent_id") ?? context.agent_id,
-    task_id: identifierField(data, "task_id") ?? context.task_id,
+    hook_event_name: identifier(data["hook_event_name"]),
+    tool_name: identifier(data["tool_name"]),
+    tool_use_id: identifier(data["tool_use_id"]),
+    prompt_id: identifier(data["prompt_id"]),
+    agent_id: identifier(data["agent_id"]) ?? context.agent_id,
+    task_id: identifier(data["task_id"]) ?? context.task_id,
     msg: description.msg,
     indexable_text: description.indexable_text,
     error_detail: description.error_detail,

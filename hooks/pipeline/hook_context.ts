@@ -17,6 +17,7 @@ import { createRedactor, hostPseudonym, type Redactor } from "../../shared/redac
 import { DIR_MODE, FILE_MODE, LAYOUT } from "./spool.ts";
 import type { VmConfig } from "./vm_config.ts";
 import { readTextSync, UnsafePathError } from "./safe_open.ts";
+import { identifier } from "./_util.ts";
 
 /** Stands in for the host name when the system does not tell it. */
 export const UNKNOWN_HOST = "unknown-host";
@@ -29,8 +30,7 @@ async function keptPath(logDir: string, dir: string, key: string): Promise<strin
 // File calls here are synchronous: see appendToSpool() on why that is faster in a hook.
 function readKept(path: string): string | undefined {
   try {
-    const text = readTextSync(path).trim();
-    return text.length > 0 && text.length <= LIMITS.idChars ? text : undefined;
+    return identifier(readTextSync(path).trim());
   } catch (error) {
     // A link or FIFO planted there is never read through (nor blocked on): as if none was kept.
     if (error instanceof Deno.errors.NotFound || error instanceof UnsafePathError) return undefined;

@@ -29,6 +29,7 @@ import type { Event } from "../../shared/schema.ts";
 import { appendToSpool, enforceSpoolBound } from "./spool.ts";
 import { LIMITS } from "../../shared/contract.ts";
 import { loadVmConfig, logDirProblem, type VmConfig } from "./vm_config.ts";
+import { errorMessage, identifier } from "./_util.ts";
 
 /**
  * The hook events whose transcript holds new API responses: their hook queues a usage job (see
@@ -119,16 +120,6 @@ export interface HookPipeline {
     hint: HookHint,
     options?: RecordOptions,
   ): Promise<Event | undefined>;
-}
-
-function identifier(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 && value.length <= LIMITS.idChars
-    ? value
-    : undefined;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -368,7 +359,7 @@ export async function createHookPipeline(
         }
       }
       try {
-        const written = await appendToSpool(config.logDir, JSON.stringify(event), {
+        const written = appendToSpool(config.logDir, JSON.stringify(event), {
           nowMs: now(),
         });
         if (written.created) await boundSpool(event);

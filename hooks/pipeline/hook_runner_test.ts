@@ -123,7 +123,7 @@ Deno.test("record() resolves undefined and reports when the spool cannot be writ
 Deno.test("record() enforces the spool bound when it opens a new segment", async () => {
   await withLogDir(async (logDir) => {
     const old = Date.UTC(2026, 0, 1);
-    for (let i = 0; i < 30; i++) await appendToSpool(logDir, `{"n":${i}}`, { nowMs: old });
+    for (let i = 0; i < 30; i++) appendToSpool(logDir, `{"n":${i}}`, { nowMs: old });
     const config = { ...configFor(logDir), spoolMaxBytes: 100 };
     const now = old + 10 * 60_000;
     const pipeline = await createHookPipeline(config, { host: "h", now: () => now });

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { LIMITS } from "../../shared/contract.ts";
 import { describe } from "./message_templates.ts";
 import {
   type EventContext,
@@ -16,6 +15,7 @@ import {
 } from "./envelope.ts";
 import type { HookEventSpec } from "../../shared/hook_events.ts";
 import type { ArtifactRef, Event } from "../../shared/schema.ts";
+import { identifier } from "./_util.ts";
 
 /** The kinds of own events. */
 export type OwnEventKind = "worker_spawn" | "artifact" | "error";
@@ -45,12 +45,6 @@ export const OWN_EVENTS: Readonly<Record<OwnEventKind, HookEventSpec>> = {
     error: { type: "{error_type}", message: "{message}" },
   },
 };
-
-function identifier(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 && value.length <= LIMITS.idChars
-    ? value
-    : undefined;
-}
 
 function text(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;

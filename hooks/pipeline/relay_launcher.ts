@@ -16,8 +16,12 @@ export const LAUNCH_GRACE_MS = 15_000;
 /** The launch marker, relative to the log dir. */
 export const LAUNCH_MARKER = "relay/launching";
 
-/** Environment variables the relay reads (its `--allow-env`). */
-export const RELAY_ENV_NAMES = ["ZO_*", "CLAUDE_RUN_ID", "CLAUDE_PROJECT_DIR", "HOME"] as const;
+/**
+ * Environment variables a hook and the relay may read (their `--allow-env`): the `ZO_*`
+ * settings (`vm_config.ts`, `shared/config.ts`), `CLAUDE_RUN_ID`, `CLAUDE_PROJECT_DIR`, and
+ * `HOME` for the default log dir. The installer's `hook_permissions.ts` re-exports it.
+ */
+export const HOOK_ENV_NAMES = ["ZO_*", "CLAUDE_RUN_ID", "CLAUDE_PROJECT_DIR", "HOME"] as const;
 
 /**
  * The relay's permission flags: the log dir (and, to read, its code under `hooks/` and `shared/`),
@@ -35,7 +39,7 @@ export function relayPermissionFlags(
   const net = [`127.0.0.1:${config.relayPort}`];
   if (config.endpoint) net.unshift(config.endpoint.host || config.endpoint.hostname);
   return [
-    `--allow-env=${RELAY_ENV_NAMES.join(",")}`,
+    `--allow-env=${HOOK_ENV_NAMES.join(",")}`,
     "--allow-sys=hostname,uid",
     // The code under hooks/ and shared/ (the OTLP protobuf module, loaded by a computed
     // specifier, among it): a worker (the http endpoint's record pool) loads its modules with the

@@ -27,14 +27,14 @@ Deno.test("appendToSpool() refuses a symlink at the segment path; its target sta
     await Deno.writeTextFile(outside, "mine\n");
     await Deno.mkdir(`${dir}/log/spool`, { recursive: true });
     await symlink(outside, segmentPath(`${dir}/log`, segmentName(T0)));
-    await assert.rejects(
-      appendToSpool(`${dir}/log`, '{"prompt":"secret"}', { nowMs: T0 }),
+    assert.throws(
+      () => appendToSpool(`${dir}/log`, '{"prompt":"secret"}', { nowMs: T0 }),
       UnsafePathError,
     );
     assert.equal(await Deno.readTextFile(outside), "mine\n");
     // A dangling link is refused too (createNew never follows it).
     await Deno.remove(outside);
-    await assert.rejects(appendToSpool(`${dir}/log`, '{"n":1}', { nowMs: T0 }));
+    assert.throws(() => appendToSpool(`${dir}/log`, '{"n":1}', { nowMs: T0 }));
     await assert.rejects(Deno.stat(outside), Deno.errors.NotFound);
   }));
 
@@ -45,16 +45,16 @@ Deno.test("appendToSpool() refuses a FIFO at the segment path without blocking o
     const made = await new Deno.Command("env", { args: ["mkfifo", fifo] }).output();
     assert.ok(made.success);
     // The check comes before open: a blocking open would hang here, not fail.
-    await assert.rejects(appendToSpool(dir, '{"n":1}', { nowMs: T0 }), /FIFO/);
+    assert.throws(() => appendToSpool(dir, '{"n":1}', { nowMs: T0 }), /FIFO/);
   }));
 
 Deno.test("appendToSpool() starts each append on a line of its own after a torn write", () =>
   withDir(async (dir) => {
-    await appendToSpool(dir, '{"n":1}', { nowMs: T0 });
+    appendToSpool(dir, '{"n":1}', { nowMs: T0 });
     const path = segmentPath(dir, segmentName(T0));
     // What a write cut short by a full disk leaves: half a line, no "\n".
     await Deno.writeTextFile(path, '{"n":2,"half', { append: true });
-    await appendToSpool(dir, '{"n":3}', { nowMs: T0 });
+    appendToSpool(dir, '{"n":3}', { nowMs: T0 });
     const lines = (await Deno.readTextFile(path)).split("\n");
     assert.deepEqual(lines, ['{"n":1}', '{"n":2,"half', '{"n":3}', ""]);
   }));

@@ -17,7 +17,8 @@
  *
  * @module
  */
-import { type EventContext, sealEvent } from "./envelope.ts";
+import { type EventContext, sealEvent, UNKNOWN_SESSION } from "./envelope.ts";
+import type { Checkpoint } from "./relay/checkpoint.ts";
 import { openExisting, openOrCreateSync } from "./safe_open.ts";
 import type { Redactor } from "../../shared/redact.ts";
 import type { Event } from "../../shared/schema.ts";
@@ -93,7 +94,7 @@ export function segmentPath(logDir: string, name: string): string {
 
 /**
  * Deletes `path` under an exclusive lock on it, if `keep` (given the file as it is then) says
- * not to keep it. Appenders hold a shared lock while writing (see {@linkcode appendToSpoolSync}),
+ * not to keep it. Appenders hold a shared lock while writing (see {@linkcode appendToSpool}),
  * so `keep` sees every line that will ever be in this file. Returns the file's info at deletion,
  * `"kept"`, or undefined when it was gone already.
  */
@@ -192,19 +193,6 @@ export interface AppendResult {
  * call costs ~5 ms (thread-pool start), a sync one ~0.5 ms, and a local append does not block.
  */
 export function appendToSpool(
-  logDir: string,
-  line: string,
-  options: AppendOptions = {},
-): Promise<AppendResult> {
-  try {
-    return Promise.resolve(appendToSpoolSync(logDir, line, options));
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
-/** {@linkcode appendToSpool}, synchronously. */
-export function appendToSpoolSync(
   logDir: string,
   line: string,
   options: AppendOptions = {},
@@ -322,12 +310,6 @@ export interface BoundOptions {
   report?: DropReport;
 }
 
-interface Checkpoint {
-  segment: string;
-  offset: number;
-  ino?: number;
-}
-
 async function readCheckpoint(logDir: string): Promise<Checkpoint | undefined> {
   try {
     const path = `${logDir}/${LAYOUT.checkpointFile}`;
@@ -418,7 +400,7 @@ export async function enforceSpoolBound(
     await recordDrop(logDir, drop, nowMs);
     if (options.report && drop.events > 0) {
       drop.event = await spoolDropEvent(drop, options.report, nowMs);
-      await appendToSpool(logDir, JSON.stringify(drop.event), {
+      appendToSpool(logDir, JSON.stringify(drop.event), {
         nowMs,
         windowMs: options.windowMs,
       });
@@ -518,7 +500,7 @@ export async function spoolDropEvent(
     `(${drop.segments[0] ?? ""}${drop.segments.length > 1 ? ` .. ${drop.segments.at(-1)}` : ""})`;
   const msg = `spool full: ${drop.events} events dropped`;
   return await sealEvent({
-    session_id: "unknown",
+    session_id: UNKNOWN_SESSION,
     ...report.context,
     event_type: "error",
     level: "error",

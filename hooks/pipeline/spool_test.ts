@@ -37,8 +37,8 @@ Deno.test("isSegmentClosed() waits for the window plus the grace time", () => {
 Deno.test("appendToSpool() creates the spool 0700, segments 0600, one line per call", async () => {
   const logDir = await Deno.makeTempDir();
   try {
-    const first = await appendToSpool(`${logDir}/nested`, '{"n":1}', { nowMs: T0 });
-    const second = await appendToSpool(`${logDir}/nested`, '{"n":2}\n', { nowMs: T0 + 1 });
+    const first = appendToSpool(`${logDir}/nested`, '{"n":1}', { nowMs: T0 });
+    const second = appendToSpool(`${logDir}/nested`, '{"n":2}\n', { nowMs: T0 + 1 });
     assert.deepEqual(first, { segment: "20261124T101500Z.jsonl", created: true });
     assert.deepEqual(second, { segment: "20261124T101500Z.jsonl", created: false });
     const path = segmentPath(`${logDir}/nested`, first.segment);
@@ -57,18 +57,18 @@ Deno.test("appendToSpool() throws when the segment cannot be written", async () 
   try {
     // A directory where the segment should be: the open fails, as on a full or read-only disk.
     await Deno.mkdir(segmentPath(logDir, segmentName(T0)), { recursive: true });
-    await assert.rejects(appendToSpool(logDir, '{"n":1}', { nowMs: T0 }));
+    assert.throws(() => appendToSpool(logDir, '{"n":1}', { nowMs: T0 }));
   } finally {
     await Deno.remove(logDir, { recursive: true });
   }
 });
 
 /** A spool with `count` segments a minute apart, each `lines` lines of `size` bytes. */
-async function fillSpool(logDir: string, count: number, lines: number, size: number) {
+function fillSpool(logDir: string, count: number, lines: number, size: number) {
   const line = JSON.stringify({ pad: "x".repeat(size - 11) });
   assert.equal(line.length + 1, size);
   for (let s = 0; s < count; s++) {
-    for (let i = 0; i < lines; i++) await appendToSpool(logDir, line, { nowMs: T0 + s * MINUTE });
+    for (let i = 0; i < lines; i++) appendToSpool(logDir, line, { nowMs: T0 + s * MINUTE });
   }
 }
 
@@ -76,7 +76,7 @@ Deno.test("enforceSpoolBound() drops the oldest closed segments and counts the l
   const logDir = await Deno.makeTempDir();
   const redactor = await createRedactor({ mode: "strict" });
   try {
-    await fillSpool(logDir, 5, 10, 100); // 5 segments of 1,000 bytes
+    fillSpool(logDir, 5, 10, 100); // 5 segments of 1,000 bytes
     const now = T0 + 4 * MINUTE + SEGMENT_GRACE_MS; // the last one is still open
 
     await t.step("under the bound nothing goes", async () => {
@@ -138,7 +138,7 @@ Deno.test("enforceSpoolBound() drops the oldest closed segments and counts the l
 Deno.test("enforceSpoolBound() run twice at once counts each segment once", async () => {
   const logDir = await Deno.makeTempDir();
   try {
-    await fillSpool(logDir, 4, 5, 100);
+    fillSpool(logDir, 4, 5, 100);
     const now = T0 + 10 * MINUTE;
     const [a, b] = await Promise.all([
       enforceSpoolBound(logDir, 0, { nowMs: now }),

@@ -24,15 +24,11 @@ export {
   type CollectorFlagValues,
   collectorPermissionFlags,
 } from "../../hooks/pipeline/usage/collector_flags.ts";
+import { HOOK_ENV_NAMES } from "../../hooks/pipeline/relay_launcher.ts";
+export { HOOK_ENV_NAMES };
 
 /** Flags every hook runs with besides permissions: no config discovery, no npm, no remote. */
 export const HOOK_RUN_FLAGS = ["--no-config", "--no-npm", "--no-remote"] as const;
-
-/**
- * Environment variables a hook may read: the `ZO_*` settings (`vm_config.ts`, `config.ts`),
- * `CLAUDE_RUN_ID`, `CLAUDE_PROJECT_DIR`, and `HOME` for the default log dir.
- */
-export const HOOK_ENV_NAMES = ["ZO_*", "CLAUDE_RUN_ID", "CLAUDE_PROJECT_DIR", "HOME"] as const;
 
 /** One entry script. */
 export interface HookScript {

@@ -63,20 +63,3 @@ export function parseRetryAfter(
   }
   return Math.min(ms, MAX_RETRY_AFTER_MS);
 }
-
-/**
- * Resolves after `ms`, or early (without throwing) when `signal` aborts, so a stopping relay
- * does not sit out a long backoff.
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}

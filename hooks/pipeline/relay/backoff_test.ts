@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { backoffDelay, MAX_RETRY_AFTER_MS, parseRetryAfter, sleep } from "./backoff.ts";
+import { backoffDelay, MAX_RETRY_AFTER_MS, parseRetryAfter } from "./backoff.ts";
+import { sleep } from "../_util.ts";
 
 Deno.test("backoffDelay() grows exponentially up to the cap, with full jitter", async (t) => {
   await t.step("the ceiling doubles per attempt and stops at the cap", () => {

@@ -22,9 +22,9 @@ const MINUTE = 60_000;
 
 const seqs = (events: readonly Record<string, unknown>[]) => events.map((e) => e.seq as number);
 
-async function spool(logDir: string, nowMs: number, from: number, count: number) {
+function spool(logDir: string, nowMs: number, from: number, count: number): void {
   for (let i = from; i < from + count; i++) {
-    await appendToSpool(logDir, JSON.stringify(fakeEvent(i)), { nowMs });
+    appendToSpool(logDir, JSON.stringify(fakeEvent(i)), { nowMs });
   }
 }
 
@@ -42,15 +42,15 @@ Deno.test("SpoolReader reads segments a clock gone back named before its checkpo
   await withLogDir(async (logDir) => {
     let clock = Date.now() + DAY;
     const reader = new SpoolReader(logDirSource(logDir), SPOOL_START, { now: () => clock });
-    await spool(logDir, clock, 0, 3);
+    spool(logDir, clock, 0, 3);
     assert.deepEqual(await drain(reader), [0, 1, 2]);
     const ahead = segmentName(clock);
     assert.equal(reader.checkpoint.segment, ahead, "the checkpoint points a day ahead");
 
     // The clock comes back: new segments sort before the checkpoint's.
     clock -= DAY;
-    await spool(logDir, clock - 10 * MINUTE, 3, 2); // closed already
-    await spool(logDir, clock, 5, 3); // still open
+    spool(logDir, clock - 10 * MINUTE, 3, 2); // closed already
+    spool(logDir, clock, 5, 3); // still open
     assert.ok((await listSegments(logDir)).slice(0, 2).every((name) => name < ahead));
     assert.deepEqual(await drain(reader), [3, 4, 5, 6, 7], "in the same process");
 
@@ -63,8 +63,8 @@ Deno.test("SpoolReader reads segments a clock gone back named before its checkpo
       now: () => clock,
     });
     assert.deepEqual(await drain(restarted), [], "the checkpoint covers both open segments");
-    await spool(logDir, clock, 8, 1);
-    await spool(logDir, clock + DAY, 9, 1);
+    spool(logDir, clock, 8, 1);
+    spool(logDir, clock + DAY, 9, 1);
     assert.deepEqual(await drain(restarted), [8, 9]);
   });
 });
@@ -74,13 +74,13 @@ Deno.test("removeShippedSegment() keeps a segment that grew after it was read to
     // Read while the clock ran ahead, so the segment counted as closed...
     const clock = Date.now() + DAY;
     const now = Date.now();
-    await spool(logDir, now, 0, 2);
+    spool(logDir, now, 0, 2);
     const reader = new SpoolReader(logDirSource(logDir), SPOOL_START, { now: () => clock });
     assert.deepEqual(await drain(reader), [0, 1]);
     const [done] = reader.takeShippedFiles();
     assert.equal(done?.name, segmentName(now));
     // ...yet a hook whose clock is right still writes to it.
-    await spool(logDir, now, 2, 1);
+    spool(logDir, now, 2, 1);
     assert.equal(await removeShippedSegment(logDir, done!), "grown");
     assert.deepEqual(await listSegments(logDir), [done!.name], "kept");
     reader.reopen([done!.name]);
@@ -94,12 +94,12 @@ Deno.test("removeShippedSegment() keeps a segment that grew after it was read to
 Deno.test("removeShippedSegment() leaves a segment of that name written since alone", async () => {
   await withLogDir(async (logDir) => {
     const now = Date.now();
-    await spool(logDir, now, 0, 3);
+    spool(logDir, now, 0, 3);
     const name = segmentName(now);
     const old = await Deno.stat(segmentPath(logDir, name));
     // Deleted (the spool bound) and written again under the same name by a clock gone back.
     await Deno.remove(segmentPath(logDir, name));
-    await spool(logDir, now, 3, 1);
+    spool(logDir, now, 3, 1);
     assert.equal(
       await removeShippedSegment(logDir, { name, size: old.size, ino: old.ino! }),
       "replaced",
@@ -123,15 +123,15 @@ Deno.test("runRelay() restarted after the clock went back ships every segment na
     try {
       // Written and shipped while the clock ran a day ahead.
       const ahead = Date.now() + DAY;
-      await spool(logDir, ahead, 0, 3);
+      spool(logDir, ahead, 0, 3);
       assert.equal((await run()).totals.shipped, 3);
       const checkpoint = await readCheckpoint(relayFiles(logDir).checkpoint);
       assert.equal(checkpoint.segment, segmentName(ahead), "the checkpoint points ahead");
 
       // Back to the right time: 5 events in segments named before the checkpoint's.
       const now = Date.now();
-      await spool(logDir, now - 10 * MINUTE, 3, 2);
-      await spool(logDir, now, 5, 3);
+      spool(logDir, now - 10 * MINUTE, 3, 2);
+      spool(logDir, now, 5, 3);
       assert.equal((await run()).reason, "idle");
       assert.deepEqual(seqs(bridge.accepted), [0, 1, 2, 3, 4, 5, 6, 7], "none lost");
       assert.deepEqual(await readDroppedTotals(logDir), {
@@ -156,7 +156,7 @@ Deno.test("runRelay() ships a segment whose checkpoint offset lies past its end,
     const logged: string[] = [];
     try {
       const name = segmentName(Date.now());
-      await spool(logDir, Date.now(), 0, 2);
+      spool(logDir, Date.now(), 0, 2);
       // The checkpoint says 10,000 bytes were shipped (a truncated segment, a torn copy).
       await Deno.mkdir(`${logDir}/${LAYOUT.relayDir}`, { recursive: true });
       await Deno.writeTextFile(
@@ -175,7 +175,7 @@ Deno.test("runRelay() ships a segment whose checkpoint offset lies past its end,
       assert.equal(logged.length, 1);
       assert.match(logged[0]!, /^Cannot resume .* at byte 10000: the offset lies past its end/);
       // Appends after the restart ship too.
-      await spool(logDir, Date.now(), 2, 1);
+      spool(logDir, Date.now(), 2, 1);
       await runRelay({
         config: testConfig(logDir, bridge.url),
         idleMs: 200,
@@ -192,7 +192,7 @@ Deno.test("runRelay() ships a segment whose checkpoint offset lies past its end,
 Deno.test("SpoolReader reads a file again from its start when the checkpoint cannot be trusted", async (t) => {
   await withLogDir(async (logDir) => {
     const now = Date.now();
-    await spool(logDir, now, 0, 3);
+    spool(logDir, now, 0, 3);
     const name = segmentName(now);
     const ino = (await Deno.stat(segmentPath(logDir, name))).ino!;
     const line = JSON.stringify(fakeEvent(0)).length + 1;
@@ -226,7 +226,7 @@ Deno.test("SpoolReader reads a file again from its start when the checkpoint can
 Deno.test("SpoolReader reads a segment deleted and written again under its name from the start", async () => {
   await withLogDir(async (logDir) => {
     const now = Date.now();
-    await spool(logDir, now, 0, 3);
+    spool(logDir, now, 0, 3);
     const reader = new SpoolReader(logDirSource(logDir), SPOOL_START);
     assert.deepEqual(await drain(reader), [0, 1, 2]);
     // The spool bound deletes it; a clock gone back names a new one the same.
@@ -234,7 +234,7 @@ Deno.test("SpoolReader reads a segment deleted and written again under its name 
     const keep = await Deno.open(segmentPath(logDir, name)); // so the inode is not reused
     try {
       await Deno.remove(segmentPath(logDir, name));
-      await spool(logDir, now, 3, 4);
+      spool(logDir, now, 3, 4);
       assert.deepEqual(await drain(reader), [3, 4, 5, 6]);
     } finally {
       keep.close();
@@ -245,14 +245,14 @@ Deno.test("SpoolReader reads a segment deleted and written again under its name 
 Deno.test("appendToSpool() never writes into a segment being deleted", async () => {
   await withLogDir(async (logDir) => {
     const now = Date.now();
-    await spool(logDir, now, 0, 1);
+    spool(logDir, now, 0, 1);
     const name = segmentName(now);
     const spoolModule = new URL("../spool.ts", import.meta.url).href;
     const ready = `${logDir}/ready`;
     // A hook that opens the segment while the relay holds it to delete it, shipped to its end.
-    const script = `import { appendToSpoolSync } from ${JSON.stringify(spoolModule)};
+    const script = `import { appendToSpool } from ${JSON.stringify(spoolModule)};
       Deno.writeTextFileSync(${JSON.stringify(ready)}, "");
-      appendToSpoolSync(${JSON.stringify(logDir)}, ${
+      appendToSpool(${JSON.stringify(logDir)}, ${
       JSON.stringify(JSON.stringify(fakeEvent(1)))
     }, { nowMs: ${now} });`;
     let child: Deno.ChildProcess | undefined;

@@ -11,6 +11,7 @@
  */
 import { ensureDir, FILE_MODE } from "../spool.ts";
 import { readText, tmpPathFor } from "../safe_open.ts";
+import { isWholeNumber } from "../_util.ts";
 
 /** A position in a spool. */
 export interface Checkpoint {
@@ -33,7 +34,7 @@ export type Position = Omit<Checkpoint, "others">;
 function isPosition(value: unknown): value is Position {
   const p = value as Partial<Position> | undefined;
   return typeof p?.segment === "string" && !p.segment.includes("/") &&
-    Number.isSafeInteger(p.offset) && p.offset! >= 0 &&
+    isWholeNumber(p.offset) &&
     (p.ino === undefined || Number.isSafeInteger(p.ino));
 }
 

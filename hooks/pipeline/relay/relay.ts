@@ -16,7 +16,7 @@ import { UNKNOWN_SESSION } from "../envelope.ts";
 import { type DropReport, enforceSpoolBound, LAYOUT, removeShippedSegment } from "../spool.ts";
 import { startPendingCollectors } from "../usage/launcher.ts";
 import type { VmConfig } from "../vm_config.ts";
-import { type BackoffOptions, sleep } from "./backoff.ts";
+import type { BackoffOptions } from "./backoff.ts";
 import { type Checkpoint, readCheckpoint, SPOOL_START } from "./checkpoint.ts";
 import { type HttpHookServer, RELAY_SERVICE, startHttpHookServer } from "./http_hook_server.ts";
 import { createRecordPool, type RecordPool } from "./record_pool.ts";
@@ -25,6 +25,7 @@ import { type DeleteOutcome, pump, type PumpFiles, type PumpTotals } from "./pum
 import { createShipper, DeliveryError, type Shipper } from "./shipper.ts";
 import { keyFingerprint, writeRelayStatus } from "./relay_status.ts";
 import { logDirSource, type ShippedFile, SpoolReader } from "./spool_reader.ts";
+import { errorMessage, sleep } from "../_util.ts";
 
 /** Options of {@linkcode runRelay}. */
 export interface RelayOptions {
@@ -75,10 +76,6 @@ export interface RelayResult {
 function defaultLog(line: string): void {
   // deno-lint-ignore no-console -- the relay's operator reads stderr
   console.error(line);
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Paths of the relay's own files in `logDir`. */

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { backoffDelay, type BackoffOptions, parseRetryAfter, sleep } from "./backoff.ts";
+import { backoffDelay, type BackoffOptions, parseRetryAfter } from "./backoff.ts";
+import { sleep } from "../_util.ts";
 import type { DeadLetter } from "./dead_letter.ts";
 import { isRejectionReason, type RejectionReason, REJECTIONS } from "../../../shared/contract.ts";
 
@@ -54,8 +55,6 @@ export interface ShipperOptions {
   apiKeyVariable?: string;
   /** Gzip request bodies (default true). */
   gzip?: boolean;
-  /** Give up on one request after this long, in ms (then it counts as a network error). */
-  requestTimeoutMs?: number;
   /** Backoff between retries (auth failures included, so a fixed key is picked up soon). */
   backoff?: BackoffOptions;
   /**
@@ -103,7 +102,8 @@ export interface Shipper {
   close(): void;
 }
 
-const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** One request that gets no answer this long, in ms, counts as a network error. */
+const REQUEST_TIMEOUT_MS = 60_000;
 /** Auth and endpoint problems are logged at most this often while they last. */
 const LOG_EVERY_MS = 60_000;
 
@@ -229,7 +229,6 @@ function projectOf(line: Shippable): string | undefined {
 export function createShipper(options: ShipperOptions): Shipper {
   const client = Deno.createHttpClient({});
   const useGzip = options.gzip ?? true;
-  const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const maxAttempts = options.maxAttempts ?? Infinity;
   const log = options.log ?? defaultLog;
   const keyVariable = options.apiKeyVariable ?? "ZO_INGEST_KEY";
@@ -255,7 +254,7 @@ export function createShipper(options: ShipperOptions): Shipper {
     );
     if (useGzip) body = await gzip(body);
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
     const stop = () => controller.abort();
     options.signal?.addEventListener("abort", stop, { once: true });
     try {
@@ -269,7 +268,7 @@ export function createShipper(options: ShipperOptions): Shipper {
       return await classifyResponse(response);
     } catch (error) {
       const why = controller.signal.aborted && !options.signal?.aborted
-        ? `no answer within ${timeoutMs} ms`
+        ? `no answer within ${REQUEST_TIMEOUT_MS} ms`
         : (error as Error).message;
       return { kind: "retry", status: undefined, error: why, retryAfterMs: undefined };
     } finally {

@@ -22,7 +22,7 @@ import {
 } from "../hook_context.ts";
 import type { Redactor } from "../../../shared/redact.ts";
 import type { Event } from "../../../shared/schema.ts";
-import { appendToSpoolSync, enforceSpoolBound, FILE_MODE } from "../spool.ts";
+import { appendToSpool, enforceSpoolBound, FILE_MODE } from "../spool.ts";
 import type { VmConfig } from "../vm_config.ts";
 import {
   collectorDir,
@@ -36,6 +36,7 @@ import { readTranscriptUsage } from "./transcript_reader.ts";
 import { loadTranscriptState, saveTranscriptState } from "./transcript_state.ts";
 import { usageEvent } from "./usage_event_builder.ts";
 import { openOrCreateSync } from "../safe_open.ts";
+import { errorMessage, sleep } from "../_util.ts";
 
 /** How long the collector waits for more jobs before it leaves, by default. */
 export const DEFAULT_LINGER_MS = 1_000;
@@ -72,10 +73,6 @@ export interface CollectorResult {
   events: number;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function defaultLog(line: string): void {
   // deno-lint-ignore no-console -- the collector's only channel for its own failures
   console.error(`agent-telemetry usage collector: ${line}`);
@@ -110,7 +107,7 @@ interface Collected {
 function appendAll(shared: Shared, events: readonly Event[]): boolean {
   let created = false;
   for (const event of events) {
-    const written = appendToSpoolSync(shared.config.logDir, JSON.stringify(event), {
+    const written = appendToSpool(shared.config.logDir, JSON.stringify(event), {
       nowMs: shared.now(),
     });
     created ||= written.created;
@@ -308,7 +305,7 @@ export async function runCollector(options: CollectorOptions): Promise<Collector
       if (now() - idleSince < lingerMs) {
         // The log dir removed under us (uninstalled, a test's temp dir): nothing to wait for.
         if (!(await exists(stateDir))) break;
-        await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
+        await sleep(options.pollMs ?? 100);
         continue;
       }
       // Lines Claude Code wrote after the hook fired (the end of a session) are read now.

@@ -11,10 +11,10 @@
  *
  * @module
  */
-import { LIMITS } from "../../../shared/contract.ts";
 import { sha256Hex } from "../../../shared/ids.ts";
 import { DIR_MODE, FILE_MODE } from "../spool.ts";
 import { readText } from "../safe_open.ts";
+import { identifier } from "../_util.ts";
 
 /** The usage state directory, relative to the log dir. */
 export const USAGE_DIR = "usage";
@@ -39,12 +39,6 @@ export interface UsageJob {
   cwd?: string;
   project_dir?: string;
   queued_ms: number;
-}
-
-function identifier(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 && value.length <= LIMITS.idChars
-    ? value
-    : undefined;
 }
 
 /**

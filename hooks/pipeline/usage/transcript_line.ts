@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { LIMITS } from "../../../shared/contract.ts";
 import {
   raiseTokens,
   SYNTHETIC_MODEL,
@@ -14,6 +13,7 @@ import {
   tokenCount,
   type TokenCounts,
 } from "../../../shared/usage/tokens.ts";
+import { identifier } from "../_util.ts";
 
 /** The usage of one API response as read from a transcript (one or more lines). */
 export interface MessageUsage extends TokenCounts {
@@ -34,12 +34,6 @@ export interface MessageUsage extends TokenCounts {
 // Every assistant line names its type at top level; lines without it (prompts, tool results,
 // summaries: most of the bytes) are never parsed.
 const ASSISTANT = /"type"\s*:\s*"assistant"/;
-
-function identifier(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 && value.length <= LIMITS.idChars
-    ? value
-    : undefined;
-}
 
 /**
  * The usage a transcript line reports, or undefined for any line that reports none: not an

@@ -13,6 +13,7 @@ import { sha256Hex } from "../../../shared/ids.ts";
 import { DIR_MODE, FILE_MODE } from "../spool.ts";
 import type { TranscriptCursor } from "./transcript_reader.ts";
 import { readText, UnsafePathError } from "../safe_open.ts";
+import { isWholeNumber } from "../_util.ts";
 
 /** The directory of the saved positions, relative to the log dir. */
 export const TRANSCRIPTS_DIR = "usage/transcripts";
@@ -48,7 +49,7 @@ export async function loadTranscriptState(
   try {
     const value = JSON.parse(text);
     if (
-      value?.path === transcriptPath && Number.isSafeInteger(value.offset) && value.offset >= 0 &&
+      value?.path === transcriptPath && isWholeNumber(value.offset) &&
       typeof value.head === "string"
     ) {
       return value as TranscriptState;

@@ -3,7 +3,7 @@
  * `bash scripts/bootstrap_vm.sh <flags>` installs Deno 2.9.6 and then runs this; with Deno:
  *
  *     deno task bootstrap --project-id acme --endpoint https://telemetry.example.com/ingest \
- *       --api-key-file ~/zo.key --settings user
+ *       --key-file ~/zo.key --settings user
  *
  * The task runs exactly `deno run --quiet --no-config --no-npm --no-remote --allow-read --allow-write
  * --allow-env=HOME,ZO_INGEST_KEY,ZO_API_KEY,INIT_CWD --allow-net=127.0.0.1
@@ -61,27 +61,8 @@
  * 7. Creates the log dir (0700) and writes `<install>/install.json`, the manifest of what it
  *    created (doctor and `--uninstall` read it); its last line is the doctor command to run.
  *
- * Flags:
- *
- * - `--install-dir <dir>`: where to install; default `/opt/claude-hooks` (not root? create it
- *   first: `sudo install -d -o "$USER" /opt/claude-hooks`).
- * - `--endpoint <url>`: `ZO_EVENT_ENDPOINT`, the bridge's ingest URL; a URL with no path gets
- *   `/ingest`.
- * - `--api-key-file <file>`: `ZO_INGEST_KEY` from the file's first line. Or set `ZO_INGEST_KEY`
- *   in the environment (the old name `ZO_API_KEY` works, with a warning). Either keeps the key out of shell history.
- * - `--api-key <key>`: the key itself; warns on stderr (it lands in shell history and `ps`).
- * - `--project-id <id>`: `ZO_PROJECT_ID`.
- * - `--worker-id <id>`: `ZO_WORKER_ID` (default: the host name, pseudonymised in strict mode).
- * - `--log-dir <dir>`: `ZO_LOG_DIR`; default `$HOME/.local/state/zo-telemetry`, made absolute.
- * - `--relay-port <port>`: `ZO_RELAY_PORT`; default this install's own (see step 2); `""` picks
- *   it again.
- * - `--settings user|project|none`: merge the hooks block into that settings file; default none.
- * - `--hook-type command|http`: the block `--settings` merges; default command.
- * - `--dry-run`: say what would be done; write nothing.
- * - `--uninstall`: take this install's hooks out of every settings file it merged into (and the
- *   one `--settings` names), restoring the backup when nothing else changed, and remove what
- *   bootstrap created in the install dir; the log dir and its events stay.
- * - `--help`: usage.
+ * Flags: `deno task bootstrap --help` prints them; the one list, with each flag's meaning and
+ * default, is `BOOTSTRAP_FLAGS` in `scripts/install/args.ts`.
  *
  * A value given as `""` removes it from `.env` (e.g. `--worker-id ""`). Relative paths are taken
  * from the directory the task was run in (`INIT_CWD`). Paths must be absolute once resolved and

@@ -3,7 +3,7 @@
 # this repository:
 #
 #   bash scripts/bootstrap_vm.sh --project-id acme --endpoint https://telemetry.example.com/ingest \
-#     --api-key-file /root/zo.key --settings user
+#     --key-file /root/zo.key --settings user
 #
 # 1. Finds deno $DENO_VERSION (default 2.9.6): on PATH (unless it lives in npx's cache), or
 #    already installed under $DENO_PREFIX.

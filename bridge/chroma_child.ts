@@ -76,6 +76,7 @@ if ("WorkerGlobalScope" in globalThis) {
     try {
       runServer(event.data.path, event.data.port);
     } catch (error) {
+      // Not errorMessage() of _util.ts: this process may read only this file (see above).
       message = { kind: "exited", error: error instanceof Error ? error.message : String(error) };
     }
     scope.postMessage(message);

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { sleep, wholeNumberOption } from "./_util.ts";
 
 /** Bounds of {@linkcode serveWithLimits}. */
 export interface ConnectionLimits {
@@ -93,10 +94,7 @@ interface Tracked {
 }
 
 function check(name: keyof ConnectionLimits, value: number): number {
-  if (!(Number.isSafeInteger(value) && value > 0)) {
-    throw new RangeError(`Cannot use ${name}=${value}: it must be a whole number above 0`);
-  }
-  return value;
+  return wholeNumberOption(name, value, 1);
 }
 
 /**
@@ -299,7 +297,7 @@ export async function serveWithLimits(
           error: String(error),
           connections: open.size,
         });
-        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+        await sleep(ACCEPT_RETRY_MS);
         continue;
       }
       void handle(client);

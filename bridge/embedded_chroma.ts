@@ -9,6 +9,7 @@
  * @module
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { sleep } from "./_util.ts";
 
 /** Options of {@linkcode startEmbeddedChroma}. */
 export interface EmbeddedChromaOptions {
@@ -95,15 +96,6 @@ export async function heartbeat(url: string, timeoutMs = 1_000): Promise<boolean
   }
 }
 
-const delay = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-
 /** Keeps the last lines of a stream for error messages and hands each to `onLog`. */
 async function drainLines(
   stream: ReadableStream<Uint8Array>,
@@ -189,7 +181,7 @@ export async function startEmbeddedChroma(options: EmbeddedChromaOptions): Promi
           })`,
         );
       }
-      await delay(50);
+      await sleep(50);
     }
     if (stopping.signal.aborted) throw new Error("Cannot start embedded Chroma: it was stopped");
     throw new Error(
@@ -212,7 +204,7 @@ export async function startEmbeddedChroma(options: EmbeddedChromaOptions): Promi
       // A server that ran a while died of something else than a failed start: start over fast.
       if (Date.now() - startedAt > 10_000) backoff = initialBackoff;
       onLog(`Embedded Chroma exited (code ${status.code}); restarting in ${backoff} ms`);
-      await delay(backoff, stopping.signal);
+      await sleep(backoff, stopping.signal);
       backoff = Math.min(backoff * 2, maxBackoff);
       if (stopping.signal.aborted) {
         current = undefined;
@@ -258,7 +250,7 @@ export async function startEmbeddedChroma(options: EmbeddedChromaOptions): Promi
           throw new Error("Cannot reach embedded Chroma: it was stopped");
         }
         if (await heartbeat(url, 500)) return;
-        await delay(50);
+        await sleep(50);
       }
       throw new Error(
         `Cannot reach embedded Chroma on ${url}: no heartbeat within ${timeoutMs} ms`,

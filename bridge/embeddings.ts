@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError, type EnvReader, type EnvVar } from "../shared/config.ts";
+import { errorMessage } from "./_util.ts";
 
 /** Turns texts into vectors; one provider per bridge, recorded in the collection's metadata. */
 export interface EmbeddingProvider {
@@ -236,7 +237,7 @@ export async function chromaDefaultProvider(
       loaded = undefined;
     }
   } catch (error) {
-    reason = ` (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`;
+    reason = ` (${errorMessage(error).split("\n")[0]})`;
   }
   if (loaded === undefined) {
     throw new ConfigError(

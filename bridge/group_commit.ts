@@ -20,6 +20,7 @@ import type { Event } from "../shared/schema.ts";
 import { usageDataOf } from "../shared/usage/usage_event.ts";
 import type { EventStore, WriteResult } from "./store.ts";
 import { messageKey } from "./usage/records.ts";
+import { wholeNumberOption } from "./_util.ts";
 
 /** Tuning of {@linkcode createGroupCommitter}. */
 export interface GroupCommitOptions {
@@ -88,10 +89,7 @@ interface Item {
 }
 
 function positive(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`Cannot use ${name}=${value}: it must be a whole number, at least 1`);
-  }
-  return value;
+  return wholeNumberOption(name, value, 1);
 }
 
 /** What two writes in flight must not share: the event id, its hash, a usage event's response. */

@@ -21,6 +21,7 @@
 import client from "prom-client";
 import type { Event } from "../shared/schema.ts";
 import type { QueryFilterField } from "./store.ts";
+import { textForms } from "./_util.ts";
 
 /** What a client follows: equality filters, a full-text match and the projects it may see. */
 export interface LiveFilter {
@@ -161,10 +162,9 @@ export function matchesLive(
     if (value !== undefined && record[field] !== value) return false;
   }
   if (filter.text !== undefined) {
-    // As the store matches `text=`: as given, or as it appears inside a JSON string.
-    const escaped = JSON.stringify(filter.text).slice(1, -1);
+    // As the store matches `text=`.
     const text = typeof json === "string" ? json : json();
-    if (!text.includes(filter.text) && !text.includes(escaped)) return false;
+    if (!textForms(filter.text).some((form) => text.includes(form))) return false;
   }
   return true;
 }

@@ -39,6 +39,7 @@ import { BRIDGE_ENV_VARS, type BridgeConfig, loadBridgeConfig } from "./config.t
 import { createEmbeddingProvider } from "./embeddings.ts";
 import type { EmbeddedChroma } from "./embedded_chroma.ts";
 import { StoreUnavailableError } from "./store.ts";
+import { errorMessage } from "./_util.ts";
 
 /** Writes one JSON log line to stderr. */
 function log(level: "info" | "warn" | "error", msg: string, extra: Record<string, unknown> = {}) {
@@ -169,7 +170,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<void> {
     agentState: {
       onError: (error) =>
         log("warn", "agent_state update failed; retrying", {
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         }),
     },
   });

@@ -7,6 +7,7 @@
 import { ChromaClient, ChromaNotFoundError } from "chromadb";
 import { ConfigError } from "../../shared/config.ts";
 import { StoreUnavailableError } from "../store.ts";
+import { errorMessage } from "../_util.ts";
 
 /** Where and how to reach Chroma. */
 export interface ChromaConnection {
@@ -82,7 +83,7 @@ export function createChromaCall(
     } catch (error) {
       if (error instanceof StoreUnavailableError || error instanceof ConfigError) throw error;
       if (error instanceof ChromaNotFoundError) options.onNotFound?.();
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       throw new StoreUnavailableError(`Cannot ${what}: Chroma failed (${reason})`, {
         cause: error,
       });

@@ -22,7 +22,7 @@
  * @module
  */
 import { ConfigError } from "../shared/config.ts";
-import { type FlagSpecs, HELP_FLAG, helpText, parseFlags } from "./cli/flags.ts";
+import { type FlagSpecs, HELP_FLAG, helpText, parseFlags, wholeNumberFlag } from "./cli/flags.ts";
 import { loadVmConfig } from "../hooks/pipeline/vm_config.ts";
 import { createProgressBar } from "./replay/progress_bar.ts";
 import { replayFiles, resolveReplayInput, runReplay } from "./replay/replay.ts";
@@ -70,14 +70,6 @@ export const USAGE = helpText("deno task replay <dir-or-file> [flags]", {
   flags: FLAGS,
 });
 
-function whole(flag: string, text: string, max: number): number {
-  const value = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
-  if (!(value >= 1 && value <= max)) {
-    throw new TypeError(`Cannot use ${flag}="${text}": give a whole number from 1 to ${max}`);
-  }
-  return value;
-}
-
 /** Parses the replay's arguments (`"help"` when asked); throws `TypeError` saying what is wrong. */
 export function parseReplayArgs(args: readonly string[]): ReplayArgs | "help" {
   let parsed;
@@ -98,13 +90,19 @@ export function parseReplayArgs(args: readonly string[]): ReplayArgs | "help" {
   if (text("endpoint") !== undefined) result.endpoint = text("endpoint");
   if (text("state-dir") !== undefined) result.stateDir = text("state-dir");
   if (text("max-attempts") !== undefined) {
-    result.maxAttempts = whole("--max-attempts", text("max-attempts")!, 1_000_000);
+    result.maxAttempts = wholeNumberFlag("max-attempts", text("max-attempts")!, {
+      min: 1,
+      max: 1_000_000,
+    });
   }
   if (text("concurrency") !== undefined) {
-    result.concurrency = whole("--concurrency", text("concurrency")!, 64);
+    result.concurrency = wholeNumberFlag("concurrency", text("concurrency")!, { min: 1, max: 64 });
   }
   if (text("batch-events") !== undefined) {
-    result.batchEvents = whole("--batch-events", text("batch-events")!, 1_000);
+    result.batchEvents = wholeNumberFlag("batch-events", text("batch-events")!, {
+      min: 1,
+      max: 1_000,
+    });
   }
   return result;
 }

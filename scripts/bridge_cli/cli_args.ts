@@ -16,6 +16,7 @@ import {
   helpText,
   jsonFlag,
   parseFlags,
+  wholeNumberFlag,
 } from "../cli/flags.ts";
 
 /** Which command the arguments are for: `tail` takes fewer flags (no paging, no `q`). */
@@ -194,16 +195,6 @@ export function parseTime(flag: string, text: string, nowMs: number): string {
   );
 }
 
-function whole(flag: string, text: string, min: number, max: number): number {
-  const value = /^\d{1,7}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(value >= min && value <= max)) {
-    throw new TypeError(
-      `Cannot use --${flag}="${text}": give a whole number from ${min} to ${max}`,
-    );
-  }
-  return value;
-}
-
 /** Hook event names (PreToolUse, ...), which people give to --type by mistake. */
 const HOOK_NAMES = new Set(Object.keys(HOOK_EVENTS));
 
@@ -263,11 +254,13 @@ export function parseCliArgs(
     throw new TypeError((error as Error).message);
   }
   const limit = typeof values.limit === "string"
-    ? whole("limit", values.limit, 1, command === "query" ? 1_000 : 100_000)
+    ? wholeNumberFlag("limit", values.limit, { min: 1, max: command === "query" ? 1_000 : 100_000 })
     : command === "query"
     ? 50
     : 1_000;
-  const max = typeof values.max === "string" ? whole("max", values.max, 1, 1_000_000) : 10_000;
+  const max = typeof values.max === "string"
+    ? wholeNumberFlag("max", values.max, { min: 1, max: 1_000_000 })
+    : 10_000;
   return {
     url: access.url,
     ...(access.key ? { key: access.key } : {}),

@@ -136,6 +136,24 @@ export function parseFlags(
   return { values, positionals: parsed.positionals };
 }
 
+/**
+ * The value of `--<name>` as a whole number from `min` to `max` (at most 7 digits); else a
+ * `TypeError` that says what to give.
+ */
+export function wholeNumberFlag(
+  name: string,
+  text: string,
+  range: { min: number; max: number },
+): number {
+  const value = /^\d{1,7}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= range.min && value <= range.max)) {
+    throw new TypeError(
+      `Cannot use --${name}="${text}": give a whole number from ${range.min} to ${range.max}`,
+    );
+  }
+  return value;
+}
+
 /** The help text: a usage line, what the tool does, then each flag with its description. */
 export function helpText(
   usage: string,

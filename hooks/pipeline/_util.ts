@@ -1,7 +1,8 @@
 /**
- * Small helpers the VM side writes once: error text, identifier and whole-number checks, and an
- * abortable sleep. Zod-free and cheap to load: every hook imports it. (The redactor a VM process
- * builds from its configuration is `redactorFor` in `hook_context.ts`.)
+ * Small helpers the VM side writes once: error text, identifier and whole-number checks, an
+ * abortable sleep, and a forgiving environment read. Zod-free and cheap to load: every hook
+ * imports it. (The redactor a VM process builds from its configuration is `redactorFor` in
+ * `hook_context.ts`.)
  *
  * @module
  */
@@ -39,4 +40,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", done, { once: true });
   });
+}
+
+/** An environment variable, or `undefined` when it is unset, empty, or not permitted. */
+export function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -14,7 +14,8 @@ import { parseEvent } from "../../shared/schema.ts";
 import { createRedactor } from "../../shared/redact.ts";
 import { withLogDir } from "../testing/log_dir.ts";
 import { sealEvent } from "./envelope.ts";
-import { createHookPipeline, loadHookConfig } from "./hook_runner.ts";
+import { createHookPipeline } from "./hook_pipeline.ts";
+import { loadHookConfig } from "./hook_runner.ts";
 import { listSegments, segmentPath } from "./spool.ts";
 import { loadVmConfig } from "./vm_config.ts";
 

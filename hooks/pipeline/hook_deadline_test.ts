@@ -10,7 +10,8 @@ import { DEADLINE_MARKER, DEADLINE_RULE } from "../../shared/redact.ts";
 import { parseEvent } from "../../shared/schema.ts";
 import { withLogDir } from "../testing/log_dir.ts";
 import { runHookScript, spooledEvents } from "../testing/run_hook.ts";
-import { createHookPipeline, HOOK_REDACTION_DEADLINE_MS } from "./hook_runner.ts";
+import { createHookPipeline } from "./hook_pipeline.ts";
+import { HOOK_REDACTION_DEADLINE_MS } from "./hook_runner.ts";
 import { loadVmConfig } from "./vm_config.ts";
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createHookPipeline, loadHookConfig } from "./hook_runner.ts";
+import { createHookPipeline } from "./hook_pipeline.ts";
+import { loadHookConfig } from "./hook_runner.ts";
 import { parseEvent } from "../../shared/schema.ts";
 import {
   appendToSpool,

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { HOOK_EVENTS, type KnownHookEventName } from "../../shared/hook_events.ts";
 import { parseEvent } from "../../shared/schema.ts";
 import { withLogDir } from "../testing/log_dir.ts";
-import { createHookPipeline, mcpToolOf } from "./hook_runner.ts";
+import { createHookPipeline } from "./hook_pipeline.ts";
+import { mcpToolOf } from "./mcp.ts";
 import { loadVmConfig } from "./vm_config.ts";
 
 const DIR = new URL("../../testdata/claude-code/real-2.1.328/", import.meta.url).pathname;

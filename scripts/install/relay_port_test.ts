@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createHookPipeline } from "../../hooks/pipeline/hook_runner.ts";
+import { createHookPipeline } from "../../hooks/pipeline/hook_pipeline.ts";
 import { testConfig } from "../../hooks/pipeline/relay/_testing.ts";
 import {
   RELAY_SERVICE,

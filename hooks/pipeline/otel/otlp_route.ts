@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { HookPipeline } from "../hook_runner.ts";
+import type { HookPipeline } from "../hook_pipeline.ts";
 import { readBody } from "../relay/http_hook_server.ts";
 import {
   decodeOtlpBody,

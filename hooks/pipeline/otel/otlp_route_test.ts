@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createHookPipeline } from "../hook_runner.ts";
+import { createHookPipeline } from "../hook_pipeline.ts";
 import { LAYOUT, listSegments, segmentPath } from "../spool.ts";
 import { startHttpHookServer } from "../relay/http_hook_server.ts";
 import { readJsonl, testConfig } from "../relay/_testing.ts";

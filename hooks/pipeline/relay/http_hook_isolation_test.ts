@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { DEADLINE_RULE } from "../../../shared/redact.ts";
-import { createHookPipeline, type HookHint } from "../hook_runner.ts";
+import { createHookPipeline, type HookHint } from "../hook_pipeline.ts";
 import { relayCommand } from "../relay_launcher.ts";
 import { loadVmConfig } from "../vm_config.ts";
 import { listSegments, segmentPath } from "../spool.ts";

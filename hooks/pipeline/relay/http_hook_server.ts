@@ -1,7 +1,7 @@
 /**
  * The relay's loopback endpoint for Claude Code's `"type": "http"` hooks: Claude Code POSTs the
  * same JSON a command hook reads on stdin; the relay turns it into the same redacted envelope
- * (through the hook pipeline of `hooks/pipeline/hook_runner.ts`, built once) and appends it to the same
+ * (through the hook pipeline of `hooks/pipeline/hook_pipeline.ts`, built once) and appends it to the same
  * spool, with no process started per event.
  *
  * The answer is `200` with an empty body, sent once the line is in the spool: Claude Code takes
@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { type HookHint, type HookPipeline, REDACTION_BUDGET_MS } from "../hook_runner.ts";
+import { type HookHint, type HookPipeline, REDACTION_BUDGET_MS } from "../hook_pipeline.ts";
 import { otlpSignalOf } from "../otel/otlp_signal.ts";
 import type { RecordPool } from "./record_pool.ts";
 

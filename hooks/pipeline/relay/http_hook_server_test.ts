@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createHookPipeline } from "../hook_runner.ts";
+import { createHookPipeline } from "../hook_pipeline.ts";
 import { listSegments, segmentPath } from "../spool.ts";
 import {
   eventFromPath,

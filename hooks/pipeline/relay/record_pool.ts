@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { HookHint } from "../hook_runner.ts";
+import type { HookHint } from "../hook_pipeline.ts";
 import type { VmConfig } from "../vm_config.ts";
 import type { FromWorker, SentConfig, ToWorker } from "./record_worker.ts";
 

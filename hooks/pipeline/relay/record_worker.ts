@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHookPipeline, type HookHint, type HookPipeline } from "../hook_runner.ts";
+import { createHookPipeline, type HookHint, type HookPipeline } from "../hook_pipeline.ts";
 import type { VmConfig } from "../vm_config.ts";
 
 /** A {@linkcode VmConfig} as a worker can be sent it: a URL does not survive structured cloning. */

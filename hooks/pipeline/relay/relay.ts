@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { createHookPipeline, type HookPipeline } from "../hook_runner.ts";
+import { createHookPipeline, type HookPipeline } from "../hook_pipeline.ts";
 import { LAUNCH_MARKER } from "../relay_launcher.ts";
 import { baseContext, hostName, redactorFor, sessionRunId } from "../hook_context.ts";
 import { UNKNOWN_SESSION } from "../envelope.ts";

@@ -6,7 +6,7 @@ import {
   segmentAgo,
   startFakeBridge,
   writeSegment,
-} from "../hooks/pipeline/relay/_testing.ts";
+} from "../hooks/testing/relay.ts";
 import { withLogDir } from "../hooks/testing/log_dir.ts";
 
 const SCRIPT = new URL("./replay.ts", import.meta.url).pathname;

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { relayAlive } from "../hooks/pipeline/relay_launcher.ts";
 import { listSegments, segmentPath } from "../hooks/pipeline/spool.ts";
-import { readJsonl } from "../hooks/pipeline/relay/_testing.ts";
+import { readJsonl } from "../hooks/testing/relay.ts";
 import type { CheckResult } from "./install/doctor_result.ts";
 import { parseEnvFile } from "./install/env_file.ts";
 import { derivedRelayPort, RELAY_PORT_RANGE } from "./install/relay_port.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHookPipeline } from "../../hooks/pipeline/hook_pipeline.ts";
-import { testConfig } from "../../hooks/pipeline/relay/_testing.ts";
+import { testConfig } from "../../hooks/testing/relay.ts";
 import {
   RELAY_SERVICE,
   type RelayIdentity,

@@ -17,7 +17,7 @@ export function isRuntimeFile(path: string): boolean {
   const parts = path.split("/");
   const name = parts[parts.length - 1]!;
   if (!/\.(ts|json)$/.test(name)) return false;
-  if (name.endsWith("_test.ts") || name === "_testing.ts") return false;
+  if (name.endsWith("_test.ts")) return false;
   return !parts.slice(0, -1).includes("testing");
 }
 

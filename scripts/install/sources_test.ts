@@ -14,7 +14,7 @@ Deno.test("isRuntimeFile() keeps code and data, not tests or test helpers", () =
   assert.equal(isRuntimeFile("hooks/pipeline/relay/pump.ts"), true);
   assert.equal(isRuntimeFile("bridge/usage/prices.json"), true);
   assert.equal(isRuntimeFile("hooks/pipeline/spool_test.ts"), false);
-  assert.equal(isRuntimeFile("hooks/pipeline/relay/_testing.ts"), false);
+  assert.equal(isRuntimeFile("hooks/testing/relay.ts"), false);
   assert.equal(isRuntimeFile("hooks/testing/run_hook.ts"), false);
   assert.equal(isRuntimeFile("hooks/README.md"), false);
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHookPipeline } from "../hook_pipeline.ts";
 import { LAYOUT, listSegments, segmentPath } from "../spool.ts";
 import { startHttpHookServer } from "../relay/http_hook_server.ts";
-import { readJsonl, testConfig } from "../relay/_testing.ts";
+import { readJsonl, testConfig } from "../../testing/relay.ts";
 import { encodeExportRequest } from "./otlp_protobuf.ts";
 import { RETRY_AFTER_SECONDS } from "./otlp_route.ts";
 

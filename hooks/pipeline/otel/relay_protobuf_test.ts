@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { loadVmConfig } from "../vm_config.ts";
 import { RELAY_RUN_FLAGS, relayPermissionFlags, relayScriptPath } from "../relay_launcher.ts";
 import { listSegments, segmentPath } from "../spool.ts";
-import { readJsonl } from "../relay/_testing.ts";
+import { readJsonl } from "../../testing/relay.ts";
 import { cacheOtlpProtobuf } from "../../../scripts/install/deno_cache.ts";
 import { encodeExportRequest } from "./otlp_protobuf.ts";
 

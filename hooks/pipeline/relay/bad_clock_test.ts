@@ -14,7 +14,7 @@ import {
 import { readCheckpoint, SPOOL_START } from "./checkpoint.ts";
 import { relayFiles, runRelay } from "./relay.ts";
 import { logDirSource, SpoolReader } from "./spool_reader.ts";
-import { fakeEvent, startFakeBridge, testConfig } from "./_testing.ts";
+import { fakeEvent, startFakeBridge, testConfig } from "../../testing/relay.ts";
 import { withLogDir } from "../../testing/log_dir.ts";
 
 const DAY = 86_400_000;

@@ -8,7 +8,7 @@ import {
   type RelayIdentity,
   startHttpHookServer,
 } from "./http_hook_server.ts";
-import { readJsonl, testConfig } from "./_testing.ts";
+import { readJsonl, testConfig } from "../../testing/relay.ts";
 
 const FIXTURES = new URL("../../../testdata/claude-code/payloads/", import.meta.url);
 

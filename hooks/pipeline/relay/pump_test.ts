@@ -12,7 +12,7 @@ import {
   segmentAgo,
   startFakeBridge,
   writeSegment,
-} from "./_testing.ts";
+} from "../../testing/relay.ts";
 import { withLogDir } from "../../testing/log_dir.ts";
 
 Deno.test("pump() ships everything, dead-letters, quarantines and checkpoints durably", async () => {

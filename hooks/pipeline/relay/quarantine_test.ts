@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { appendDeadLetters } from "./dead_letter.ts";
 import { appendQuarantine, QUARANTINE_LINE_CHARS } from "./quarantine.ts";
-import { readJsonl } from "./_testing.ts";
+import { readJsonl } from "../../testing/relay.ts";
 
 Deno.test("appendQuarantine() keeps where a bad line was and cuts long ones", async () => {
   const dir = await Deno.makeTempDir();

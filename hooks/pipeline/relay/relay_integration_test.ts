@@ -8,7 +8,7 @@ import { makeEvent } from "../../../bridge/testing/fakes.ts";
 import { relayCommand } from "../relay_launcher.ts";
 import { listSegments } from "../spool.ts";
 import { runRelay } from "./relay.ts";
-import { readJsonl, segmentAgo, testConfig, writeSegment } from "./_testing.ts";
+import { readJsonl, segmentAgo, testConfig, writeSegment } from "../../testing/relay.ts";
 import { withLogDir as withTempLogDir } from "../../testing/log_dir.ts";
 
 const withLogDir = (fn: (logDir: string) => Promise<void>) =>

@@ -12,7 +12,7 @@ import {
   startFakeBridge,
   testConfig,
   writeSegment,
-} from "./_testing.ts";
+} from "../../testing/relay.ts";
 import { withLogDir } from "../../testing/log_dir.ts";
 
 Deno.test("runRelay() ships the spool, deletes closed shipped segments, and exits when idle", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { classifyResponse, createShipper, DeliveryError, type SendOutcome } from "./shipper.ts";
-import { type FakeBridge, fakeEvent, startFakeBridge } from "./_testing.ts";
+import { type FakeBridge, fakeEvent, startFakeBridge } from "../../testing/relay.ts";
 
 const lines = (n: number, from = 0) =>
   Array.from({ length: n }, (_, i) => ({ text: JSON.stringify(fakeEvent(from + i)) }));

@@ -8,7 +8,7 @@ import {
   SpoolReader,
   wellFormedLine,
 } from "./spool_reader.ts";
-import { fakeEvent, position, segmentAgo, writeSegment } from "./_testing.ts";
+import { fakeEvent, position, segmentAgo, writeSegment } from "../../testing/relay.ts";
 import { withLogDir } from "../../testing/log_dir.ts";
 
 const seqs = (batch: SpoolBatch | undefined) =>

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { loadVmConfig, type VmConfig } from "../vm_config.ts";
-import { ensureDir, LAYOUT, segmentName } from "../spool.ts";
-import type { Checkpoint } from "./checkpoint.ts";
+import { loadVmConfig, type VmConfig } from "../pipeline/vm_config.ts";
+import { ensureDir, LAYOUT, segmentName } from "../pipeline/spool.ts";
+import type { Checkpoint } from "../pipeline/relay/checkpoint.ts";
 
 /** One request the fake bridge received. */
 export interface ReceivedRequest {

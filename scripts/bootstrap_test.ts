@@ -19,7 +19,7 @@ import { parseEnvFile } from "./install/env_file.ts";
 import { WIRED_EVENTS } from "./install/hooks_block.ts";
 import { BACKUP_SUFFIX } from "./install/settings_merge.ts";
 import { wrapperNames } from "./install/wrappers.ts";
-import { freePort, output, runTask, runWrapper, waitFor } from "./testing/tasks.ts";
+import { freePort, runTask, runWrapper, waitFor } from "./testing/tasks.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const TASKS = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`)).tasks;
@@ -424,58 +424,6 @@ Deno.test("bootstrap installs hooks that deliver from a bare environment, and un
     await Deno.remove(root, { recursive: true });
   }
 });
-
-Deno.test("bootstrap_vm.sh runs bootstrap with the deno it finds, its arguments passed on", async () => {
-  const root = await Deno.makeTempDir({ prefix: "zo-bootstrap-vm-test-" });
-  try {
-    // A stand-in deno of the pinned version that records how it was run.
-    await Deno.mkdir(`${root}/deno/bin`, { recursive: true });
-    const fake = `${root}/deno/bin/deno`;
-    await Deno.writeTextFile(
-      fake,
-      '#!/bin/sh\nif [ "$1" = --version ]; then echo "deno 2.9.6 (stable)"; exit 0; fi\n' +
-        `printf '%s\\n' "$PATH" "$@" > ${root}/ran\n`,
-    );
-    await Deno.chmod(fake, 0o755);
-    const run = await output(
-      new Deno.Command("env", {
-        args: [
-          "-i",
-          "PATH=/usr/bin:/bin",
-          `HOME=${root}`,
-          `DENO_PREFIX=${root}/deno`,
-          "bash",
-          `${REPO}/scripts/bootstrap_vm.sh`,
-          "--project-id",
-          "acme corp",
-          "--dry-run",
-        ],
-        cwd: root,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }),
-    );
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, new RegExp(`using ${fake}`));
-    const [path, ...args] = (await Deno.readTextFile(`${root}/ran`)).trimEnd().split("\n");
-    assert.ok(path!.startsWith(`${root}/deno/bin:`));
-    assert.deepEqual(args, [
-      "task",
-      "--quiet",
-      "--node-modules-dir=manual",
-      "--config",
-      `${REPO}/deno.json`,
-      "bootstrap",
-      "--project-id",
-      "acme corp",
-      "--dry-run",
-    ]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
-
 Deno.test("the module docs of bootstrap and doctor give their tasks' exact commands", async () => {
   for (const name of ["bootstrap", "doctor"]) {
     const text = await Deno.readTextFile(`${REPO}/scripts/${name}.ts`);

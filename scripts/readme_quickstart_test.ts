@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { startTestBridge } from "../bridge/testing/bridge.ts";
+import { freePort } from "./testing/tasks.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 
@@ -29,13 +30,6 @@ async function relayPids(logDir: string): Promise<number[]> {
   return new TextDecoder().decode(output.stdout).split("\n")
     .filter((line) => line.includes("hooks/relay.ts") && line.includes(`--allow-write=${logDir} `))
     .map((line) => Number(line.trim().split(/\s+/)[0]));
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 Deno.test("README.md's quickstart, pasted whole, prints the event the bridge stored", async () => {

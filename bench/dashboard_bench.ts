@@ -23,7 +23,7 @@
  */
 import { ChromaStore } from "../bridge/chroma_store.ts";
 import { TestStore } from "../bridge/testing/store.ts";
-import { fixtureSession } from "../bridge/dashboard/fixture_session.ts";
+import { fixtureSession } from "../bridge/testing/dashboard_session.ts";
 import { startEmbeddedChroma } from "../bridge/embedded_chroma.ts";
 import { spawnBridge } from "../bridge/testing/bridge.ts";
 import { runLoad } from "../bridge/testing/load.ts";

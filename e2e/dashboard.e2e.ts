@@ -24,7 +24,7 @@ import {
   fixtureResumedSession,
   fixtureSession,
   fixtureUsage,
-} from "../bridge/dashboard/fixture_session.ts";
+} from "../bridge/testing/dashboard_session.ts";
 import { artifactsDir, launchChromium } from "./browser.ts";
 
 const SESSION_A = "sess-a-00893aaf-19fa-41d2-8238-13269b9b3ca0";

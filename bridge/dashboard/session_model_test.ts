@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Event } from "../../shared/schema.ts";
-import { fixtureSession, fixtureUsage } from "./fixture_session.ts";
+import { fixtureSession, fixtureUsage } from "../testing/dashboard_session.ts";
 import {
   addLiveEvents,
   allKeys,

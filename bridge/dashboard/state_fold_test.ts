@@ -7,7 +7,7 @@ import {
   TOOL_CALL_HOOKS as SERVER_TOOL_CALL_HOOKS,
 } from "../agent_state.ts";
 import { buildTimeline } from "./static/timeline_model.js";
-import { fixtureSession, fixtureUsage } from "./fixture_session.ts";
+import { fixtureSession, fixtureUsage } from "../testing/dashboard_session.ts";
 import {
   distinctSessions,
   foldLiveEvent,

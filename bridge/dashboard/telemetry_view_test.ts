@@ -14,7 +14,7 @@ import {
   payloadsFromMetrics,
 } from "../../hooks/pipeline/otel/telemetry_payloads.ts";
 import { telemetryEvent } from "../../hooks/pipeline/otel/telemetry_event.ts";
-import { fixtureSession } from "./fixture_session.ts";
+import { fixtureSession } from "../testing/dashboard_session.ts";
 import { eventLabel, sessionFacts } from "./static/session_model.js";
 import { buildTimeline, eventsOf, filterTimeline } from "./static/timeline_model.js";
 

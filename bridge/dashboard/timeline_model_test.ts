@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Event } from "../../shared/schema.ts";
-import { FIXTURE_AGENT_ID, fixtureSession, fixtureUsage } from "./fixture_session.ts";
+import { FIXTURE_AGENT_ID, fixtureSession, fixtureUsage } from "../testing/dashboard_session.ts";
 import {
   buildTimeline,
   eventsOf,

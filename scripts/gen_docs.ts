@@ -2,7 +2,7 @@
  * Writes the artefacts generated from code: `docs/schema.json` (JSON Schema of the envelope),
  * the generated sections of `docs/schema.md` (fields, event types, hook mapping, redaction rules,
  * hashed fields, limits), of `README.md` (configuration table) and of `docs/SECURITY.md` (the
- * permission flags of every script, `permissions_doc.ts`), and the 31 entry shims
+ * permission flags of every script, `permissions_doc.ts`), and the 35 entry shims
  * `hooks/<event>.ts` (`hook_shims.ts`). With `--check`, writes nothing and exits 1 when a
  * committed file differs from what the code generates.
  *

@@ -25,6 +25,7 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { loadVmConfig, logDirProblem } from "./pipeline/vm_config.ts";
 import { runRelay } from "./pipeline/relay/relay.ts";
 
@@ -43,24 +44,49 @@ export const USAGE = "Usage: hooks/relay.ts [--on-demand | --service] [--port=<n
   "  --port=<n>   serve http hooks on 127.0.0.1:<n> instead of ZO_RELAY_PORT (0: any free port)\n" +
   "  --no-http    serve no http hooks";
 
-/** Parses the relay's flags; throws `TypeError` naming a bad one. */
+/**
+ * Parses the relay's flags with `node:util`'s `parseArgs`, the parser of every CLI here (the
+ * relay cannot import `scripts/cli/flags.ts`: bootstrap copies only what a VM runs); throws
+ * `TypeError` naming a bad one. Of `--on-demand` and `--service`, the last one given wins.
+ */
 export function parseRelayFlags(args: readonly string[]): RelayFlags {
-  const flags: RelayFlags = { mode: "on-demand", help: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--on-demand") flags.mode = "on-demand";
-    else if (arg === "--service") flags.mode = "service";
-    else if (arg === "--no-http") flags.port = null;
-    else if (arg === "--help" || arg === "-h") flags.help = true;
-    else if (arg === "--port" || arg.startsWith("--port=")) {
-      const text = arg === "--port" ? args[++i] ?? "" : arg.slice("--port=".length);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: {
+        "on-demand": { type: "boolean" },
+        service: { type: "boolean" },
+        "no-http": { type: "boolean" },
+        port: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+      tokens: true,
+    });
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string };
+    const arg = /'([^' ]+)/.exec(message)?.[1] ?? message;
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && arg === "--port") {
+      throw new TypeError(`Cannot use --port "": give a port from 0 to 65535`);
+    }
+    const why = code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" ? "it takes no value" : "unknown";
+    throw new TypeError(`Cannot use flag "${arg}": ${why}\n${USAGE}`);
+  }
+  const flags: RelayFlags = { mode: "on-demand", help: parsed.values.help === true };
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== "option") continue;
+    if (token.name === "on-demand") flags.mode = "on-demand";
+    else if (token.name === "service") flags.mode = "service";
+    else if (token.name === "no-http") flags.port = null;
+    else if (token.name === "port") {
+      const text = token.value ?? "";
       const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
       if (!(port >= 0 && port <= 65535)) {
         throw new TypeError(`Cannot use --port "${text}": give a port from 0 to 65535`);
       }
       flags.port = port;
-    } else {
-      throw new TypeError(`Cannot use flag "${arg}": unknown\n${USAGE}`);
     }
   }
   return flags;

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { relayAlive } from "./pipeline/relay_launcher.ts";
 import { DEFAULT_LINGER_MS, runCollector } from "./pipeline/usage/collector.ts";
 import { loadVmConfig, type VmConfig } from "./pipeline/vm_config.ts";
@@ -34,12 +35,18 @@ export function lingerOf(config: VmConfig): { lingerMs: number; pollMs: number }
 /** Usage text of `hooks/usage_collector.ts`. */
 export const USAGE = "Usage: hooks/usage_collector.ts --dir=<transcript-dir>";
 
-/** The transcript directory named by `--dir=`; throws `TypeError` on anything else. */
+/**
+ * The transcript directory named by `--dir=`, parsed by `node:util`'s `parseArgs` as every CLI's
+ * flags are; throws `TypeError` on anything else.
+ */
 export function parseCollectorFlags(args: readonly string[]): { dir: string } {
   let dir: string | undefined;
-  for (const arg of args) {
-    if (arg.startsWith("--dir=")) dir = arg.slice("--dir=".length);
-    else throw new TypeError(`Cannot use flag "${arg}": unknown\n${USAGE}`);
+  try {
+    dir = parseArgs({ args: [...args], options: { dir: { type: "string" } }, strict: true })
+      .values.dir;
+  } catch (error) {
+    const arg = /'([^' ]+)/.exec((error as Error).message)?.[1] ?? String(error);
+    throw new TypeError(`Cannot use flag "${arg}": unknown\n${USAGE}`);
   }
   if (dir === undefined || !dir.startsWith("/")) {
     throw new TypeError(`Cannot collect usage: give --dir=<transcript-dir>, absolute\n${USAGE}`);

@@ -5,7 +5,7 @@
  * own checkpoint (in `<dir>/.replay/` or `<file>.replay/`, or `--state-dir`), so a rerun resumes
  * where an interrupted one stopped; it never deletes what it ships.
  *
- *     deno task replay <dir-or-file> [--endpoint=<url>] [--state-dir=<dir>] [--restart]
+ *     deno task replay <dir-or-file> [--endpoint=<url>] [--key-file=<file>] [--state-dir=<dir>] [--restart]
  *       [--max-attempts=<n>] [--concurrency=<n>] [--batch-events=<n>]
  *
  * which runs
@@ -13,7 +13,8 @@
  *     deno run --allow-read --allow-write --allow-net --allow-env=ZO_EVENT_ENDPOINT,ZO_INGEST_KEY,ZO_API_KEY scripts/replay.ts <dir-or-file> [flags]
  *
  * (narrower: `--allow-read=<path>,<state-dir> --allow-write=<state-dir>
- * --allow-net=<endpoint-host>`). The ingest key comes from `ZO_INGEST_KEY` (the old name `ZO_API_KEY` still works).
+ * --allow-net=<endpoint-host>`). The ingest key comes from `--key-file` (its first line), `--key`, or
+ * `ZO_INGEST_KEY` (the old name `ZO_API_KEY` still works).
  *
  * Exit status: 0 when everything was shipped (or dead-lettered, or quarantined: see the state
  * dir); 1 when the endpoint is unset, or unreachable or refusing the key after the retries
@@ -32,6 +33,10 @@ import { DeliveryError } from "../hooks/pipeline/relay/shipper.ts";
 export interface ReplayArgs {
   path: string;
   endpoint?: string;
+  /** `--key`: the ingest key itself. */
+  key?: string;
+  /** `--key-file`: a file whose first line is the ingest key. */
+  keyFile?: string;
   stateDir?: string;
   restart: boolean;
   maxAttempts?: number;
@@ -44,6 +49,16 @@ const FLAGS: FlagSpecs = {
     type: "string",
     value: "<url>",
     description: "the bridge's ingest URL (default $ZO_EVENT_ENDPOINT)",
+  },
+  "key-file": {
+    type: "string",
+    value: "<file>",
+    description: "the ingest key from this file's first line (default $ZO_INGEST_KEY)",
+  },
+  key: {
+    type: "string",
+    value: "<key>",
+    description: "the ingest key itself (it then sits in your shell history: prefer the above)",
   },
   "state-dir": {
     type: "string",
@@ -66,7 +81,7 @@ export const USAGE = helpText("deno task replay <dir-or-file> [flags]", {
   summary:
     "Ships a spool, a log dir, a directory of .jsonl files or one .jsonl file to the bridge\n" +
     "by hand, with a progress bar on stderr; a rerun resumes where an interrupted one stopped.\n" +
-    "The key comes from $ZO_INGEST_KEY (the old name ZO_API_KEY still works).",
+    "The key comes from --key-file, --key or $ZO_INGEST_KEY (the old name ZO_API_KEY still works).",
   flags: FLAGS,
 });
 
@@ -88,6 +103,11 @@ export function parseReplayArgs(args: readonly string[]): ReplayArgs | "help" {
   const text = (name: string) => values[name] as string | undefined;
   const result: ReplayArgs = { path, restart: values.restart === true };
   if (text("endpoint") !== undefined) result.endpoint = text("endpoint");
+  if (text("key") !== undefined && text("key-file") !== undefined) {
+    throw new TypeError("Cannot use both --key and --key-file: give one");
+  }
+  if (text("key") !== undefined) result.key = text("key");
+  if (text("key-file") !== undefined) result.keyFile = text("key-file");
   if (text("state-dir") !== undefined) result.stateDir = text("state-dir");
   if (text("max-attempts") !== undefined) {
     result.maxAttempts = wholeNumberFlag("max-attempts", text("max-attempts")!, {
@@ -140,6 +160,18 @@ export async function main(args: readonly string[] = Deno.args): Promise<never> 
     if (!(error instanceof ConfigError)) throw error;
     say(error.message);
     Deno.exit(1);
+  }
+  if (parsed.key !== undefined) {
+    apiKey = parsed.key || undefined;
+    apiKeyVariable = "--key";
+  } else if (parsed.keyFile !== undefined) {
+    try {
+      apiKey = (await Deno.readTextFile(parsed.keyFile)).split("\n")[0]!.trim() || undefined;
+    } catch (error) {
+      say(`Cannot read --key-file ${parsed.keyFile}: ${(error as Error).message}`);
+      Deno.exit(1);
+    }
+    apiKeyVariable = "--key-file";
   }
   if (!endpoint) {
     say(

@@ -45,6 +45,8 @@ Deno.test("parseReplayArgs() reads the path and flags, and names a bad one", () 
   assert.throws(() => parseReplayArgs(["/x", "--batch-events=0"]), /from 1 to 1000/);
   assert.throws(() => parseReplayArgs(["/x", "/y"]), /give one directory or file/);
   assert.equal(parseReplayArgs(["--help"]), "help");
+  assert.equal((parseReplayArgs(["/x", "--key-file=/k"]) as { keyFile?: string }).keyFile, "/k");
+  assert.throws(() => parseReplayArgs(["/x", "--key=a", "--key-file=/k"]), /give one/);
   assert.deepEqual(parseReplayArgs(["/x", "--endpoint", "http://h/ingest"]), {
     path: "/x",
     endpoint: "http://h/ingest",
@@ -134,6 +136,25 @@ Deno.test("deno task replay fails clearly without an endpoint or a reachable bri
       assert.deepEqual(healthy.accepted.map((e) => e.seq), [2, 3], "only what was left");
     } finally {
       await healthy.close();
+    }
+  });
+});
+
+Deno.test("deno task replay --key-file sends the file's key, not the environment's", async () => {
+  await withLogDir(async (logDir) => {
+    await writeSegment(logDir, segmentAgo(20), [fakeEvent(0)]);
+    const keyFile = `${logDir}/ingest.key`;
+    await Deno.writeTextFile(keyFile, "from-file\n");
+    const bridge = startFakeBridge();
+    try {
+      const run = await replay([logDir, `--key-file=${keyFile}`], {
+        ZO_EVENT_ENDPOINT: bridge.url.href,
+        ZO_INGEST_KEY: "from-env",
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(bridge.requests[0]!.headers.get("authorization"), "Bearer from-file");
+    } finally {
+      await bridge.close();
     }
   });
 });

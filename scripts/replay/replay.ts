@@ -12,7 +12,8 @@ import type { BackoffOptions } from "../../hooks/pipeline/relay/backoff.ts";
 import { readCheckpoint, SPOOL_START } from "../../hooks/pipeline/relay/checkpoint.ts";
 import { pump, type PumpFiles, type PumpTotals } from "../../hooks/pipeline/relay/pump.ts";
 import { createShipper, DeliveryError } from "../../hooks/pipeline/relay/shipper.ts";
-import { SpoolReader, type SpoolSource } from "../../hooks/pipeline/relay/spool_reader.ts";
+import { SpoolReader } from "../../hooks/pipeline/relay/spool_reader.ts";
+import type { SpoolSource } from "../../hooks/pipeline/relay/spool_source.ts";
 
 /** A resolved replay input: what to read, and where to keep the replay's state. */
 export interface ReplayInput {

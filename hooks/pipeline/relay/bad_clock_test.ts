@@ -13,7 +13,8 @@ import {
 } from "../spool.ts";
 import { readCheckpoint, SPOOL_START } from "./checkpoint.ts";
 import { relayFiles, runRelay } from "./relay.ts";
-import { logDirSource, SpoolReader } from "./spool_reader.ts";
+import { SpoolReader } from "./spool_reader.ts";
+import { logDirSource } from "./spool_source.ts";
 import { fakeEvent, startFakeBridge, testConfig } from "../../testing/relay.ts";
 import { withLogDir } from "../../testing/log_dir.ts";
 

@@ -4,7 +4,8 @@ import { readCheckpoint, SPOOL_START } from "./checkpoint.ts";
 import { pump } from "./pump.ts";
 import { relayFiles } from "./relay.ts";
 import { createShipper, DeliveryError } from "./shipper.ts";
-import { logDirSource, SpoolReader } from "./spool_reader.ts";
+import { SpoolReader } from "./spool_reader.ts";
+import { logDirSource } from "./spool_source.ts";
 import {
   fakeEvent,
   position,

@@ -24,7 +24,8 @@ import { acquireRelayLock } from "./instance_lock.ts";
 import { type DeleteOutcome, pump, type PumpFiles, type PumpTotals } from "./pump.ts";
 import { createShipper, DeliveryError, type Shipper } from "./shipper.ts";
 import { keyFingerprint, writeRelayStatus } from "./relay_status.ts";
-import { logDirSource, type ShippedFile, SpoolReader } from "./spool_reader.ts";
+import { type ShippedFile, SpoolReader } from "./spool_reader.ts";
+import { logDirSource } from "./spool_source.ts";
 import { errorMessage, sleep } from "../_util.ts";
 
 /** Options of {@linkcode runRelay}. */

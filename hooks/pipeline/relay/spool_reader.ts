@@ -7,39 +7,11 @@
  *
  * @module
  */
-import { isSegmentClosed, listSegments, segmentPath } from "../spool.ts";
 import { type Checkpoint, comparePositions } from "./checkpoint.ts";
 import { openExisting } from "../safe_open.ts";
 import type { QuarantinedLine } from "./quarantine.ts";
-import { repairStrings } from "../../../shared/well_formed.ts";
-
-/** Where a reader finds its files: a live spool, or a directory or file being replayed. */
-export interface SpoolSource {
-  /** The files, oldest first by name. */
-  list(): Promise<string[]>;
-  /** Absolute path of file `name`. */
-  path(name: string): string;
-  /** True when nobody appends to `name` any more (its torn last line is then corrupt). */
-  isClosed(name: string, nowMs: number): boolean;
-  /**
-   * True when names come from the VM's clock, which may jump back: a file named before the
-   * checkpoint may hold lines never read, so every file present is read (from the checkpoint's
-   * offset for its own file, else from its start) and shipped files must be deleted (the live
-   * spool). False or unset: names sort in write order and files named before the checkpoint are
-   * shipped (a replay, whose files stay).
-   */
-  clockNamed?: boolean;
-}
-
-/** The live spool of a log dir: `spool/<segment>.jsonl`, closed by the segment rules. */
-export function logDirSource(logDir: string): SpoolSource {
-  return {
-    list: () => listSegments(logDir),
-    path: (name) => segmentPath(logDir, name),
-    isClosed: (name, nowMs) => isSegmentClosed(name, nowMs),
-    clockNamed: true,
-  };
-}
+import { deadLetteredEnvelope, lineProblem, wellFormedLine } from "./spool_line.ts";
+import type { SpoolSource } from "./spool_source.ts";
 
 /** One envelope line of the spool. */
 export interface SpoolLine {
@@ -98,22 +70,6 @@ export const DEFAULT_BATCH_BYTES = 1024 * 1024;
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
 const NEWLINE = 0x0a;
-
-/** Why a line is not an envelope, or undefined when it is one (a JSON object). */
-export function lineProblem(text: string): string | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    return `not JSON: ${(error as Error).message}`;
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return `not a JSON object: ${
-      value === null ? "null" : Array.isArray(value) ? "array" : typeof value
-    }`;
-  }
-  return undefined;
-}
 
 /**
  * A cursor over a spool. `next()` reads the next batch; `commit(batch)` (in `seq` order, after
@@ -538,34 +494,4 @@ export class SpoolReader {
     batch.bytes += bytes;
     return true;
   }
-}
-
-/** A surrogate escape in JSON text (`\ud800`...`\udfff`); pairs match too, and are let through. */
-const SURROGATE_ESCAPE = /\\u[dD][89abcdefABCDEF]/;
-
-/**
- * `text` with every lone surrogate in its strings repaired to U+FFFD: the bridge refuses such a
- * string, and a line holding one would be retried for ever. Lines written by an older hook (or
- * by hand) can hold one as a JSON escape; only lines holding an escape of a surrogate are parsed.
- */
-export function wellFormedLine(text: string): string {
-  if (!SURROGATE_ESCAPE.test(text)) return text;
-  const value = JSON.parse(text);
-  const repaired = repairStrings(value);
-  return repaired === value ? text : JSON.stringify(repaired);
-}
-
-/**
- * The envelope inside a line of `relay/dead_letter.jsonl` (`{"at", "reason", "event"}`), so a
- * dead-letter file can be replayed as it is once the cause is fixed; undefined for any other line.
- * Envelopes start with `{"event_id"`, so only dead-letter lines are parsed a second time.
- */
-export function deadLetteredEnvelope(text: string): string | undefined {
-  if (!text.startsWith('{"at":')) return undefined;
-  const value = JSON.parse(text) as Record<string, unknown>;
-  const event = value.event;
-  return typeof value.reason === "string" && event !== null && typeof event === "object" &&
-      !Array.isArray(event)
-    ? JSON.stringify(event)
-    : undefined;
 }

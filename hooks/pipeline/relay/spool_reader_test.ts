@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import { LAYOUT } from "../spool.ts";
 import { SPOOL_START } from "./checkpoint.ts";
-import {
-  logDirSource,
-  MAX_LINE_BYTES,
-  type SpoolBatch,
-  SpoolReader,
-  wellFormedLine,
-} from "./spool_reader.ts";
+import { MAX_LINE_BYTES, type SpoolBatch, SpoolReader } from "./spool_reader.ts";
+import { wellFormedLine } from "./spool_line.ts";
+import { logDirSource } from "./spool_source.ts";
 import { fakeEvent, position, segmentAgo, writeSegment } from "../../testing/relay.ts";
 import { withLogDir } from "../../testing/log_dir.ts";
 

@@ -11,14 +11,9 @@ import { type Level, LIMITS } from "../../../shared/contract.ts";
 import type { Event } from "../../../shared/schema.ts";
 import { type EventContext, sealEvent, type SealOptions, UNKNOWN_SESSION } from "../envelope.ts";
 import { clip } from "../message_templates.ts";
+import { identifier } from "../_util.ts";
 
 type Json = Record<string, unknown>;
-
-function identifier(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 && value.length <= LIMITS.idChars
-    ? value
-    : undefined;
-}
 
 function attributesOf(data: Json): Json {
   const value = data.attributes;

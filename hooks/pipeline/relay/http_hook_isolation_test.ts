@@ -13,7 +13,7 @@ import { loadVmConfig } from "../vm_config.ts";
 import { listSegments, segmentPath } from "../spool.ts";
 import { startHttpHookServer } from "./http_hook_server.ts";
 import { createRecordPool, type RecordPool, type RecordPoolOptions } from "./record_pool.ts";
-import { readJsonl, testConfig } from "./_testing.ts";
+import { readJsonl, testConfig } from "../../testing/relay.ts";
 
 const HANGING_WORKER = new URL("../../testing/hanging_worker.ts", import.meta.url);
 

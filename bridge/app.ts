@@ -27,6 +27,7 @@ import { createGroupCommitter, type GroupCommitOptions, QueueFullError } from ".
 import type { GroupCommitter } from "./group_commit.ts";
 import { createByteBudget, DEFAULT_INGEST_LIMITS, type IngestLimits } from "./ingest_body.ts";
 import { createLiveHub, type LiveHub, type LiveHubOptions } from "./live.ts";
+import { createIngestRedaction, type IngestRedaction } from "./ingest_redaction.ts";
 import { type BridgeMetrics, createMetrics } from "./metrics.ts";
 import { clipError } from "./routes/ingest.ts";
 import type { Route, RouteDeps } from "./routes/route.ts";
@@ -58,6 +59,11 @@ export interface AppOptions {
   live?: Omit<LiveHubOptions, "registry">;
   /** Tuning of the agent_state updater (run when the store keeps `agentStateRecords`). */
   agentState?: AgentStateUpdaterOptions;
+  /**
+   * The second redaction pass at ingest (`ingest_redaction.ts`); default: on, built on the first
+   * ingest. `false` turns it off (benchmarks and tests that measure without it).
+   */
+  redaction?: IngestRedaction | false;
 }
 
 /** The bridge's request handler, with the parts tests and the entry point look at. */
@@ -79,6 +85,17 @@ const ROUTE_LIST = ROUTE_TABLE.map((route) => `${route.method} ${route.path}`).j
 
 // deno-lint-ignore no-console -- the request log is the point: one JSON line per request
 const stderrLog = (line: string) => console.error(line);
+
+/** The default redaction pass, built (its rules compiled) when the first event comes. */
+function lazyRedaction(): IngestRedaction {
+  let built: Promise<IngestRedaction> | undefined;
+  return {
+    async redact(event) {
+      built ??= createIngestRedaction();
+      return await (await built).redact(event);
+    },
+  };
+}
 
 /** Creates the handler. Checks its options once, here. */
 export function createApp(options: AppOptions): App {
@@ -111,6 +128,7 @@ export function createApp(options: AppOptions): App {
     prices: options.prices ?? builtinPrices(),
     unavailableRetryAfterSeconds: retryAfter,
     metricsPublic: options.metricsPublic ?? false,
+    redaction: options.redaction === false ? undefined : options.redaction ?? lazyRedaction(),
   };
 
   async function dispatch(

@@ -41,6 +41,8 @@ export interface BridgeMetrics {
   claudeCode: ClaudeCodeMetrics;
   duplicates(count: number): void;
   rejected(reason: RejectReason, count: number): void;
+  /** Rules the bridge's redaction fired on one ingested event (`zo_ingest_redactions_total`). */
+  redactedAtIngest(rules: readonly string[]): void;
   /** One `store.write` call: its duration and size. */
   observeWrite(size: number, seconds: number): void;
   /** Where `zo_ingest_queue_events` reads its value when scraped. */
@@ -107,6 +109,13 @@ export function createMetrics(): BridgeMetrics {
     labelNames: ["reason"] as const,
     registers: [registry],
   });
+  const redactions = new client.Counter({
+    name: "zo_ingest_redactions_total",
+    help: "Events received (a retry counts again) in which the bridge's second redaction pass " +
+      "found a secret the VM had left, by rule (the built-in rules' ids: a bounded set).",
+    labelNames: ["rule"] as const,
+    registers: [registry],
+  });
   const writeDuration = new client.Histogram({
     name: "zo_chroma_write_duration_seconds",
     help: "Duration of one batched write into Chroma.",
@@ -143,6 +152,9 @@ export function createMetrics(): BridgeMetrics {
     },
     rejected(reason, count) {
       if (count > 0) rejected.inc({ reason }, count);
+    },
+    redactedAtIngest(rules) {
+      for (const rule of rules) redactions.inc({ rule });
     },
     observeWrite(size, seconds) {
       writeDuration.observe(seconds);

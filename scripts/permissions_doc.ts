@@ -143,6 +143,9 @@ export const TASK_REASONS: Readonly<Record<string, string>> = {
   tail: "Follows the bridge's `GET /live` and fills gaps from `GET /query` (a host known only at " +
     "run time); reads only a `--key-file` under `~/.config/zo/`.",
   "bench:redact": "Pure computation: no permission at all.",
+  "bench:ingest-redaction":
+    "Reads the fixture payloads under testdata/; the bridge's app runs in process over an " +
+    "in-memory store: no network, no Chroma.",
   "bench:hook":
     "Runs hooks and empty scripts by the deno binary's absolute path, and `/usr/bin/time` for " +
     "peak memory (hence the unscoped `--allow-run`), next to a real bridge and Chroma on " +

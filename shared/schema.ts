@@ -64,6 +64,10 @@ export const RedactionRecord = z.looseObject({
   ),
   rules: z.array(z.string()).describe("Ids of the rules that fired, sorted, each once."),
   mode: z.enum(REDACTION_MODES).describe("The redaction mode in force on the VM."),
+  bridge_rules: z.array(z.string()).optional().describe(
+    "Ids of the rules the bridge's second redaction pass fired at ingest, sorted (also in " +
+      "rules): what the VM's redaction had left. Absent when it found nothing.",
+  ),
   unfinished: z.number().int().positive().optional().describe(
     "Set when the hook's redaction deadline passed: how many strings it had not finished, each " +
       "replaced whole by [REDACTED:redaction_deadline] (rules then holds redaction_deadline). " +

@@ -29,7 +29,7 @@ export function clipError(text: string): string {
 
 /** The handler of `POST /ingest`. */
 export async function ingestRoute(ctx: RouteContext): Promise<Response> {
-  const { metrics, limits, budget, committer, live } = ctx.deps;
+  const { metrics, limits, budget, committer, live, redaction } = ctx.deps;
   const principal = principalOf(ctx);
   const note = ctx.note;
   let items;
@@ -43,14 +43,18 @@ export async function ingestRoute(ctx: RouteContext): Promise<Response> {
   }
   const rejected: IngestSummary["rejected"] = [];
   const valid: Event[] = [];
+  /** The index in the request of each valid event. */
+  const validAt: number[] = [];
   items.forEach((item, index) => {
     if (!item.ok) {
       rejected.push({ index, error: item.error });
       return;
     }
     const parsed = parseEvent(item.value);
-    if (parsed.ok) valid.push(parsed.event);
-    else rejected.push({ index, error: clipError(parsed.error) });
+    if (parsed.ok) {
+      valid.push(parsed.event);
+      validAt.push(index);
+    } else rejected.push({ index, error: clipError(parsed.error) });
   });
   const malformedCount = items.filter((item) => !item.ok).length;
   metrics.rejected("malformed", malformedCount);
@@ -73,6 +77,34 @@ export async function ingestRoute(ctx: RouteContext): Promise<Response> {
         },
       );
     }
+  }
+  if (redaction) {
+    // The second line: what an older or misconfigured VM let through is not stored. An event
+    // the markers push over a schema limit is refused rather than stored as it came.
+    const kept: Event[] = [];
+    let found = 0;
+    for (const [i, event] of valid.entries()) {
+      const result = await redaction.redact(event);
+      if (result.rules.length === 0) {
+        kept.push(event);
+        continue;
+      }
+      found++;
+      metrics.redactedAtIngest(result.rules);
+      const again = parseEvent(result.event);
+      if (again.ok) kept.push(again.event);
+      else {
+        rejected.push({
+          index: validAt[i]!,
+          error: clipError(
+            `Cannot store an event with a secret the bridge could not redact in place: ${again.error}`,
+          ),
+        });
+        metrics.rejected("invalid", 1);
+      }
+    }
+    valid.splice(0, valid.length, ...kept);
+    if (found > 0) note.redacted = found;
   }
   if (valid.length === 0) {
     note.rejected = rejected.length;

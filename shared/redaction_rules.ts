@@ -112,6 +112,35 @@ export const SECRET_KEY = new RegExp(`^[A-Za-z0-9_.-]{0,64}?(?:${SECRET_WORDS.jo
 /** Header-like keys whose whole value is a credential. */
 export const CREDENTIAL_HEADER_KEY = /^(?:proxy-)?authorization$|^(?:set-)?cookie$/i;
 
+/** Set-Cookie attributes: their values (a path, a date, a domain) are not the cookie. */
+const COOKIE_ATTRIBUTES = new Set([
+  "path",
+  "domain",
+  "expires",
+  "max-age",
+  "samesite",
+  "priority",
+  "secure",
+  "httponly",
+  "partitioned",
+]);
+
+/**
+ * A cookie list with each value of 6 characters or more replaced (`a=V; b=W`): short values
+ * (`lang=en`, `theme=dark`) and attributes stay, so does a value already redacted.
+ */
+function redactCookieValues(list: string): string {
+  return list.replace(
+    /(?<=^|[;,][ \t]*)([^=;,\s]{1,128})=([^;,]*)/g,
+    (pair, name: string, value: string) => {
+      const trimmed = value.trim();
+      if (COOKIE_ATTRIBUTES.has(name.toLowerCase()) || trimmed.length < 6) return pair;
+      if (trimmed.startsWith("[REDACTED:")) return pair;
+      return `${name}=[REDACTED:cookie_header]`;
+    },
+  );
+}
+
 /** Keys that end like a secret name but hold something else. */
 const NOT_SECRET_KEYS = new Set(["bypass", "compass", "passthrough"]);
 
@@ -437,6 +466,18 @@ export const RULES: readonly RedactionRule[] = [
         keywords: ["digest"],
       },
     ],
+  },
+  {
+    id: "cookie_header",
+    description:
+      "Cookie values in Cookie and Set-Cookie headers and curl's --cookie: each value of 6 " +
+      "characters or more goes, the cookie names and Set-Cookie's attributes (Path, Expires, ...) stay.",
+    // The header's value to the end of its line or string; its values are replaced one by one
+    // (replace below), so a session id goes while `theme=dark` and the names stay.
+    pattern:
+      /(?<![A-Za-z0-9_-])(?:(?:set-)?cookie\\*["']?[ \t]*:[ \t]*\\*["']?|--cookie(?:=|[ \t]+)\\*["']?)(?<secret>[^\r\n"'\x60\\]+)/i,
+    keywords: ["cookie"],
+    replace: redactCookieValues,
   },
   {
     id: "bearer_token",

@@ -128,6 +128,29 @@ export const REDACTION_CASES: RedactionCase[] = [
     ],
   },
   {
+    rule: "cookie_header",
+    positives: [
+      {
+        text: "Cookie: _ga=GA1.2; sessionid=k3n9x2vq8w7z5t1m4b6c0d; csrftoken=short",
+        secret: "k3n9x2vq8w7z5t1m4b6c0d",
+      },
+      {
+        text:
+          'curl -s -H "Cookie: connect.sid=s%3AVx9Lq2mR7tKp.4nB8wQ" http://127.0.0.1:3000/api/me',
+        secret: "s%3AVx9Lq2mR7tKp.4nB8wQ",
+      },
+      {
+        text: "< Set-Cookie: PHPSESSID=9f86d081884c7d659a2feaa0c55ad015; path=/; HttpOnly",
+        secret: "9f86d081884c7d659a2feaa0c55ad015",
+      },
+    ],
+    negatives: [
+      "Cookie: theme=dark; lang=en",
+      "document.cookie.split('; ').find((row) => row.startsWith('theme='))",
+      "The cookie consent banner appears once per visit.",
+    ],
+  },
+  {
     rule: "jwt",
     positives: [
       {

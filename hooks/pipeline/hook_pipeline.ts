@@ -224,6 +224,11 @@ export async function createHookPipeline(
       );
     }
     let payload: Record<string, unknown>;
+    if (text.trim() === "" && hint.incomplete !== undefined) {
+      // A stand-in for what could not be recorded (a worker stopped, a body cut to nothing):
+      // an error event saying why, whatever kind of input it stands for.
+      return await garbageEvent(text, bytes, hint.incomplete, hint, deadline);
+    }
     if (text.trim() === "" && hint.kind !== undefined) {
       payload = {}; // own events may come with nothing but their arguments
     } else {

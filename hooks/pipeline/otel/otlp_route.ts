@@ -11,8 +11,9 @@
  *
  * @module
  */
-import type { HookPipeline } from "../hook_pipeline.ts";
+import { type HookHint, type HookPipeline, REDACTION_BUDGET_MS } from "../hook_pipeline.ts";
 import { readBody } from "../relay/http_hook_server.ts";
+import type { RecordPool } from "../relay/record_pool.ts";
 import {
   decodeOtlpBody,
   loadOtlpProtobuf,
@@ -47,6 +48,21 @@ const CONTENT_TYPE: Readonly<Record<OtlpFormat, string>> = {
   protobuf: "application/x-protobuf",
 };
 
+/** Options of {@linkcode handleOtlpRequest}. */
+export interface OtlpRequestOptions {
+  /**
+   * The relay's record pool: the records of a body over `inlineBodyBytes` are redacted and
+   * spooled by its workers, one after another, so a large export never holds up the relay's
+   * event loop (other posts, shipping) and a record that would take its whole budget is cut by
+   * a worker that can be terminated.
+   */
+  pool?: RecordPool;
+  /** Bodies up to this many bytes are recorded on the event loop. */
+  inlineBodyBytes?: number;
+  /** Redaction budget of one record, in ms. */
+  budgetMs?: number;
+}
+
 /**
  * Handles one OTLP/HTTP export request for `signal` (see the module doc). Never throws: a
  * failure of its own is answered as a 503 so that the exporter keeps the data and retries.
@@ -55,6 +71,7 @@ export async function handleOtlpRequest(
   pipeline: HookPipeline,
   signal: OtlpSignal,
   request: Request,
+  options: OtlpRequestOptions = {},
 ): Promise<Response> {
   let format: OtlpFormat = "json";
   try {
@@ -71,12 +88,25 @@ export async function handleOtlpRequest(
     const payloads = signal === "logs"
       ? payloadsFromLogs(decoded.request)
       : payloadsFromMetrics(decoded.request);
+    const hint: HookHint = { script: `relay otlp ${signal}`, kind: "telemetry" };
+    const pool = options.pool !== undefined && bytes.length > (options.inlineBodyBytes ?? 0)
+      ? options.pool
+      : undefined;
+    const deadline = () =>
+      options.budgetMs === undefined ? {} : { deadline: performance.now() + options.budgetMs };
     let rejected = 0;
+    const encoder = new TextEncoder();
     for (const payload of payloads) {
-      const event = await pipeline.record(JSON.stringify(payload), {
-        script: `relay otlp ${signal}`,
-        kind: "telemetry",
-      });
+      if (pool !== undefined) {
+        // The pool keeps every record: spooled by its worker, or as a stand-in if it was stopped.
+        await pool.record(
+          encoder.encode(JSON.stringify(payload)),
+          hint,
+          options.budgetMs ?? REDACTION_BUDGET_MS,
+        );
+        continue;
+      }
+      const event = await pipeline.record(JSON.stringify(payload), hint, deadline());
       if (event === undefined) rejected++;
     }
     if (rejected > 0 && rejected === payloads.length) {

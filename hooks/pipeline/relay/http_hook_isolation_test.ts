@@ -163,6 +163,82 @@ Deno.test("http hook endpoint answers other posts while a worker is busy with a 
   });
 });
 
+/** An OTLP/HTTP JSON logs export of `records` log records, each with a `filler`-character body. */
+function otlpLogs(records: number, filler: number, secret = ""): string {
+  return JSON.stringify({
+    resourceLogs: [{
+      resource: { attributes: [{ key: "service.name", value: { stringValue: "claude-code" } }] },
+      scopeLogs: [{
+        scope: { name: "com.anthropic.claude_code.events" },
+        logRecords: Array.from({ length: records }, (_, i) => ({
+          timeUnixNano: String((1_764_000_000_000 + i) * 1_000_000),
+          observedTimeUnixNano: String((1_764_000_000_000 + i) * 1_000_000),
+          body: { stringValue: "claude_code.tool_result" },
+          attributes: [
+            { key: "event.name", value: { stringValue: "tool_result" } },
+            { key: "session.id", value: { stringValue: "s-otlp" } },
+            {
+              key: "tool_parameters",
+              value: { stringValue: `{"full_command":"echo ${secret} ${"y".repeat(filler)}"}` },
+            },
+          ],
+        })),
+      }],
+    }],
+  });
+}
+
+function postOtlp(port: number, body: string): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}/v1/logs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+}
+
+Deno.test("an OTLP export over 64 KB is recorded by the pool's workers while other posts are answered", async () => {
+  const pool = { workerUrl: HANGING_WORKER, graceMs: 600_000, startupMs: 600_000 };
+  await withEndpoint({ pool }, async ({ port, logDir, pool, post }) => {
+    let bigDone = false;
+    const bigAnswer = postOtlp(port, otlpLogs(1, 256 << 10)).then(async (answer) => {
+      bigDone = true;
+      await answer.body?.cancel();
+      return answer.status;
+    });
+    await eventually(() => pool.running === 1, "the export's record is in a worker");
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => post(smallPayload(i))));
+    for (const answer of answers) {
+      assert.equal(answer.status, 200);
+      await answer.body?.cancel();
+    }
+    assert.equal(bigDone, false, "the hook posts were answered while the worker was busy");
+    assert.equal((await spooled(logDir)).length, 10, "and their events are spooled");
+    await pool.close();
+    assert.equal(await bigAnswer, 200);
+    const standIn = (await spooled(logDir)).filter((event) => event.event_type === "error");
+    assert.equal(standIn.length, 1, "the stopped record is kept as a stand-in");
+  });
+});
+
+Deno.test("an OTLP export over 64 KB has each record redacted and spooled by a worker", async () => {
+  const secret = "ghp_" + crypto.randomUUID().replaceAll("-", "").slice(0, 30) + "Zq8x9Y";
+  const pool = { startupMs: 600_000 };
+  await withEndpoint({ pool }, async ({ port, logDir }) => {
+    const answer = await postOtlp(port, otlpLogs(4, 40 << 10, secret));
+    await answer.body?.cancel();
+    assert.equal(answer.status, 200);
+    const events = await spooled(logDir);
+    assert.equal(events.length, 4);
+    for (const event of events) {
+      assert.equal(event.event_type, "telemetry");
+      assert.equal(event.session_id, "s-otlp");
+    }
+    const text = JSON.stringify(events);
+    assert.ok(!text.includes(secret), "the secret reached the spool");
+    assert.ok(text.includes("[REDACTED:github_pat]"), "its marker is there");
+  });
+});
+
 Deno.test("a body slow to redact is spooled by a worker, cut at its deadline and marked", async () => {
   // 16 MB of "password=x " takes a worker 6-60 s to redact: its 1 s budget cuts it.
   const unit = "password=x ";

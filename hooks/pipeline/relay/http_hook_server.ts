@@ -210,7 +210,11 @@ export function httpHookHandler(
     if (signal !== undefined) {
       // Claude Code's OpenTelemetry export, when its endpoint names this relay.
       const { handleOtlpRequest } = await import("../otel/otlp_route.ts");
-      const response = await handleOtlpRequest(pipeline, signal, request);
+      const response = await handleOtlpRequest(pipeline, signal, request, {
+        pool: options.pool,
+        inlineBodyBytes: INLINE_BODY_BYTES,
+        budgetMs,
+      });
       options.onEvent?.();
       return response;
     }

@@ -136,8 +136,8 @@ export const TASK_REASONS: Readonly<Record<string, string>> = {
   replay:
     "Reads the directory or file it is given and writes its own state dir beside it; posts to " +
     "the endpoint, a host known only at run time.",
-  usage: "Asks the bridge's `GET /usage`, a host known only at run time; reads the key and price " +
-    "files named at run time.",
+  usage: "Asks the bridge's `GET /usage`, a host known only at run time; reads only a " +
+    "`--key-file` and a `--prices` table under `~/.config/zo/`.",
   query: "Asks the bridge (`ZO_BRIDGE_URL`, a host known only at run time); reads only a " +
     "`--key-file` under `~/.config/zo/` (`$HOME` is expanded by `deno task`).",
   tail: "Follows the bridge's `GET /live` and fills gaps from `GET /query` (a host known only at " +

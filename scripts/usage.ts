@@ -3,7 +3,7 @@
  * tables (default) or JSON. With no report named, prints the daily, per-run and per-model
  * reports.
  *
- *     deno run --no-prompt --allow-net --allow-read --allow-env=ZO_BRIDGE_URL,ZO_READ_KEY,ZO_API_KEY,ZO_PRICES_FILE scripts/usage.ts [daily|runs|models|sessions|workers|projects|agents]... [flags]
+ *     deno run --no-prompt --allow-net --allow-read=$HOME/.config/zo --allow-env=ZO_BRIDGE_URL,ZO_READ_KEY,ZO_API_KEY,ZO_PRICES_FILE scripts/usage.ts [daily|runs|models|sessions|workers|projects|agents]... [flags]
  *
  * - `ZO_BRIDGE_URL` (or `--url`): the bridge's base URL; default `http://127.0.0.1:8787`, like
  *   query and tail.
@@ -16,8 +16,9 @@
  *   boundaries), `--limit=<groups>`; `--json` prints the answers as JSON. `--name value` works
  *   as well as `--name=value`; `--help` describes each flag.
  *
- * `--allow-read` is unscoped because the key and price files are named at run time. Exit status
- * 0, 1 when the bridge cannot answer, 2 on bad flags.
+ * It may read files under `~/.config/zo/` only (`--allow-read=$HOME/.config/zo`, as query and
+ * tail): key and price files go there; one elsewhere is refused with a line that says so. Exit
+ * status 0, 1 when the bridge cannot answer, 2 on bad flags.
  *
  * @module
  */
@@ -31,6 +32,7 @@ import {
   HELP_FLAG,
   helpText,
   jsonFlag,
+  KEY_FILE_DIR,
   type ParsedFlags,
   parseFlags,
 } from "./cli/flags.ts";
@@ -205,6 +207,21 @@ export async function usageReportOf(
   });
 }
 
+/** The prices table; one this task may not read says where it must go. */
+async function readPricesFile(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new Error(
+        `Cannot read the prices file ${path}: this task may read files under ${KEY_FILE_DIR} ` +
+          "only; move the file there",
+      );
+    }
+    throw new Error(`Cannot read the prices file ${path}: ${(error as Error).message}`);
+  }
+}
+
 function env(name: string): string | undefined {
   return Deno.env.get(name)?.trim() || undefined;
 }
@@ -228,7 +245,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<void> {
     });
     const pricesFile = flags.prices ?? env("ZO_PRICES_FILE");
     if (pricesFile !== undefined) {
-      prices = parsePrices(await Deno.readTextFile(pricesFile), pricesFile);
+      prices = parsePrices(await readPricesFile(pricesFile), pricesFile);
     }
   } catch (error) {
     // deno-lint-ignore no-console -- a person needs to know why nothing was printed

@@ -49,8 +49,9 @@ export function jsonFlag(description = "the answer as JSON instead of a table"):
 export const DEFAULT_BRIDGE_URL = "http://127.0.0.1:8787";
 
 /**
- * Where `deno task query` and `deno task tail` may read a `--key-file` (`--allow-read=$HOME/.config/zo`
- * in deno.json): the one place a read key lives, so the tasks need no read access elsewhere.
+ * Where `deno task query`, `deno task tail` and `deno task usage` may read a `--key-file` (and
+ * usage a prices table; `--allow-read=$HOME/.config/zo` in deno.json): the one place a read key
+ * lives, so the tasks need no read access elsewhere.
  */
 export const KEY_FILE_DIR = "~/.config/zo/";
 

@@ -86,7 +86,10 @@ Deno.test("deno task usage prints tables and JSON from a real bridge, never the 
   });
   assert.equal(ingested.status, 200, await ingested.text());
 
-  const [, ...args] = TASK.split(" ");
+  // `deno task` expands $HOME: a home of the test's own, where the task may read a prices table.
+  const home = await Deno.makeTempDir({ prefix: "zo-home-" });
+  await Deno.mkdir(`${home}/.config/zo`, { recursive: true });
+  const [, ...args] = TASK.replaceAll("$HOME", home).split(" ");
   const run = async (...extra: string[]) => {
     const output = await new Deno.Command("deno", {
       args: [...args, ...extra],
@@ -115,7 +118,7 @@ Deno.test("deno task usage prints tables and JSON from a real bridge, never the 
   assert.equal(report.totals.output_tokens, 405);
   assert.deepEqual(report.group_by, ["model"]);
 
-  const priceFile = await Deno.makeTempFile({ suffix: ".json" });
+  const priceFile = `${home}/.config/zo/prices.json`;
   try {
     await Deno.writeTextFile(
       priceFile,
@@ -134,7 +137,7 @@ Deno.test("deno task usage prints tables and JSON from a real bridge, never the 
     assert.equal(daily.prices.version, "mine-1");
     assert.deepEqual(daily.group_by, ["day"]);
   } finally {
-    await Deno.remove(priceFile);
+    await Deno.remove(home, { recursive: true });
   }
 
   const bad = await run("--since=1d", "--until=7d");

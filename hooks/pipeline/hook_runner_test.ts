@@ -2,13 +2,8 @@ import assert from "node:assert/strict";
 import { createHookPipeline } from "./hook_pipeline.ts";
 import { loadHookConfig } from "./hook_runner.ts";
 import { parseEvent } from "../../shared/schema.ts";
-import {
-  appendToSpool,
-  listSegments,
-  readDroppedTotals,
-  segmentName,
-  segmentPath,
-} from "./spool.ts";
+import { appendToSpool, listSegments, segmentName, segmentPath } from "./spool.ts";
+import { readDroppedTotals } from "./spool_bound.ts";
 import { loadVmConfig, type VmConfig } from "./vm_config.ts";
 import { withLogDir as withTempLogDir } from "../testing/log_dir.ts";
 

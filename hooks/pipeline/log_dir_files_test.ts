@@ -2,7 +2,8 @@
 // a file outside (never written through, never read through) and a FIFO (never blocked on).
 import assert from "node:assert/strict";
 import { sessionRunId } from "./hook_context.ts";
-import { enforceSpoolBound, LAYOUT, readDroppedTotals, segmentName } from "./spool.ts";
+import { LAYOUT, segmentName } from "./spool.ts";
+import { enforceSpoolBound, readDroppedTotals } from "./spool_bound.ts";
 import { appendJsonl } from "./relay/append_jsonl.ts";
 import { acquireRelayLock } from "./relay/instance_lock.ts";
 import { readRelayStatus } from "./relay/relay_status.ts";

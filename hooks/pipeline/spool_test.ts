@@ -2,16 +2,15 @@ import assert from "node:assert/strict";
 import { createRedactor } from "../../shared/redact.ts";
 import {
   appendToSpool,
-  enforceSpoolBound,
   isSegmentClosed,
   LAYOUT,
   listSegments,
-  readDroppedTotals,
   SEGMENT_GRACE_MS,
   segmentName,
   segmentPath,
   segmentStartMs,
 } from "./spool.ts";
+import { enforceSpoolBound, readDroppedTotals } from "./spool_bound.ts";
 
 const T0 = Date.UTC(2026, 10, 24, 10, 15, 42, 123);
 const MINUTE = 60_000;

@@ -5,12 +5,12 @@ import {
   appendToSpool,
   LAYOUT,
   listSegments,
-  readDroppedTotals,
   removeSegmentLocked,
   removeShippedSegment,
   segmentName,
   segmentPath,
 } from "../spool.ts";
+import { readDroppedTotals } from "../spool_bound.ts";
 import { readCheckpoint, SPOOL_START } from "./checkpoint.ts";
 import { relayFiles, runRelay } from "./relay.ts";
 import { SpoolReader } from "./spool_reader.ts";

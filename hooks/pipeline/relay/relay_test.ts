@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ensureRelay, LAUNCH_MARKER, relayCommand } from "../relay_launcher.ts";
-import { LAYOUT, listSegments, readDroppedTotals, segmentPath } from "../spool.ts";
+import { LAYOUT, listSegments, segmentPath } from "../spool.ts";
+import { readDroppedTotals } from "../spool_bound.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { relayFiles, runRelay } from "./relay.ts";
 import { keyFingerprint, readRelayStatus, relayStatusPath } from "./relay_status.ts";

@@ -22,7 +22,8 @@ import {
 } from "../hook_context.ts";
 import type { Redactor } from "../../../shared/redact.ts";
 import type { Event } from "../../../shared/schema.ts";
-import { appendToSpool, enforceSpoolBound, FILE_MODE } from "../spool.ts";
+import { appendToSpool, FILE_MODE } from "../spool.ts";
+import { enforceSpoolBound } from "../spool_bound.ts";
 import type { VmConfig } from "../vm_config.ts";
 import {
   collectorDir,

@@ -124,6 +124,15 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
     description: "`1`: `GET /metrics` needs no key. Otherwise it needs a `read` key.",
   },
   {
+    name: "ZO_INGEST_REDACTION",
+    default: "standard",
+    usedBy: "bridge",
+    description:
+      "The second redaction pass at ingest (`bridge/ingest_redaction.ts`): `standard` runs the " +
+      "VM's secret rules again on every event before it is stored; `off` stores what VMs sent " +
+      "(their own redaction only), for a trusted fleet that wants the CPU (see bench:ingest-redaction).",
+  },
+  {
     name: "ZO_INGEST_QUEUE_EVENTS",
     default: String(DEFAULT_GROUP_COMMIT.maxQueuedEvents),
     usedBy: "bridge",
@@ -208,6 +217,8 @@ export interface BridgeConfig {
   /** Every configured key; empty means no authentication (loopback only). */
   keys: ApiKeyConfig[];
   metricsPublic: boolean;
+  /** The second redaction pass at ingest (`ZO_INGEST_REDACTION`): on unless set to `off`. */
+  ingestRedaction: boolean;
   limits: IngestLimits;
   groupCommit: Required<Omit<GroupCommitOptions, "onWrite" | "onStored">>;
   embedding: EmbeddingConfig;
@@ -370,12 +381,19 @@ export function loadBridgeConfig(
   if (!["", "0", "1", "true", "false"].includes(metricsText)) {
     throw new ConfigError(`Cannot use ZO_METRICS_PUBLIC="${metricsText}": set 1 or 0`);
   }
+  const redactionText = (env("ZO_INGEST_REDACTION") ?? "").trim().toLowerCase();
+  if (!["", "standard", "off"].includes(redactionText)) {
+    throw new ConfigError(
+      `Cannot use ZO_INGEST_REDACTION="${redactionText}": set standard (the default) or off`,
+    );
+  }
   return {
     port,
     hostname,
     chroma,
     keys,
     metricsPublic: metricsText === "1" || metricsText === "true",
+    ingestRedaction: redactionText !== "off",
     limits: { ...DEFAULT_INGEST_LIMITS, maxEventBytes },
     groupCommit: {
       maxBatch,

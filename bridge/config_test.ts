@@ -53,6 +53,9 @@ Deno.test("loadBridgeConfig() reads a remote Chroma, keys and tuning", () => {
     ["ZO_API_KEYS_FILE[0]", ["read"], undefined],
   ]);
   assert.equal(config.metricsPublic, true);
+  assert.equal(config.ingestRedaction, true, "on unless set off");
+  assert.equal(loadBridgeConfig(envOf({ ZO_INGEST_REDACTION: " Off " })).ingestRedaction, false);
+  assert.equal(loadBridgeConfig(envOf({ ZO_INGEST_REDACTION: "standard" })).ingestRedaction, true);
   assert.equal(config.limits.maxEventBytes, 65536);
   assert.equal(config.groupCommit.maxQueuedEvents, 5000);
   assert.equal(config.groupCommit.lingerMs, 0);
@@ -70,6 +73,11 @@ Deno.test("loadBridgeConfig() refuses unsafe or bad settings with a ConfigError"
     ["short key", { ZO_API_KEY: "letmein" }, /at least 16 characters/],
     ["bad queue", { ZO_INGEST_QUEUE_EVENTS: "10" }, /ZO_INGEST_QUEUE_EVENTS/],
     ["bad metrics flag", { ZO_METRICS_PUBLIC: "yes please" }, /ZO_METRICS_PUBLIC/],
+    [
+      "bad ingest redaction",
+      { ZO_INGEST_REDACTION: "strict" },
+      /ZO_INGEST_REDACTION="strict": set standard/,
+    ],
     ["bad event cap", { ZO_MAX_EVENT_BYTES: "12" }, /ZO_MAX_EVENT_BYTES/],
     ["missing keys file", { ZO_API_KEYS_FILE: "/nope" }, /Cannot read ZO_API_KEYS_FILE/],
   ];

@@ -9,7 +9,7 @@ import { eventHash } from "../shared/ids.ts";
 import type { Event } from "../shared/schema.ts";
 import { createIngestRedaction } from "./ingest_redaction.ts";
 import { makeEvent } from "./testing/fakes.ts";
-import { startTestBridge } from "./testing/bridge.ts";
+import { spawnBridge, startTestBridge } from "./testing/bridge.ts";
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -112,4 +112,22 @@ Deno.test("POST /ingest stores a leaky VM's event without its secrets, in Chroma
   const metrics = await bridge.app.metrics.render();
   assert.match(metrics, /zo_ingest_redactions_total\{rule="github_pat"\} 2\b/);
   assert.match(metrics, /zo_ingest_redactions_total\{rule="aws_access_key"\} 2\b/);
+});
+
+Deno.test("bridge/main.ts with ZO_INGEST_REDACTION=off stores what the VM sent, its hash unchanged", async () => {
+  await using bridge = await spawnBridge({ env: { ZO_INGEST_REDACTION: "off" } });
+  const { event } = await leakyEvent();
+  const headers = { authorization: `Bearer ${bridge.apiKey}` };
+  const posted = await fetch(bridge.ingestUrl, {
+    method: "POST",
+    headers,
+    body: JSON.stringify([event]),
+  });
+  assert.deepEqual(await posted.json(), { accepted: 1, duplicates: 0, rejected: [] });
+  const response = await fetch(`${bridge.url}/query?run_id=${event.run_id}&limit=10`, { headers });
+  const { results } = await response.json() as { results: Event[] };
+  assert.equal(results.length, 1);
+  assert.deepEqual(results[0], event, "stored as it came: no second pass");
+  const metrics = await (await fetch(`${bridge.url}/metrics`, { headers })).text();
+  assert.doesNotMatch(metrics, /zo_ingest_redactions_total\{/);
 });

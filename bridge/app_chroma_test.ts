@@ -270,7 +270,16 @@ Deno.test("Chroma killed under load: no 2xx for anything unstored, nothing ackno
     signal: stop.signal,
     timeoutMs: 10_000,
   });
-  await new Promise((r) => setTimeout(r, 700));
+  // Kill Chroma once the bridge has stored 250 events (at most 80 are in flight, so over 100 are
+  // acknowledged), not after a fixed delay: a loaded machine stored only 90 in 700 ms. At most
+  // 120 s.
+  const events = await bridge.chroma.client.getCollection({
+    name: "events",
+    embeddingFunction: undefined,
+  });
+  for (let i = 0; i < 2_400 && await events.count() < 250; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   bridge.chroma.server.kill();
   await new Promise((r) => setTimeout(r, 300));
   await bridge.chroma.server.ready(30_000);

@@ -29,6 +29,7 @@
 import { type Collection } from "chromadb";
 import { chromaClient } from "../bridge/chroma/connection.ts";
 import { eventRecordMetadata } from "../bridge/chroma/event_records.ts";
+import { WriteSequence } from "../bridge/chroma/writer_stamp.ts";
 import { startEmbeddedChroma } from "../bridge/embedded_chroma.ts";
 import { offlineProvider } from "../bridge/embeddings.ts";
 import { spawnBridge } from "../bridge/testing/bridge.ts";
@@ -120,15 +121,17 @@ async function rawPhase(
   let records = 0;
   let calls = 0;
   let busyMs = 0;
+  const sequence = new WriteSequence("bench-raw");
   while (performance.now() < deadline) {
     // Making the events is the load generator's work, not Chroma's: it is left out of the time.
     const part = await options.make(options.size);
     const t0 = performance.now();
     const vectors = await embedder.embed(part.map((e) => e.indexable_text ?? ""));
+    const stamp = sequence.next();
     await collection.add({
       ids: part.map((e) => e.event_id),
       documents: part.map((e) => JSON.stringify(e)),
-      metadatas: part.map(eventRecordMetadata),
+      metadatas: part.map((event) => eventRecordMetadata(event, stamp)),
       embeddings: vectors,
     });
     busyMs += performance.now() - t0;

@@ -21,6 +21,7 @@ import { uuidV7 } from "../shared/ids.ts";
 import { createRedactor } from "../shared/redact.ts";
 import type { Event } from "../shared/schema.ts";
 import { compositeValue, eventRecordMetadata } from "../bridge/chroma/event_records.ts";
+import { WriteSequence } from "../bridge/chroma/writer_stamp.ts";
 import { ChromaStore } from "../bridge/chroma_store.ts";
 import { offlineProvider } from "../bridge/embeddings.ts";
 import { startEmbeddedChroma } from "../bridge/embedded_chroma.ts";
@@ -95,12 +96,15 @@ async function makeEvents(base: Event[], from: number, count: number): Promise<E
   return events;
 }
 
+const rawSequence = new WriteSequence("bench-raw");
+
 /** Adds one batch the way the store lays it out, without dedupe or state: the raw baseline. */
 async function rawAdd(events: Collection, batch: Event[], vectors: number[][]): Promise<void> {
+  const stamp = rawSequence.next();
   await events.add({
     ids: batch.map((e) => e.event_id),
     documents: batch.map((e) => JSON.stringify(e)),
-    metadatas: batch.map(eventRecordMetadata),
+    metadatas: batch.map((event) => eventRecordMetadata(event, stamp)),
     embeddings: vectors,
   });
 }

@@ -28,6 +28,7 @@ import { orderedPage, visibleProjects } from "./chroma/query_planner.ts";
 import { semanticPage } from "./chroma/semantic.ts";
 import { usageRecordsFor } from "./chroma/usage_records.ts";
 import { writeEvents } from "./chroma/writes.ts";
+import { randomWriterId, WriteSequence } from "./chroma/writer_stamp.ts";
 import { type EmbeddingProvider, offlineProvider } from "./embeddings.ts";
 import { decodeCursor } from "./query_params.ts";
 import {
@@ -55,6 +56,11 @@ export interface ChromaStoreOptions extends ChromaConnection {
    * twice the page, whichever is more. Tests set it low to exercise the narrowing.
    */
   queryProbe?: number;
+  /**
+   * This bridge's id, stamped on every event record it adds (`ZO_BRIDGE_ID`); default a random
+   * one. Bridges sharing one Chroma must not share an id.
+   */
+  writerId?: string;
 }
 
 /** The EventStore on ChromaDB. Create one per bridge; it connects lazily and reconnects. */
@@ -64,6 +70,7 @@ export class ChromaStore implements EventStore {
   readonly #probe: number;
   readonly #call: ChromaCall;
   readonly #irregularIds = new IrregularIds();
+  readonly #sequence: WriteSequence;
   #collections: Promise<Collections> | undefined;
   /** The `agent_state` collection, for the updater the app runs (`agent_state_updater.ts`). */
   readonly agentStateRecords: StateRecords;
@@ -73,6 +80,7 @@ export class ChromaStore implements EventStore {
     this.#client = chromaClient(options);
     this.#embedder = options.embeddings ?? offlineProvider();
     this.#probe = options.queryProbe ?? 1_000;
+    this.#sequence = new WriteSequence(options.writerId ?? randomWriterId());
     this.#call = createChromaCall({
       timeoutMs: options.timeoutMs ?? 30_000,
       // A collection that vanished (a wiped or different server): look it up again next time.
@@ -82,6 +90,11 @@ export class ChromaStore implements EventStore {
       async () => (await this.#getCollections()).agent_state,
       this.#call,
     );
+  }
+
+  /** The id this store stamps on the records it adds. */
+  get writerId(): string {
+    return this.#sequence.writer;
   }
 
   /**
@@ -115,6 +128,7 @@ export class ChromaStore implements EventStore {
       call: this.#call,
       embedder: this.#embedder,
       irregularIds: this.#irregularIds,
+      stamp: this.#sequence.next(),
     });
   }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type EventContext, eventFromHookPayload, sealEvent } from "../hooks/pipeline/envelope.ts";
 import { type Event } from "../shared/schema.ts";
 import type { AgentState } from "./agent_state.ts";
+import { ChromaClient } from "chromadb";
 import { ChromaStore } from "./chroma_store.ts";
 import { offlineProvider } from "./embeddings.ts";
 import { StoreUnavailableError } from "./store.ts";
@@ -350,4 +351,27 @@ Deno.test("ChromaStore refuses an events collection an older bridge laid out", a
     new ChromaStore({ url: chroma.url }).init(),
     /an older bridge laid it out \(layout 1, this bridge writes 2/,
   );
+});
+
+Deno.test("ChromaStore stamps each event record with its writer and a growing write sequence", async () => {
+  await using chroma = await startTestChroma();
+  await using store = new TestStore({ url: chroma.url, writerId: "bridge-a" });
+  const [a, b] = (await fixtureEvents()).slice(0, 2) as [Event, Event];
+  assert.equal(store.store.writerId, "bridge-a");
+  await store.write([a]);
+  await store.write([b]);
+  const client = new ChromaClient({ host: "127.0.0.1", port: Number(new URL(chroma.url).port) });
+  const events = await client.getCollection({ name: "events" });
+  const got = await events.get({ ids: [a.event_id, b.event_id], include: ["metadatas"] });
+  const stamps = new Map(got.ids.map((id, i) => [id, got.metadatas[i]!]));
+  assert.equal(stamps.get(a.event_id)?.writer, "bridge-a");
+  assert.equal(stamps.get(b.event_id)?.writer, "bridge-a");
+  assert.ok(Number(stamps.get(a.event_id)?.write_seq) < Number(stamps.get(b.event_id)?.write_seq));
+  // The stamp is the store's own: the embeddings view does not show it.
+  const view = await store.query(query("collection=embeddings&limit=10"));
+  assert.ok(view.results.length > 0);
+  for (const record of view.results as Record<string, unknown>[]) {
+    assert.equal(record.writer, undefined);
+    assert.equal(record.write_seq, undefined);
+  }
 });

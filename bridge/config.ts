@@ -19,6 +19,7 @@ import { builtinPrices, parsePrices, type Prices } from "./usage/prices.ts";
 import type { GroupCommitOptions } from "./group_commit.ts";
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./ingest_body.ts";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connections.ts";
+import { randomWriterId } from "./chroma/writer_stamp.ts";
 
 /** Default `PORT`. */
 export const DEFAULT_PORT = 8787;
@@ -201,6 +202,14 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
     description: "Longest a connection with no request in flight may stay silent, in ms; then " +
       "it is closed.",
   },
+  {
+    name: "ZO_BRIDGE_ID",
+    default: "random",
+    usedBy: "bridge",
+    description: "This bridge's name among the bridges sharing one Chroma, stamped on every " +
+      "event record it writes (1-128 characters, unique per bridge). Default: a random one " +
+      "per start.",
+  },
   ...EMBEDDING_ENV_VARS,
 ];
 
@@ -228,6 +237,8 @@ export interface BridgeConfig {
   deploy: boolean;
   /** Bounds on client connections (`connections.ts`); not used on Deno Deploy. */
   connections: ConnectionLimits;
+  /** This bridge's id among those sharing one Chroma (`ZO_BRIDGE_ID`). */
+  bridgeId: string;
 }
 
 /** Reads files named by the configuration; tests pass their own. */
@@ -387,10 +398,17 @@ export function loadBridgeConfig(
       `Cannot use ZO_INGEST_REDACTION="${redactionText}": set standard (the default) or off`,
     );
   }
+  const bridgeId = (env("ZO_BRIDGE_ID") ?? "").trim() || randomWriterId();
+  if (bridgeId.length > 128 || !bridgeId.isWellFormed() || [...bridgeId].some((c) => c < " ")) {
+    throw new ConfigError(
+      "Cannot use ZO_BRIDGE_ID: give 1-128 printable characters, unique per bridge",
+    );
+  }
   return {
     port,
     hostname,
     chroma,
+    bridgeId,
     keys,
     metricsPublic: metricsText === "1" || metricsText === "true",
     ingestRedaction: redactionText !== "off",

@@ -113,3 +113,14 @@ Deno.test("BRIDGE_ENV_VARS lists every variable main.ts may read, once", () => {
   const shared = ENV_VARS.filter((v) => v.usedBy.includes("bridge")).map((v) => v.name);
   assert.deepEqual([...MAIN_ENV_VARS].sort(), [...names, ...shared].sort());
 });
+
+Deno.test("loadBridgeConfig() takes ZO_BRIDGE_ID, else a random id per start", () => {
+  assert.equal(loadBridgeConfig(envOf({ ZO_BRIDGE_ID: " bridge-eu-1 " })).bridgeId, "bridge-eu-1");
+  const a = loadBridgeConfig(envOf({})).bridgeId;
+  const b = loadBridgeConfig(envOf({})).bridgeId;
+  assert.match(a, /^bridge-[0-9a-f]{8}$/);
+  assert.notEqual(a, b);
+  for (const bad of ["x".repeat(129), "a\nb", "a\ud800"]) {
+    assert.throws(() => loadBridgeConfig(envOf({ ZO_BRIDGE_ID: bad })), ConfigError);
+  }
+});

@@ -8,6 +8,7 @@
 import type { Metadata } from "chromadb";
 import type { Event } from "../../shared/schema.ts";
 import { QUERY_FILTER_FIELDS } from "../store.ts";
+import { WRITE_SEQ_KEY, WRITER_KEY, type WriterStamp } from "./writer_stamp.ts";
 
 /** The fields of an event stored as metadata, when scalar. */
 export const EVENT_METADATA_FIELDS = [
@@ -46,6 +47,8 @@ export function compositeValue(first: string, second: string): string {
 export const INTERNAL_METADATA_KEYS: readonly string[] = [
   INDEXED_KEY,
   ...Object.keys(COMPOSITE_KEYS),
+  WRITER_KEY,
+  WRITE_SEQ_KEY,
 ];
 
 /** An event's scalar fields as metadata, plus `ts_ms` (also the context of its artifacts). */
@@ -66,9 +69,14 @@ export function isIndexable(event: Event): boolean {
   return (event.indexable_text ?? "").trim() !== "";
 }
 
-/** The metadata of an event's record: {@linkcode eventMetadata}, the indexed flag, composites. */
-export function eventRecordMetadata(event: Event): Metadata {
+/**
+ * The metadata of an event's record: {@linkcode eventMetadata}, the indexed flag, composites and
+ * the stamp of the write that adds it.
+ */
+export function eventRecordMetadata(event: Event, stamp: WriterStamp): Metadata {
   const metadata = eventMetadata(event);
+  metadata[WRITER_KEY] = stamp.writer;
+  metadata[WRITE_SEQ_KEY] = stamp.seq;
   if (isIndexable(event)) metadata[INDEXED_KEY] = 1;
   for (const [key, [first, second]] of Object.entries(COMPOSITE_KEYS)) {
     const a = metadata[first];

@@ -23,6 +23,7 @@ import type { Collections } from "./collections.ts";
 import { type ChromaCall, chunks } from "./connection.ts";
 import { eventRecordMetadata, isIndexable, placeholderVector } from "./event_records.ts";
 import type { IrregularIds } from "./irregular_ids.ts";
+import type { WriterStamp } from "./writer_stamp.ts";
 import { addUsageRecords, readUsageRecords } from "./usage_records.ts";
 
 /** What {@linkcode writeEvents} needs besides the events. */
@@ -31,6 +32,8 @@ export interface WriteContext {
   call: ChromaCall;
   embedder: EmbeddingProvider;
   irregularIds: IrregularIds;
+  /** Stamped on every event record this write adds (`writer_stamp.ts`). */
+  stamp: WriterStamp;
 }
 
 /** Stores `events` once each; see the module doc and `EventStore.write`. */
@@ -151,14 +154,14 @@ async function addEvents(
   collection: Collection,
   options: { events: readonly Event[]; ctx: WriteContext },
 ): Promise<void> {
-  const { call, embedder, collections } = options.ctx;
+  const { call, embedder, collections, stamp } = options.ctx;
   for (const part of chunks(options.events)) {
     const vectors = await embed(part, { embedder, dimension: collections.dimension });
     await call("store events", () =>
       collection.add({
         ids: part.map((e) => e.event_id),
         documents: part.map((e) => JSON.stringify(e)),
-        metadatas: part.map(eventRecordMetadata),
+        metadatas: part.map((event) => eventRecordMetadata(event, stamp)),
         embeddings: vectors,
       }));
   }

@@ -154,6 +154,7 @@ export const MAIN_ENV_VARS = [
   "ZO_MAX_CONNECTIONS",
   "ZO_HEADER_TIMEOUT_MS",
   "ZO_IDLE_TIMEOUT_MS",
+  "ZO_BRIDGE_ID",
   "ZO_MAX_EVENT_BYTES",
 ] as const;
 

@@ -256,6 +256,38 @@ Deno.test("POST /ingest answers 503 with Retry-After when the store is down, 429
   });
 });
 
+Deno.test("POST /ingest answers events the store refused alone in rejected[], never a 5xx", async (t) => {
+  await t.step(
+    "others stored: 200, the refused one by index with reason store_refused",
+    async () => {
+      const { app, store } = await setup();
+      const events = await Promise.all([makeEvent(), makeEvent(), makeEvent()]);
+      store.refused.add(events[1]!.event_id);
+      // An invalid event first, so the refused one's index is its place in the request.
+      const { status, body } = await ingest(app, [{ nope: 1 }, ...events]);
+      assert.equal(status, 200);
+      assert.equal(body.accepted, 2);
+      assert.equal(body.duplicates, 0);
+      const rejected = body.rejected as { index: number; error: string; reason?: string }[];
+      assert.deepEqual(rejected.map((r) => [r.index, r.reason]), [[0, undefined], [
+        2,
+        "store_refused",
+      ]]);
+      assert.match(rejected[1]!.error, /^Cannot store the event: .*Chroma refused them/);
+      assert.equal(store.events.size, 2);
+    },
+  );
+  await t.step("none stored: 400 store_refused, which the relay dead-letters", async () => {
+    const { app, store } = await setup();
+    const event = await makeEvent();
+    store.refused.add(event.event_id);
+    const { status, body } = await ingest(app, [event]);
+    assert.equal(status, 400);
+    assert.equal(body.reason, "store_refused");
+    assert.deepEqual((body.rejected as { index: number }[]).map((r) => r.index), [0]);
+  });
+});
+
 Deno.test("an unexpected error is a logged 500 that echoes nothing", async () => {
   const { app, store, lines } = await setup();
   store.counts = () => Promise.reject(new Error("secret internals at /srv/x"));

@@ -14,11 +14,17 @@
  * stored. This is the bridge's one write-conflict guard: the store itself has none. The queue is
  * bounded in events (queued plus in flight): beyond it, {@linkcode QueueFullError} (HTTP 429).
  *
+ * One client's data never fails another's request: when the store refuses a write for what its
+ * records hold ({@linkcode StoreRejectedError}), the write is halved and each half written again,
+ * down to single events, so every event the store accepts is stored and acknowledged and only
+ * the event it refuses alone is answered {@linkcode StoreRefusal} (the request's `rejected[]`,
+ * which the relay dead-letters). A store that is down fails the whole write: every client retries.
+ *
  * @module
  */
 import type { Event } from "../shared/schema.ts";
 import { usageDataOf } from "../shared/usage/usage_event.ts";
-import type { EventStore, WriteResult } from "./store.ts";
+import { type EventStore, StoreRejectedError, type WriteResult } from "./store.ts";
 import { messageKey } from "./usage/records.ts";
 import { wholeNumberOption } from "./_util.ts";
 
@@ -44,8 +50,13 @@ export interface GroupCommitOptions {
   onStored?: (events: readonly Event[], result: WriteResult) => void;
 }
 
+/** An event the store refused on its own: why, as the store said it. */
+export interface StoreRefusal {
+  refused: string;
+}
+
 /** What became of one submitted event. */
-export type EventOutcome = "stored" | "duplicate";
+export type EventOutcome = "stored" | "duplicate" | StoreRefusal;
 
 /** The queue is full: retry after `retryAfterSeconds` (HTTP 429). */
 export class QueueFullError extends Error {
@@ -62,8 +73,8 @@ export class QueueFullError extends Error {
 export interface GroupCommitter {
   /**
    * Queues events for writing; resolves with one outcome per event (in order) once all are
-   * durable, rejects with the store's error if a write fails (some may be stored even so: the
-   * client retries and those become duplicates). Throws {@linkcode QueueFullError} at once when
+   * durable or refused by the store on their own; rejects with the store's error if a write fails
+   * otherwise (some may be stored even so: the client retries and those become duplicates). Throws {@linkcode QueueFullError} at once when
    * the queue cannot take them.
    */
   submit(events: readonly Event[]): Promise<EventOutcome[]>;
@@ -92,9 +103,13 @@ function positive(name: string, value: number): number {
   return wholeNumberOption(name, value, 1);
 }
 
-/** What two writes in flight must not share: the event id, its hash, a usage event's response. */
+/**
+ * What two writes in flight must not share: the event id (of any project: both would claim the
+ * same record id), its hash within its project, a usage event's response.
+ */
 function keysOf(event: Event): string[] {
-  const keys = event.hash === undefined ? [event.event_id] : [event.event_id, `hash:${event.hash}`];
+  const keys = [`id:${event.event_id}`];
+  if (event.hash !== undefined) keys.push(`hash:${JSON.stringify([event.project_id, event.hash])}`);
   const usage = usageDataOf(event);
   if (usage !== undefined) keys.push(`usage:${messageKey(event.project_id, usage.message_id)}`);
   return keys;
@@ -161,11 +176,17 @@ export function createGroupCommitter(
   function takeBatch(): Item[] {
     const batch: Item[] = [];
     const rest: Item[] = [];
+    // A write's result names events by event id: two projects' events sharing one wait apart.
+    const projectOfId = new Map<string, string | undefined>();
     for (const item of queue) {
+      const { event_id: id, project_id: project } = item.event;
       if (
-        batch.length < maxBatch && keysOf(item.event).every((key) => !inFlightKeys.has(key))
-      ) batch.push(item);
-      else rest.push(item);
+        batch.length < maxBatch && keysOf(item.event).every((key) => !inFlightKeys.has(key)) &&
+        (!projectOfId.has(id) || projectOfId.get(id) === project)
+      ) {
+        batch.push(item);
+        projectOfId.set(id, project);
+      } else rest.push(item);
     }
     queue = rest;
     return batch;
@@ -177,19 +198,11 @@ export function createGroupCommitter(
     for (const item of batch) {
       for (const key of keysOf(item.event)) inFlightKeys.set(key, (inFlightKeys.get(key) ?? 0) + 1);
     }
-    const started = performance.now();
     try {
-      const events = batch.map((item) => item.event);
-      const result = await store.write(events);
-      options.onStored?.(events, result);
-      settle(batch, result.stored, result.duplicates);
+      await writePart(batch, new Set());
     } catch (error) {
-      fail(batch, error);
+      fail(batch, error); // a bug of this module's own: never leave a client waiting
     } finally {
-      options.onWrite?.({
-        size: batch.length,
-        seconds: (performance.now() - started) / 1000,
-      });
       for (const item of batch) {
         for (const key of keysOf(item.event)) {
           const count = inFlightKeys.get(key)! - 1;
@@ -203,6 +216,55 @@ export function createGroupCommitter(
       schedule();
       notifyIdle();
     }
+  }
+
+  /**
+   * Writes the items of `part` whose submissions have not failed. When the store refuses them for
+   * their content, writes each half again, down to single events, which are refused alone.
+   * `carried` holds the event ids refused attempts of this batch stored on the way: a later write
+   * finds them stored, yet this batch stored them.
+   */
+  async function writePart(part: Item[], carried: Set<string>): Promise<void> {
+    const items = part.filter((item) => !item.entry.failed);
+    if (items.length === 0) return;
+    const events = items.map((item) => item.event);
+    const started = performance.now();
+    let result: WriteResult;
+    try {
+      result = await store.write(events);
+    } catch (error) {
+      options.onWrite?.({ size: items.length, seconds: (performance.now() - started) / 1000 });
+      if (!(error instanceof StoreRejectedError)) return fail(items, error);
+      for (const id of error.stored) carried.add(id);
+      if (items.length === 1) return refuse(items[0]!, error);
+      const half = Math.ceil(items.length / 2);
+      await writePart(items.slice(0, half), carried);
+      await writePart(items.slice(half), carried);
+      return;
+    }
+    options.onWrite?.({ size: items.length, seconds: (performance.now() - started) / 1000 });
+    if (carried.size > 0) result = claimCarried(result, carried);
+    options.onStored?.(events, result);
+    settle(items, result.stored, result.duplicates);
+  }
+
+  /** `result` with the carried ids it reports as duplicates counted as stored (once each). */
+  function claimCarried(result: WriteResult, carried: Set<string>): WriteResult {
+    const stored = [...result.stored];
+    const duplicates: string[] = [];
+    for (const id of result.duplicates) {
+      if (carried.delete(id)) stored.push(id);
+      else duplicates.push(id);
+    }
+    return { ...result, stored, duplicates };
+  }
+
+  /** Answers one event the store refused alone: its submission goes on without it. */
+  function refuse(item: Item, error: StoreRejectedError): void {
+    const entry = item.entry;
+    if (entry.failed) return;
+    entry.outcomes[item.index] = { refused: error.message };
+    if (--entry.remaining === 0) entry.resolve(entry.outcomes);
   }
 
   function settle(batch: Item[], stored: string[], duplicates: string[]): void {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Event } from "../shared/schema.ts";
-import { createGroupCommitter, QueueFullError } from "./group_commit.ts";
+import { createGroupCommitter, type EventOutcome, QueueFullError } from "./group_commit.ts";
 import { StoreUnavailableError } from "./store.ts";
 import { FakeStore, makeEvent } from "./testing/fakes.ts";
 
@@ -120,7 +120,7 @@ Deno.test("createGroupCommitter() refuses beyond its queue bound with QueueFullE
   assert.deepEqual(await committer.submit(await events(1)), ["stored"]);
 });
 
-Deno.test("createGroupCommitter() rejects every submission of a failed write", async () => {
+Deno.test("createGroupCommitter() rejects every submission of a write the store is down for", async () => {
   const store = new FakeStore();
   store.down = true;
   const committer = createGroupCommitter(store, { lingerMs: 3 });
@@ -201,4 +201,92 @@ Deno.test("createGroupCommitter() never writes two readings of one API response 
   overlaps = 0;
   await Promise.all(others.map((event) => committer.submit([event])));
   assert.ok(overlaps > 0, "writes without a shared key should run concurrently");
+});
+
+const refusal = (outcome: EventOutcome | undefined) =>
+  typeof outcome === "object" ? outcome.refused : undefined;
+
+Deno.test("createGroupCommitter() splits a refused write: only the refused event fails, every other event is stored", async (t) => {
+  for (const storeUpToRefusal of [false, true]) {
+    await t.step(
+      storeUpToRefusal ? "a write that stored a part first" : "a write refused whole",
+      async () => {
+        const store = new FakeStore();
+        store.storeUpToRefusal = storeUpToRefusal;
+        const [mine, theirs, more] = [await events(3), await events(4), await events(1)];
+        store.refused.add(mine[1]!.event_id);
+        // One write of all eight: full at maxBatch, never waiting on the linger.
+        const committer = createGroupCommitter(store, { maxBatch: 8, lingerMs: 60_000 });
+        const [a, b, c] = await Promise.all([
+          committer.submit(mine),
+          committer.submit(theirs),
+          committer.submit(more),
+        ]);
+        assert.equal(a[0], "stored");
+        assert.match(refusal(a[1]) ?? "", /Chroma refused them/);
+        assert.equal(a[2], "stored");
+        // Events a refused attempt stored on the way still count as stored, never as duplicates.
+        assert.deepEqual(b, ["stored", "stored", "stored", "stored"]);
+        assert.deepEqual(c, ["stored"]);
+        assert.equal(store.events.size, 7);
+        assert.ok(!store.events.has(mine[1]!.event_id));
+        assert.deepEqual(store.batches[0]!.length, 8, "the first write holds every submission");
+        await committer.idle();
+        assert.equal(committer.depth, 0);
+      },
+    );
+  }
+});
+
+Deno.test("createGroupCommitter() reports events stored by a split to onStored once each", async () => {
+  const store = new FakeStore();
+  store.storeUpToRefusal = true;
+  const batch = await events(6);
+  store.refused.add(batch[4]!.event_id);
+  const reported: string[] = [];
+  const committer = createGroupCommitter(store, {
+    maxBatch: 6,
+    lingerMs: 60_000,
+    onStored: (_, result) => reported.push(...result.stored),
+  });
+  const outcomes = await committer.submit(batch);
+  assert.deepEqual(outcomes.map((o) => typeof o === "object" ? "refused" : o), [
+    "stored",
+    "stored",
+    "stored",
+    "stored",
+    "refused",
+    "stored",
+  ]);
+  assert.deepEqual(
+    reported.toSorted(),
+    batch.filter((_, i) => i !== 4).map((e) => e.event_id).toSorted(),
+  );
+});
+
+Deno.test("createGroupCommitter() answers every event refused when the store refuses each alone", async () => {
+  const store = new FakeStore();
+  const batch = await events(3);
+  for (const event of batch) store.refused.add(event.event_id);
+  const committer = createGroupCommitter(store, { maxBatch: 3, lingerMs: 60_000 });
+  const outcomes = await committer.submit(batch);
+  assert.ok(outcomes.every((o) => refusal(o) !== undefined), JSON.stringify(outcomes));
+  assert.equal(store.events.size, 0);
+});
+
+Deno.test("createGroupCommitter() never puts two projects' events sharing an event id in one write", async () => {
+  const store = new FakeStore();
+  const ours = await makeEvent({ project_id: "a" });
+  const theirs = await makeEvent({ project_id: "b", event_id: ours.event_id });
+  const again = await makeEvent({ project_id: "a", event_id: ours.event_id });
+  const committer = createGroupCommitter(store, { lingerMs: 5 });
+  await Promise.all([
+    committer.submit([ours]),
+    committer.submit([theirs]),
+    committer.submit([again]),
+  ]);
+  for (const batch of store.batches) {
+    assert.ok(batch.length <= 2, `a write held ${batch.length} events sharing one id`);
+  }
+  assert.equal(store.batches.length, 2, "the same project's copies share a write");
 });

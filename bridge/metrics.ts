@@ -23,6 +23,7 @@ export const REJECT_REASONS = [
   "forbidden_project", // for a project the key may not write
   "queue_full", // 429
   "store_unavailable", // 503
+  "store_refused", // refused by Chroma on its own, in `rejected[]`
 ] as const satisfies readonly RejectionReason[];
 /** One of {@linkcode REJECT_REASONS}. */
 export type RejectReason = typeof REJECT_REASONS[number];

@@ -26,7 +26,11 @@ export const STORED_COLLECTIONS = ["events", "artifacts", "agent_state"] as cons
 /** One of {@linkcode STORED_COLLECTIONS}. */
 export type StoredCollection = typeof STORED_COLLECTIONS[number];
 
-/** The outcome of {@linkcode EventStore.write}: event ids stored now, and those already held. */
+/**
+ * The outcome of {@linkcode EventStore.write}: event ids stored now, and those already held. Ids
+ * name events within one write: the group committer never puts events of two projects sharing an
+ * event id into one write, so an id names one event here.
+ */
 export interface WriteResult {
   stored: string[];
   duplicates: string[];
@@ -40,6 +44,22 @@ export interface WriteResult {
 /** Thrown when Chroma cannot be reached or fails: HTTP 503. */
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
+}
+
+/**
+ * Thrown when Chroma refused the records of a write for what they hold (a 4xx about the request's
+ * content), not because it is down: splitting the write finds the records it refuses. `stored`
+ * names the events the failed write had already added (an earlier part of it), so a write of
+ * them again, which finds them stored, still counts them as stored now.
+ */
+export class StoreRejectedError extends Error {
+  override name = "StoreRejectedError";
+  /** Event ids the failed write stored before Chroma refused a later part. */
+  readonly stored: readonly string[];
+  constructor(message: string, options: { cause?: unknown; stored?: readonly string[] } = {}) {
+    super(message, { cause: options.cause });
+    this.stored = options.stored ?? [];
+  }
 }
 
 /** The filter fields a query may narrow on, each matched by equality. */
@@ -117,8 +137,13 @@ export interface UsageFilter {
 
 /** What the bridge needs from its storage. */
 export interface EventStore {
-  /** Stores valid events; resolves only once they are durable in Chroma. Dedupes by event_id
-   * and by hash (within the batch and against what is stored). ≤ 5,000 events per call. */
+  /**
+   * Stores valid events; resolves only once they are durable in Chroma. Dedupes by event_id and
+   * by hash within each project (within the batch and against what is stored): an event is a
+   * duplicate only of an event of its own project (events without project_id are a scope of their
+   * own). ≤ 5,000 events per call. Throws {@linkcode StoreRejectedError} when Chroma refuses the
+   * records for their content, {@linkcode StoreUnavailableError} when it is down.
+   */
   write(events: readonly Event[]): Promise<WriteResult>;
   /** One page of results; throws {@linkcode QueryError} on a bad cursor. */
   query(params: QueryParams): Promise<QueryResult>;

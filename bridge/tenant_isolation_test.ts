@@ -1,13 +1,15 @@
 /**
  * Attacks by one tenant (an ingest key bound to project "hostile") against a real bridge and a
  * real Chroma on loopback, each asserting that the other tenant ("acme") is served meanwhile and
- * that the bridge stays healthy. Connection-level attacks are in `connections_test.ts` and
+ * that the bridge stays healthy; and dedupe, which keeps each project's events to itself.
+ * Connection-level attacks are in `connections_test.ts` and
  * `main_test.ts`; live streams in `live_test.ts`; the body budget's per-key share and deadline in
  * `ingest_body_test.ts`.
  *
  * @module
  */
 import assert from "node:assert/strict";
+import type { Event } from "../shared/schema.ts";
 import { makeEvent } from "./testing/fakes.ts";
 import { startTestBridge, testKey } from "./testing/bridge.ts";
 
@@ -45,4 +47,123 @@ Deno.test("a poison event (lone surrogate) is rejected by index; the other tenan
   const health = await fetch(`${bridge.url}/health`);
   assert.equal(health.status, 200);
   await health.body?.cancel();
+});
+
+async function postEvents(url: string, key: string, events: readonly Event[]): Promise<Response> {
+  return await post(url, key, events.map((e) => JSON.stringify(e)).join("\n"));
+}
+
+async function query(url: string, key: string): Promise<Event[]> {
+  const response = await fetch(`${url}?limit=100`, { headers: { authorization: `Bearer ${key}` } });
+  assert.equal(response.status, 200);
+  return (await response.json()).results;
+}
+
+Deno.test("a group write over Chroma's 40 MiB request limit is stored whole: every tenant's events, every request 200", async () => {
+  const hostileKeys = Array.from({ length: 4 }, () => testKey("hostile"));
+  // 12 requests of 18 events of 240 KB: 52 MB of documents, over the 40 MiB Chroma 1.0.5 takes
+  // in one add, coalesced with the other tenant's 4 small requests into ONE group write (full at
+  // maxBatch: the linger never decides). Keys of a quarter of the body budget each, 3 requests
+  // a key.
+  const hostileEvents = await Promise.all(
+    Array.from({ length: 12 }, () =>
+      Promise.all(
+        Array.from({ length: 18 }, () =>
+          makeEvent({
+            project_id: "hostile",
+            data: { n: crypto.randomUUID(), blob: "x".repeat(240_000) },
+          })),
+      )),
+  );
+  const acmeEvents = await Promise.all(
+    Array.from(
+      { length: 4 },
+      () => Promise.all(Array.from({ length: 5 }, () => makeEvent({ project_id: "acme" }))),
+    ),
+  );
+  const total = 12 * 18 + 4 * 5;
+  await using bridge = await startTestBridge({
+    keys: [...hostileKeys.map((k) => `ingest@hostile:${k}`), `ingest@acme:${ACME}`].join(","),
+    app: { groupCommit: { maxBatch: total, lingerMs: 60_000 } },
+  });
+  const posts = [
+    ...hostileEvents.map((events, i) => postEvents(bridge.ingestUrl, hostileKeys[i % 4]!, events)),
+    ...acmeEvents.map((events) => postEvents(bridge.ingestUrl, ACME, events)),
+  ];
+  // The group write under way: /health answers meanwhile.
+  while (bridge.app.committer.depth < total) await new Promise((r) => setTimeout(r, 5));
+  const health = await fetch(`${bridge.url}/health`);
+  assert.equal(health.status, 200);
+  await health.body?.cancel();
+  const answers = await Promise.all(posts);
+  for (const [i, answer] of answers.entries()) {
+    const summary = await answer.json();
+    assert.equal(answer.status, 200, `request ${i}: ${JSON.stringify(summary).slice(0, 300)}`);
+    assert.equal(summary.accepted, i < 12 ? 18 : 5);
+  }
+  const counts = await bridge.store.counts();
+  assert.equal(counts.events, total);
+  // One write: its adds were cut by size, so Chroma never refused it (a refused write is split
+  // and written again, which would count three).
+  const metrics = await fetch(`${bridge.url}/metrics`, {
+    headers: { authorization: `Bearer ${bridge.readKey}` },
+  });
+  assert.match(await metrics.text(), /^zo_ingest_batch_events_count 1$/m);
+});
+
+Deno.test("dedupe is scoped to the key's project: the same event id and hash are stored once in each", async (t) => {
+  const [a, b, readA, readB] = [testKey("a"), testKey("b"), testKey("read-a"), testKey("read-b")];
+  await using bridge = await startTestBridge({
+    keys: `ingest@a:${a},ingest@b:${b},read@a:${readA},read@b:${readB}`,
+  });
+  const ours = await makeEvent({ project_id: "a", msg: "a's" });
+  // Another project's event with the same id and hash: a guess, or a copy of a leaked envelope.
+  const theirs: Event = { ...ours, project_id: "b", msg: "b's" };
+  const summary = async (key: string, events: Event[]) => {
+    const response = await postEvents(bridge.ingestUrl, key, events);
+    assert.equal(response.status, 200);
+    const body = await response.json();
+    return [body.accepted, body.duplicates];
+  };
+  await t.step("both are stored: neither learns the other holds the id or the hash", async () => {
+    assert.deepEqual(await summary(a, [ours]), [1, 0]);
+    assert.deepEqual(await summary(b, [theirs]), [1, 0]);
+  });
+  await t.step("each project's query returns its own", async () => {
+    assert.deepEqual((await query(bridge.queryUrl, readA)).map((e) => e.msg), ["a's"]);
+    const mine = await query(bridge.queryUrl, readB);
+    assert.deepEqual(mine.map((e) => [e.event_id, e.msg]), [[ours.event_id, "b's"]]);
+  });
+  await t.step(
+    "a redelivery to each is a duplicate, and so is the hash under a new id",
+    async () => {
+      assert.deepEqual(await summary(a, [ours]), [0, 1]);
+      assert.deepEqual(await summary(b, [theirs]), [0, 1]);
+      const sameHash = await makeEvent({ project_id: "b", hash: ours.hash });
+      assert.deepEqual(await summary(b, [sameHash]), [0, 1]);
+    },
+  );
+  await t.step("an unrestricted query pages through both, by the order ids give", async () => {
+    const seen: string[] = [];
+    let cursor: string | null = "";
+    while (cursor !== null) {
+      const response: Response = await fetch(
+        `${bridge.queryUrl}?limit=1${cursor ? `&cursor=${cursor}` : ""}`,
+        { headers: { authorization: `Bearer ${bridge.readKey}` } },
+      );
+      assert.equal(response.status, 200);
+      const page: { results: Event[]; next_cursor: string | null } = await response.json();
+      seen.push(...page.results.map((e) => `${e.project_id}:${e.event_id}`));
+      cursor = page.next_cursor;
+    }
+    assert.deepEqual(seen.toSorted(), [`a:${ours.event_id}`, `b:${ours.event_id}`]);
+    // The derived id starts with the event id: it carries its time, so ids still give the order.
+    const events = await bridge.chroma.client.getCollection({ name: "events" });
+    assert.equal(events.metadata?.irregular_ids, undefined);
+    const records = await events.get({ include: [] });
+    assert.equal(records.ids.filter((id) => id !== ours.event_id).length, 1);
+    assert.match(records.ids.find((id) => id !== ours.event_id)!, /^[0-9a-f-]{36}~p[0-9a-f]{16}$/);
+  });
+  const counts = await bridge.store.counts();
+  assert.equal(counts.events, 2);
 });

@@ -138,6 +138,12 @@ export const REJECTIONS = {
     relay: "dead_letter_rejected",
     meaning: "Every event failed schema validation; `rejected` lists each with its error.",
   },
+  store_refused: {
+    status: 400,
+    relay: "dead_letter_rejected",
+    meaning:
+      "Chroma refused events on their own for what they hold; `rejected` lists each with this reason, and every other event was stored (HTTP 200 when any was, else 400).",
+  },
   malformed: {
     status: 400,
     relay: "split",

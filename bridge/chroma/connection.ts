@@ -1,12 +1,19 @@
 /**
  * Reaching Chroma: the chromadb client for a URL (checked once), and the one way every call is
- * made, with a deadline and every failure mapped to {@linkcode StoreUnavailableError} (HTTP 503).
+ * made, with a deadline and every failure mapped to {@linkcode StoreUnavailableError} (HTTP 503),
+ * except Chroma refusing the request's content: {@linkcode StoreRejectedError}.
  *
  * @module
  */
-import { ChromaClient, ChromaNotFoundError } from "chromadb";
+import {
+  ChromaClient,
+  ChromaClientError,
+  ChromaNotFoundError,
+  ChromaServerError,
+  ChromaValueError,
+} from "chromadb";
 import { ConfigError } from "../../shared/config.ts";
-import { StoreUnavailableError } from "../store.ts";
+import { StoreRejectedError, StoreUnavailableError } from "../store.ts";
 import { errorMessage } from "../_util.ts";
 
 /** Where and how to reach Chroma. */
@@ -60,7 +67,21 @@ export function chromaClient(connection: ChromaConnection): ChromaClient {
 export type ChromaCall = <T>(what: string, run: () => Promise<T>) => Promise<T>;
 
 /**
- * A {@linkcode ChromaCall} with a deadline of `timeoutMs` per call; every failure becomes a
+ * Whether Chroma refused a call for what the request holds, so the same call can never succeed
+ * and a smaller one may: the client's own checks (`ChromaValueError`), a 400 or 422
+ * (`ChromaClientError`; its quota subclass is not one of them in chromadb 3.5, which gives every
+ * error class its own base), or a 413, which chromadb 3.5 reports as a `ChromaServerError` whose
+ * message is `413: Payload Too Large`. 401, 403, 404 and 429 are about the bridge's access or
+ * Chroma's state, and a connection failure or a deadline about Chroma's health: not refusals.
+ */
+export function isRefusal(error: unknown): boolean {
+  if (error instanceof ChromaValueError || error instanceof ChromaClientError) return true;
+  return error instanceof ChromaServerError && /^413\b/.test(error.message);
+}
+
+/**
+ * A {@linkcode ChromaCall} with a deadline of `timeoutMs` per call; a refusal of the request's
+ * content ({@linkcode isRefusal}) becomes a StoreRejectedError, every other failure a
  * StoreUnavailableError. `onNotFound` hears of a collection that vanished (a wiped or different
  * server), so its handle is looked up again next time.
  */
@@ -81,9 +102,17 @@ export function createChromaCall(
         }),
       ]);
     } catch (error) {
-      if (error instanceof StoreUnavailableError || error instanceof ConfigError) throw error;
+      if (
+        error instanceof StoreUnavailableError || error instanceof StoreRejectedError ||
+        error instanceof ConfigError
+      ) throw error;
       if (error instanceof ChromaNotFoundError) options.onNotFound?.();
       const reason = errorMessage(error);
+      if (isRefusal(error)) {
+        throw new StoreRejectedError(`Cannot ${what}: Chroma refused them (${reason})`, {
+          cause: error,
+        });
+      }
       throw new StoreUnavailableError(`Cannot ${what}: Chroma failed (${reason})`, {
         cause: error,
       });

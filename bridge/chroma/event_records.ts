@@ -1,11 +1,13 @@
 /**
  * How an event is kept: one record in the `events` collection, the envelope as document, its
  * scalar filter fields as metadata (plus `ts_ms` to filter and sort by time), and the vector of
- * its `indexable_text`, so one add per batch makes it findable by filter, `text=` and `q=`.
+ * its `indexable_text`, so one add per batch makes it findable by filter, `text=` and `q=`. The
+ * record id is the event_id, or the derived id when another project's event holds that id.
  *
  * @module
  */
 import type { Metadata } from "chromadb";
+import { sha256Hex, uuidV7Time } from "../../shared/ids.ts";
 import type { Event } from "../../shared/schema.ts";
 import { QUERY_FILTER_FIELDS } from "../store.ts";
 import { WRITE_SEQ_KEY, WRITER_KEY, type WriterStamp } from "./writer_stamp.ts";
@@ -94,4 +96,31 @@ export function placeholderVector(dimension: number): number[] {
   const vector = new Array<number>(dimension).fill(0);
   vector[0] = 1;
   return vector;
+}
+
+/** What separates an event_id from the project part of a derived record id (never in a UUID). */
+const DERIVED_MARK = "~p";
+
+/**
+ * The record id of an event whose event_id another project's event holds already: the event_id,
+ * then `~p` and the project's {@linkcode projectTag}, one per (project, event_id). A client cannot
+ * forge one: the schema takes only UUIDs as event ids. It starts with the event_id, so it sorts
+ * with it and carries its time.
+ */
+export function derivedRecordId(eventId: string, tag: string): string {
+  return `${eventId}${DERIVED_MARK}${tag}`;
+}
+
+/** 16 hex digits of the SHA-256 of a project id (as JSON, so no project is the text "null"). */
+export async function projectTag(projectId: string | undefined): Promise<string> {
+  return (await sha256Hex(JSON.stringify(projectId ?? null))).slice(0, 16);
+}
+
+/**
+ * The time a record id carries: that of the UUID v7 it is or starts with (a derived id);
+ * undefined for any other id.
+ */
+export function recordIdTime(id: string): number | undefined {
+  const mark = id.indexOf(DERIVED_MARK);
+  return uuidV7Time(mark === 36 ? id.slice(0, 36) : id);
 }

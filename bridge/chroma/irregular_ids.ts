@@ -1,7 +1,8 @@
 /**
  * Whether every stored event id is a UUID v7 carrying its event's ts (as every producer in this
  * codebase makes them), so ids alone give the order. The events collection's metadata says
- * otherwise once any other id was stored, by any bridge: writes mark it, the planner reads it.
+ * otherwise once any other id was stored, by any bridge: writes mark it, the planner reads it. A
+ * derived record id (`event_records.ts`) starts with its event_id, so it carries the same time.
  *
  * @module
  */

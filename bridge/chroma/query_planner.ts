@@ -6,7 +6,6 @@
  * @module
  */
 import type { Collection, Where, WhereDocument } from "chromadb";
-import { uuidV7Time } from "../../shared/ids.ts";
 import { encodeCursor } from "../query_params.ts";
 import type { CollectionName, QueryParams, QueryResult } from "../store.ts";
 import type { ChromaCall } from "./connection.ts";
@@ -15,6 +14,7 @@ import {
   compositeValue,
   INDEXED_KEY,
   INTERNAL_METADATA_KEYS,
+  recordIdTime,
 } from "./event_records.ts";
 
 /** The projects a query may see: undefined for any (the caller's restriction is applied). */
@@ -105,7 +105,7 @@ export interface PlanOptions {
 
 /**
  * The first `count` records after the cursor, by (ts_ms, id). When `idTime` is set, every id is
- * a UUID v7 whose time is the record's ts, so ids alone give the order (the cheapest read Chroma
+ * a UUID v7 whose time is the record's ts, or a derived id starting with one (`recordIdTime()`), so ids alone give the order (the cheapest read Chroma
  * has); otherwise the ts comes from the metadata. When a probe comes back full, unseen matches
  * may sort first, but none later than the `count`-th smallest ts seen: the time window shrinks
  * to that and the probe is repeated. A window that cannot shrink any more is read whole.
@@ -138,7 +138,7 @@ export async function firstAfter(
       }));
     const candidates: Candidate[] = [];
     for (const [i, id] of result.ids.entries()) {
-      const tsMs = idTime ? uuidV7Time(id) : result.metadatas[i]?.ts_ms;
+      const tsMs = idTime ? recordIdTime(id) : result.metadatas[i]?.ts_ms;
       if (typeof tsMs !== "number") {
         if (idTime) return undefined;
         continue;
@@ -227,8 +227,10 @@ export async function readRecords(
     // The embeddings view: the event's text and its filter fields, as the old collection had.
     const metadata = { ...result.metadatas[i] };
     for (const key of INTERNAL_METADATA_KEYS) delete metadata[key];
-    const text = (parsed as { indexable_text?: unknown } | null)?.indexable_text;
-    byId.set(id, { event_id: id, indexable_text: text, ...metadata });
+    const event = parsed as { event_id?: unknown; indexable_text?: unknown } | null;
+    // The event's own id: a derived record id (`event_records.ts`) is the store's, not the event's.
+    const eventId = typeof event?.event_id === "string" ? event.event_id : id;
+    byId.set(id, { event_id: eventId, indexable_text: event?.indexable_text, ...metadata });
   });
   return ids.filter((id) => byId.has(id)).map((id) => byId.get(id));
 }

@@ -17,7 +17,11 @@ import { principalOf, type RouteContext } from "./route.ts";
 export interface IngestSummary {
   accepted: number;
   duplicates: number;
-  rejected: { index: number; error: string }[];
+  /**
+   * The events not stored, by index in the request: invalid ones, and (`reason: "store_refused"`)
+   * those Chroma refused on their own while the rest of their group write was stored.
+   */
+  rejected: { index: number; error: string; reason?: "store_refused" }[];
 }
 
 const MAX_ERROR_CHARS = 1_000;
@@ -82,18 +86,22 @@ export async function ingestRoute(ctx: RouteContext): Promise<Response> {
     // The second line: what an older or misconfigured VM let through is not stored. An event
     // the markers push over a schema limit is refused rather than stored as it came.
     const kept: Event[] = [];
+    const keptAt: number[] = [];
     let found = 0;
     for (const [i, event] of valid.entries()) {
       const result = await redaction.redact(event);
       if (result.rules.length === 0) {
         kept.push(event);
+        keptAt.push(validAt[i]!);
         continue;
       }
       found++;
       metrics.redactedAtIngest(result.rules);
       const again = parseEvent(result.event);
-      if (again.ok) kept.push(again.event);
-      else {
+      if (again.ok) {
+        kept.push(again.event);
+        keptAt.push(validAt[i]!);
+      } else {
         rejected.push({
           index: validAt[i]!,
           error: clipError(
@@ -104,6 +112,7 @@ export async function ingestRoute(ctx: RouteContext): Promise<Response> {
       }
     }
     valid.splice(0, valid.length, ...kept);
+    validAt.splice(0, validAt.length, ...keptAt);
     if (found > 0) note.redacted = found;
   }
   if (valid.length === 0) {
@@ -128,19 +137,42 @@ export async function ingestRoute(ctx: RouteContext): Promise<Response> {
     throw error;
   }
   let accepted = 0;
+  let refused = 0;
   const stored: Event[] = [];
   outcomes.forEach((outcome, i) => {
     if (outcome === "stored") {
       accepted++;
       metrics.ingested(valid[i]!.event_type);
       stored.push(valid[i]!);
+    } else if (outcome !== "duplicate") {
+      refused++;
+      rejected.push({
+        index: validAt[i]!,
+        error: clipError(`Cannot store the event: ${outcome.refused}`),
+        reason: "store_refused",
+      });
     }
   });
+  if (refused > 0) {
+    metrics.rejected("store_refused", refused);
+    rejected.sort((a, b) => a.index - b.index);
+  }
   // Durable now: live followers see it (duplicates were published when first stored).
   live.publish(stored);
   metrics.claudeCode(stored);
-  const duplicates = valid.length - accepted;
+  const duplicates = valid.length - accepted - refused;
   metrics.duplicates(duplicates);
   Object.assign(note, { accepted, duplicates, rejected: rejected.length });
+  if (accepted === 0 && duplicates === 0) {
+    // Nothing of this request is stored: a 400 the relay dead-letters, never a 5xx.
+    const onlyRefused = rejected.every((r) => r.reason === "store_refused");
+    return jsonResponse({
+      error: `Cannot ingest: none of the ${items.length} events could be stored`,
+      reason: onlyRefused ? "store_refused" : "invalid",
+      accepted,
+      duplicates,
+      rejected,
+    }, { status: 400 });
+  }
   return jsonResponse({ accepted, duplicates, rejected } satisfies IngestSummary);
 }

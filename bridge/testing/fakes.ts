@@ -1,7 +1,7 @@
 /**
  * In-process stand-ins for unit tests of the bridge's HTTP side: an {@linkcode EventStore} that
- * keeps events in memory (deduping as the real one does, by event_id and hash) and can be made
- * slow or unavailable, and a maker of valid envelopes. Integration tests use the real store.
+ * keeps events in memory (deduping by event_id and hash, across projects, unlike the real one)
+ * and can be made slow, unavailable or refusing given events, and a maker of valid envelopes. Integration tests use the real store.
  *
  * @module
  */
@@ -12,6 +12,7 @@ import {
   type QueryParams,
   type QueryResult,
   type StoredCollection,
+  StoreRejectedError,
   StoreUnavailableError,
   type WriteResult,
 } from "../store.ts";
@@ -43,6 +44,15 @@ export class FakeStore implements EventStore {
   readonly hashes = new Set<string>();
   /** Size of every `write` call, in order. */
   readonly writes: number[] = [];
+  /** The event ids of every `write` call, in order. */
+  readonly batches: string[][] = [];
+  /**
+   * Event ids refused for their content: a write holding one throws
+   * {@linkcode StoreRejectedError}, after storing the events before it when `storeUpToRefusal`
+   * is set (as a write of several adds does when a later add is refused).
+   */
+  readonly refused = new Set<string>();
+  storeUpToRefusal = false;
   /** When true, every call throws {@linkcode StoreUnavailableError}. */
   down = false;
   /** Milliseconds each write takes. */
@@ -61,20 +71,32 @@ export class FakeStore implements EventStore {
       if (this.writeGate) await this.writeGate;
       if (this.down) throw new StoreUnavailableError("Cannot reach Chroma: fake store is down");
       this.writes.push(events.length);
-      const result: WriteResult = { stored: [], duplicates: [] };
-      for (const event of events) {
-        if (this.events.has(event.event_id) || (event.hash && this.hashes.has(event.hash))) {
-          result.duplicates.push(event.event_id);
-          continue;
-        }
-        this.events.set(event.event_id, event);
-        if (event.hash) this.hashes.add(event.hash);
-        result.stored.push(event.event_id);
+      this.batches.push(events.map((e) => e.event_id));
+      const at = events.findIndex((e) => this.refused.has(e.event_id));
+      if (at !== -1) {
+        const before = this.storeUpToRefusal ? this.#store(events.slice(0, at)).stored : [];
+        throw new StoreRejectedError("Cannot store events: Chroma refused them (Bad request)", {
+          stored: before,
+        });
       }
-      return result;
+      return this.#store(events);
     } finally {
       this.#running--;
     }
+  }
+
+  #store(events: readonly Event[]): WriteResult {
+    const result: WriteResult = { stored: [], duplicates: [] };
+    for (const event of events) {
+      if (this.events.has(event.event_id) || (event.hash && this.hashes.has(event.hash))) {
+        result.duplicates.push(event.event_id);
+        continue;
+      }
+      this.events.set(event.event_id, event);
+      if (event.hash) this.hashes.add(event.hash);
+      result.stored.push(event.event_id);
+    }
+    return result;
   }
 
   query(params: QueryParams): Promise<QueryResult> {

@@ -381,6 +381,22 @@ Deno.test("classifyResponse() decides from the reason in REJECTIONS, else from t
       .kind,
     "invalid",
   );
+  // Events Chroma refused on their own: dead letters, never retried.
+  const refused = await answer(400, {
+    error: "x",
+    reason: "store_refused",
+    rejected: [{ index: 0, error: "Cannot store the event: refused", reason: "store_refused" }],
+  });
+  assert.equal(refused.kind, "invalid");
+  assert.deepEqual(refused.kind === "invalid" && refused.rejected, [
+    { index: 0, error: "Cannot store the event: refused" },
+  ]);
+  const some = await answer(200, {
+    accepted: 1,
+    duplicates: 0,
+    rejected: [{ index: 1, error: "Cannot store the event: refused", reason: "store_refused" }],
+  });
+  assert.deepEqual(some.kind === "ok" && some.rejected.map((r) => r.index), [1]);
   assert.equal((await answer(413, { error: "x", reason: "too_large" })).kind, "too_large");
   assert.equal((await answer(401, { error: "x", reason: "unauthorized" })).kind, "auth");
   assert.equal(

@@ -7,8 +7,9 @@
  * `chroma/`: the connection and per-call deadlines (`connection.ts`), opening collections
  * (`collections.ts`), the idempotent write (`writes.ts`), the ordered-page query planner
  * (`query_planner.ts`), semantic search (`semantic.ts`), usage records (`usage_records.ts`),
- * artifacts (`artifacts.ts`) and agent_state persistence (`agent_state_records.ts`). Any Chroma
- * failure is a {@linkcode StoreUnavailableError}.
+ * artifacts (`artifacts.ts`) and agent_state persistence (`agent_state_records.ts`). Chroma
+ * refusing a write for its records' content is a `StoreRejectedError` (the group committer splits
+ * the write); any other Chroma failure is a {@linkcode StoreUnavailableError}.
  *
  * @module
  */

@@ -202,6 +202,11 @@ export class ChromaStore implements EventStore {
     });
   }
 
+  /** Loads the usage index now rather than on the first `GET /usage`. */
+  async warmUsageIndex(): Promise<void> {
+    await this.#usageIndex.records();
+  }
+
   /** Usage records the usage index holds (0 before its load, or when off or past its bound). */
   get usageIndexSize(): number {
     return this.#usageIndex.size;

@@ -153,6 +153,12 @@ export async function main(args: readonly string[] = Deno.args): Promise<void> {
   });
   try {
     await store.init();
+    // The usage index's load takes seconds at 30,000 records: not on the first GET /usage.
+    store.warmUsageIndex().catch((error) =>
+      log("warn", "usage index not loaded yet; the first GET /usage loads it", {
+        error: (error as Error).message,
+      })
+    );
   } catch (error) {
     if (error instanceof ConfigError) {
       await chroma?.stop();

@@ -2,11 +2,13 @@
  * The usage index against the scan it replaces, on real bridges sharing a real Chroma: the same
  * `GET /usage` answers for the same keys and parameters, records stored by another bridge
  * counted on the next request, Chroma's listing order it relies on, and the fall back to the
- * scan past its bound.
+ * scan past its bound; then the index alone over a listing a test reorders (what Chroma never
+ * does) and under concurrent requests.
  *
  * @module
  */
 import assert from "node:assert/strict";
+import type { Collection } from "chromadb";
 import { startTestChroma } from "../testing/chroma.ts";
 import { startTestBridge, type TestBridge, testKey } from "../testing/bridge.ts";
 import {
@@ -14,7 +16,8 @@ import {
   syntheticUsageEvents,
   syntheticUsageRecords,
 } from "../testing/usage_records.ts";
-import { USAGE_COLLECTION } from "../usage/records.ts";
+import { USAGE_COLLECTION, type UsageRecord } from "../usage/records.ts";
+import { UsageIndex } from "./usage_index.ts";
 
 const READ_P1 = testKey("read");
 const INGEST_P3 = testKey("ingest");
@@ -161,4 +164,77 @@ Deno.test("usage index: past its bound the bridge scans Chroma, answers the same
   assert.equal(small.store.usageIndexSize, 0, "dropped");
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /ZO_USAGE_INDEX_RECORDS/);
+});
+
+/**
+ * Chroma's paging of a listing, `get({ offset, limit })`, over `listed`, which a test may append
+ * to or reorder: the one call the index makes. The real listing order is proven above.
+ */
+function fakeCollection(listed: UsageRecord[], calls: number[]): Collection {
+  return {
+    get({ offset = 0, limit = 100 }: { offset?: number; limit?: number }) {
+      calls.push(offset);
+      const page = listed.slice(offset, offset + limit);
+      return Promise.resolve({
+        ids: page.map((r) => r.id),
+        metadatas: page.map(({ id: _, ...metadata }) => metadata),
+      });
+    },
+  } as unknown as Collection;
+}
+
+Deno.test("UsageIndex reads only what lies beyond, and everything again when the order changed", async () => {
+  const records = await syntheticUsageRecords({ count: 30 });
+  const listed = records.slice(0, 20);
+  const calls: number[] = [];
+  const collection = fakeCollection(listed, calls);
+  const index = new UsageIndex({
+    collection: () => Promise.resolve(collection),
+    call: (_what, run) => run(),
+    maxRecords: 1_000,
+  });
+  await index.records();
+  assert.equal(index.size, 20);
+  assert.deepEqual(calls, [0]);
+
+  listed.push(...records.slice(20, 25));
+  calls.length = 0;
+  const source = await index.records();
+  assert.deepEqual(calls, [19], "one page, from the last record read (the check)");
+  assert.equal(index.size, 25);
+  assert.equal([...source!.all()].length, 25);
+  assert.equal(
+    [...source!.ofProject("p1")].length,
+    records.slice(0, 25).filter((r) => r.project_id === "p1").length,
+  );
+
+  // Reordered under it (record 24 no longer last read): read everything again, from 0.
+  listed.splice(0, listed.length, ...records.slice().reverse());
+  calls.length = 0;
+  await index.records();
+  assert.deepEqual(calls, [24, 0]);
+  assert.equal(index.size, 30);
+});
+
+Deno.test("UsageIndex: concurrent requests share reads; one arriving mid-read waits for the next", async () => {
+  const records = await syntheticUsageRecords({ count: 10 });
+  const listed = records.slice(0, 5);
+  const calls: number[] = [];
+  const collection = fakeCollection(listed, calls);
+  const index = new UsageIndex({
+    collection: () => Promise.resolve(collection),
+    call: (_what, run) => run(),
+    maxRecords: 1_000,
+  });
+  await Promise.all(Array.from({ length: 8 }, () => index.records()));
+  // The first begins a read at once; the other 7 came after it began, so they share the next.
+  assert.equal(calls.length, 2, "8 requests at once: two reads");
+
+  // A record stored while a read is under way is counted by a request that arrived after it.
+  const first = index.records(); // begins a read at once
+  listed.push(...records.slice(5));
+  const later = await Promise.all(Array.from({ length: 8 }, () => index.records()));
+  await first;
+  assert.equal(calls.length, 4, "the 8 latecomers shared one more read");
+  for (const source of later) assert.equal([...source!.all()].length, 10);
 });

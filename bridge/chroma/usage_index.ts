@@ -6,9 +6,9 @@
  * so records any bridge sharing this Chroma stored before the request are counted.
  *
  * That read relies on Chroma listing a collection in the order it stored the records (its
- * single-node server does: `usage_index_test.ts`; records are never deleted). Each refresh
- * checks it: the last record read must come back at its place, else the index reads every
- * record again (merged by id: records are immutable, their ids content hashes).
+ * single-node server does: `usage_index_test.ts`). Each refresh checks it: the last record read
+ * must come back at its place, else the index reads every record again from an empty index. A
+ * deletion (old records by age, docs/DEPLOYMENT.md) moves that record, so it is caught too.
  *
  * Concurrent requests share one refresh (never two at once per bridge, and at least
  * {@linkcode USAGE_REFRESH_GAP_MS} apart). Past its bound the index
@@ -130,9 +130,10 @@ export class UsageIndex {
       let first = 0;
       if (check !== undefined) {
         if (page.ids[0] !== check) {
-          // Not the order it was: read everything again.
-          this.#read = 0;
-          this.#lastId = check = undefined;
+          // Records were deleted before it (old ones, by age) or the order changed: read
+          // everything again, into an empty index, so deleted records are no longer counted.
+          this.reset();
+          check = undefined;
           offset = 0;
           continue;
         }

@@ -102,6 +102,19 @@ Deno.test("usage index: GET /usage answers as the scan of Chroma does", async (t
     await assertSameAnswers(index, scan, [READ_P1]);
     assert.equal(index.store.usageIndexSize, 3_540);
   });
+
+  await t.step("after old records are deleted by age (docs/DEPLOYMENT.md)", async () => {
+    const collection = await chroma.client.getOrCreateCollection({
+      name: USAGE_COLLECTION,
+      embeddingFunction: null,
+    });
+    const before = await collection.count();
+    await collection.delete({ where: { ts_ms: { $lt: Date.parse("2026-11-04T00:00:00Z") } } });
+    const after = await collection.count();
+    assert.ok(after < before, "some were old enough");
+    await assertSameAnswers(index, scan, [READ_P1]);
+    assert.equal(index.store.usageIndexSize, after, "the deleted ones are no longer held");
+  });
 });
 
 Deno.test("usage index: records a second bridge stores are counted by the first's next request", async () => {
@@ -214,6 +227,13 @@ Deno.test("UsageIndex reads only what lies beyond, and everything again when the
   await index.records();
   assert.deepEqual(calls, [24, 0]);
   assert.equal(index.size, 30);
+
+  // The oldest five deleted (by age): they move the last record read, and are no longer held.
+  listed.splice(0, 5);
+  calls.length = 0;
+  await index.records();
+  assert.deepEqual(calls, [29, 0]);
+  assert.equal(index.size, 25);
 });
 
 Deno.test("UsageIndex: concurrent requests share reads; one arriving mid-read waits for the next", async () => {

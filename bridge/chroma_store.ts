@@ -27,6 +27,7 @@ import {
 import { IrregularIds } from "./chroma/irregular_ids.ts";
 import { orderedPage, visibleProjects } from "./chroma/query_planner.ts";
 import { semanticPage } from "./chroma/semantic.ts";
+import { DEFAULT_USAGE_INDEX_RECORDS, UsageIndex } from "./chroma/usage_index.ts";
 import { usageRecordsFor } from "./chroma/usage_records.ts";
 import { writeEvents } from "./chroma/writes.ts";
 import { randomWriterId, WriteSequence } from "./chroma/writer_stamp.ts";
@@ -43,6 +44,7 @@ import {
   type WriteResult,
 } from "./store.ts";
 import type { UsageRecord } from "./usage/records.ts";
+import { selectUsageRecords } from "./usage/select.ts";
 
 export type { ChromaConnection } from "./chroma/connection.ts";
 
@@ -62,6 +64,13 @@ export interface ChromaStoreOptions extends ChromaConnection {
    * one. Bridges sharing one Chroma must not share an id.
    */
   writerId?: string;
+  /**
+   * Most records the usage index of `GET /usage` holds (`chroma/usage_index.ts`); beyond it, or
+   * at 0, every request scans Chroma. Default 200,000.
+   */
+  usageIndexRecords?: number;
+  /** Warnings (the usage index dropped past its bound); default: dropped. */
+  log?: (message: string, extra: Record<string, unknown>) => void;
 }
 
 /** The EventStore on ChromaDB. Create one per bridge; it connects lazily and reconnects. */
@@ -73,6 +82,7 @@ export class ChromaStore implements EventStore {
   readonly #irregularIds = new IrregularIds();
   readonly #sequence: WriteSequence;
   #collections: Promise<Collections> | undefined;
+  readonly #usageIndex: UsageIndex;
   /** The `agent_state` collection, for the updater the app runs (`agent_state_updater.ts`). */
   readonly agentStateRecords: StateRecords;
 
@@ -85,7 +95,16 @@ export class ChromaStore implements EventStore {
     this.#call = createChromaCall({
       timeoutMs: options.timeoutMs ?? 30_000,
       // A collection that vanished (a wiped or different server): look it up again next time.
-      onNotFound: () => this.#collections = undefined,
+      onNotFound: () => {
+        this.#collections = undefined;
+        this.#usageIndex.reset();
+      },
+    });
+    this.#usageIndex = new UsageIndex({
+      collection: async () => (await this.#getCollections()).usage,
+      call: this.#call,
+      maxRecords: options.usageIndexRecords ?? DEFAULT_USAGE_INDEX_RECORDS,
+      ...(options.log === undefined ? {} : { log: options.log }),
     });
     this.agentStateRecords = chromaStateRecords(
       async () => (await this.#getCollections()).agent_state,
@@ -184,8 +203,23 @@ export class ChromaStore implements EventStore {
     });
   }
 
-  /** Every stored reading of every API response that may match `filter`; see `EventStore`. */
+  /** Loads the usage index now rather than on the first `GET /usage`. */
+  async warmUsageIndex(): Promise<void> {
+    await this.#usageIndex.records();
+  }
+
+  /** Usage records the usage index holds (0 before its load, or when off or past its bound). */
+  get usageIndexSize(): number {
+    return this.#usageIndex.size;
+  }
+
+  /**
+   * Every stored reading of every API response that may match `filter`; see `EventStore`. From
+   * the usage index; from a scan of Chroma when the index is off or past its bound.
+   */
   async usageRecords(filter: UsageFilter): Promise<UsageRecord[]> {
+    const indexed = await this.#usageIndex.records();
+    if (indexed !== undefined) return selectUsageRecords(indexed, filter);
     const { usage } = await this.#getCollections();
     return await usageRecordsFor(usage, { call: this.#call, filter });
   }

@@ -20,6 +20,7 @@ import type { GroupCommitOptions } from "./group_commit.ts";
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./ingest_body.ts";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connections.ts";
 import { randomWriterId } from "./chroma/writer_stamp.ts";
+import { DEFAULT_USAGE_INDEX_RECORDS } from "./chroma/usage_index.ts";
 
 /** Default `PORT`. */
 export const DEFAULT_PORT = 8787;
@@ -210,6 +211,15 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
       "event record it writes (1-128 characters, unique per bridge). Default: a random one " +
       "per start.",
   },
+  {
+    name: "ZO_USAGE_INDEX_RECORDS",
+    default: String(DEFAULT_USAGE_INDEX_RECORDS),
+    usedBy: "bridge",
+    description:
+      "Most usage records `GET /usage` keeps in memory to answer from (about 430 bytes each: " +
+      "200,000 is some 90 MB). Beyond it, or at `0`, every request scans Chroma instead " +
+      "(seconds at 30,000 records; the bridge logs a warning when it switches).",
+  },
   ...EMBEDDING_ENV_VARS,
 ];
 
@@ -239,6 +249,8 @@ export interface BridgeConfig {
   connections: ConnectionLimits;
   /** This bridge's id among those sharing one Chroma (`ZO_BRIDGE_ID`). */
   bridgeId: string;
+  /** Most usage records `GET /usage` answers from in memory (`ZO_USAGE_INDEX_RECORDS`); 0: none. */
+  usageIndexRecords: number;
 }
 
 /** Reads files named by the configuration; tests pass their own. */
@@ -450,5 +462,11 @@ export function loadBridgeConfig(
         { min: 100, max: 3_600_000 },
       ),
     },
+    usageIndexRecords: readWholeNumber(
+      env,
+      "ZO_USAGE_INDEX_RECORDS",
+      DEFAULT_USAGE_INDEX_RECORDS,
+      { min: 0, max: 100_000_000 },
+    ),
   };
 }

@@ -18,6 +18,7 @@ Deno.test("loadBridgeConfig() has defaults for everything", () => {
   assert.equal(config.groupCommit.maxBatch, 1_000);
   assert.equal(config.embedding.provider, "offline");
   assert.equal(config.deploy, false);
+  assert.equal(config.usageIndexRecords, 200_000);
 });
 
 Deno.test("loadBridgeConfig() reads a remote Chroma, keys and tuning", () => {
@@ -36,6 +37,7 @@ Deno.test("loadBridgeConfig() reads a remote Chroma, keys and tuning", () => {
       ZO_MAX_EVENT_BYTES: "65536",
       ZO_INGEST_QUEUE_EVENTS: "5000",
       ZO_INGEST_LINGER_MS: "0",
+      ZO_USAGE_INDEX_RECORDS: "0",
     }),
     { readFile: () => "# keys\nread:read-key-0123456789abcd\n" },
   );
@@ -59,6 +61,7 @@ Deno.test("loadBridgeConfig() reads a remote Chroma, keys and tuning", () => {
   assert.equal(config.limits.maxEventBytes, 65536);
   assert.equal(config.groupCommit.maxQueuedEvents, 5000);
   assert.equal(config.groupCommit.lingerMs, 0);
+  assert.equal(config.usageIndexRecords, 0, "0: every GET /usage scans Chroma");
 });
 
 Deno.test("loadBridgeConfig() refuses unsafe or bad settings with a ConfigError", async (t) => {
@@ -79,6 +82,7 @@ Deno.test("loadBridgeConfig() refuses unsafe or bad settings with a ConfigError"
       /ZO_INGEST_REDACTION="strict": set standard/,
     ],
     ["bad event cap", { ZO_MAX_EVENT_BYTES: "12" }, /ZO_MAX_EVENT_BYTES/],
+    ["bad usage index bound", { ZO_USAGE_INDEX_RECORDS: "lots" }, /ZO_USAGE_INDEX_RECORDS/],
     ["missing keys file", { ZO_API_KEYS_FILE: "/nope" }, /Cannot read ZO_API_KEYS_FILE/],
   ];
   for (const [name, vars, message] of cases) {

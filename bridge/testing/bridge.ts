@@ -23,7 +23,7 @@
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { type App, type AppOptions, createApp } from "../app.ts";
 import { createAuthenticator, parseApiKeys } from "../auth.ts";
-import { ChromaStore } from "../chroma_store.ts";
+import { ChromaStore, type ChromaStoreOptions } from "../chroma_store.ts";
 import { heartbeat } from "../embedded_chroma.ts";
 import { startTestChroma, type TestChroma } from "./chroma.ts";
 
@@ -35,6 +35,8 @@ export interface TestBridgeOptions {
   open?: boolean;
   /** Use this Chroma (left running by `stop()`); default a fresh one, stopped by `stop()`. */
   chroma?: TestChroma;
+  /** Store options besides the connection (the usage index's bound, the store's warnings). */
+  store?: Pick<ChromaStoreOptions, "usageIndexRecords" | "log">;
   /** App options besides store and authentication (group commit tuning, limits, ...). */
   app?: Omit<AppOptions, "store" | "authenticate">;
   /** Receives the request log; default: dropped. */
@@ -83,7 +85,7 @@ export async function startTestBridge(options: TestBridgeOptions = {}): Promise<
   const authenticate = await createAuthenticator(keys);
   const chroma = options.chroma ?? await startTestChroma();
   const ownsChroma = options.chroma === undefined;
-  const store = new ChromaStore({ url: chroma.url });
+  const store = new ChromaStore({ ...options.store, url: chroma.url });
   try {
     await store.init();
   } catch (error) {
@@ -155,6 +157,7 @@ export const MAIN_ENV_VARS = [
   "ZO_HEADER_TIMEOUT_MS",
   "ZO_IDLE_TIMEOUT_MS",
   "ZO_BRIDGE_ID",
+  "ZO_USAGE_INDEX_RECORDS",
   "ZO_MAX_EVENT_BYTES",
 ] as const;
 

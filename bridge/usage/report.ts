@@ -106,7 +106,8 @@ export function countResponses(records: readonly UsageRecord[]): CountedResponse
       continue;
     }
     raiseTokens(group.counts, record);
-    if ((record.reported_cost_usd ?? 0) > (group.owner.reported_cost_usd ?? 0)) {
+    // The highest reading so far, whatever order the records come in.
+    if ((record.reported_cost_usd ?? 0) > (group.reported ?? 0)) {
       group.reported = record.reported_cost_usd;
     }
     if (record.ts_ms < group.ts) group.ts = record.ts_ms;

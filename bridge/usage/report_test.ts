@@ -225,3 +225,13 @@ Deno.test("formatOffset() writes ±HH:MM", () => {
   assert.equal(formatOffset(150), "+02:30");
   assert.equal(formatOffset(-210), "-03:30");
 });
+
+Deno.test("countResponses() takes the highest reported cost of a request in any order", () => {
+  const readings = [0.02, 0.05, 0.03].map((cost) =>
+    record({ message_id: "req", source: "claude_code", reported_cost_usd: cost })
+  );
+  for (const order of [[0, 1, 2], [2, 1, 0], [1, 0, 2], [0, 2, 1]]) {
+    const [response] = countResponses(order.map((i) => readings[i]!));
+    assert.equal(response!.reported_cost_usd, 0.05, `order ${order}`);
+  }
+});

@@ -20,6 +20,8 @@ import type { GroupCommitOptions } from "./group_commit.ts";
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./ingest_body.ts";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connections.ts";
 import { randomWriterId } from "./chroma/writer_stamp.ts";
+import { DEFAULT_QUERY_BYTES_IN_FLIGHT } from "./query_budget.ts";
+import { QUERY_LIMITS } from "./query_params.ts";
 
 /** Default `PORT`. */
 export const DEFAULT_PORT = 8787;
@@ -210,6 +212,25 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
       "event record it writes (1-128 characters, unique per bridge). Default: a random one " +
       "per start.",
   },
+  {
+    name: "ZO_QUERY_PAGE_BYTES",
+    default: String(QUERY_LIMITS.pageBytes),
+    usedBy: "bridge",
+    description:
+      "Most bytes of records (as serialized) in one `GET /query` page: the page stops before " +
+      "the record that would pass it (one at least) and `next_cursor` continues from there. At " +
+      "least `ZO_MAX_EVENT_BYTES`.",
+  },
+  {
+    name: "ZO_QUERY_BYTES_IN_FLIGHT",
+    default: String(DEFAULT_QUERY_BYTES_IN_FLIGHT),
+    usedBy: "bridge",
+    description:
+      "Most bytes of records in `GET /query` pages being read or sent at once, over all " +
+      "queries (bounds the bridge's memory); one key may hold a quarter. A page that does not " +
+      "fit waits up to 5 s, then gets 429 `busy` with `Retry-After`. At least 4 × " +
+      "`ZO_QUERY_PAGE_BYTES`.",
+  },
   ...EMBEDDING_ENV_VARS,
 ];
 
@@ -239,6 +260,8 @@ export interface BridgeConfig {
   connections: ConnectionLimits;
   /** This bridge's id among those sharing one Chroma (`ZO_BRIDGE_ID`). */
   bridgeId: string;
+  /** `GET /query` memory: bytes of a page, and of all pages being read or sent at once. */
+  query: { pageBytes: number; bytesInFlight: number };
 }
 
 /** Reads files named by the configuration; tests pass their own. */
@@ -404,6 +427,16 @@ export function loadBridgeConfig(
       "Cannot use ZO_BRIDGE_ID: give 1-128 printable characters, unique per bridge",
     );
   }
+  const pageBytes = readWholeNumber(env, "ZO_QUERY_PAGE_BYTES", QUERY_LIMITS.pageBytes, {
+    min: maxEventBytes,
+    max: 256 * 1024 * 1024,
+  });
+  const bytesInFlight = readWholeNumber(
+    env,
+    "ZO_QUERY_BYTES_IN_FLIGHT",
+    Math.max(DEFAULT_QUERY_BYTES_IN_FLIGHT, 4 * pageBytes),
+    { min: 4 * pageBytes, max: 999_999_999 },
+  );
   return {
     port,
     hostname,
@@ -450,5 +483,6 @@ export function loadBridgeConfig(
         { min: 100, max: 3_600_000 },
       ),
     },
+    query: { pageBytes, bytesInFlight },
   };
 }

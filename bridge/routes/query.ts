@@ -1,13 +1,58 @@
 /**
  * `GET /query`: validated parameters (`../query_params.ts`), restricted to the key's project,
- * answered by the store (`../store.ts`) one page at a time.
+ * answered by the store (`../store.ts`) one page at a time. A page holds at most the configured
+ * bytes of records (`ZO_QUERY_PAGE_BYTES`), and its records take their bytes from the budget of
+ * query bytes in flight (`../query_budget.ts`) before they are read, until the answer has been
+ * sent (or the client went away): beyond the budget, 429 `busy`.
  *
  * @module
  */
-import { HttpError, jsonResponse } from "../errors.ts";
+import { HttpError } from "../errors.ts";
+import type { BudgetRefusal } from "../query_budget.ts";
 import { parseQueryParams } from "../query_params.ts";
 import { visibleProjects } from "./project.ts";
 import { principalOf, type RouteContext } from "./route.ts";
+
+/** Bytes of the answer handed to the connection at a time. */
+const SEND_CHUNK_BYTES = 64 * 1024;
+
+function busy(why: BudgetRefusal, owner: string): HttpError {
+  const message = why === "key_share"
+    ? `Cannot answer the query now: key ${owner} already has a quarter of the bridge's query memory (ZO_QUERY_BYTES_IN_FLIGHT) in pages being read or sent; retry after Retry-After`
+    : "Cannot answer the query now: the bridge holds as many query pages in memory as it may (ZO_QUERY_BYTES_IN_FLIGHT); retry after Retry-After";
+  return new HttpError("busy", message, { details: { reason: `query_${why}` } });
+}
+
+/**
+ * A JSON answer whose body is handed over a chunk at a time, calling `release` once it has all
+ * been sent or the client stopped reading it (at once for HEAD).
+ */
+function releasingJson(body: unknown, options: { release: () => void; head: boolean }): Response {
+  const { release } = options;
+  const bytes = new TextEncoder().encode(JSON.stringify(body));
+  const headers = {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(bytes.byteLength),
+  };
+  if (options.head) {
+    // The server drops a HEAD answer's body without reading or cancelling it.
+    release();
+    return new Response(null, { status: 200, headers });
+  }
+  let offset = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.enqueue(bytes.subarray(offset, offset + SEND_CHUNK_BYTES));
+      offset += SEND_CHUNK_BYTES;
+      if (offset >= bytes.byteLength) {
+        controller.close();
+        release();
+      }
+    },
+    cancel: release,
+  }, { highWaterMark: 0 });
+  return new Response(stream, { status: 200, headers });
+}
 
 /** The handler of `GET /query`. */
 export async function queryRoute(ctx: RouteContext): Promise<Response> {
@@ -16,10 +61,38 @@ export async function queryRoute(ctx: RouteContext): Promise<Response> {
     throw new HttpError("bad_query", parsed.error, { details: { reason: "bad_query" } });
   }
   const params = parsed.params;
-  const visible = visibleProjects(principalOf(ctx), {
+  const principal = principalOf(ctx);
+  const visible = visibleProjects(principal, {
     asked: params.filters.project_id,
     action: "query",
   });
   if (visible !== undefined) params.project_ids = visible;
-  return jsonResponse(await ctx.deps.store.query(params));
+  const { budget, pageBytes } = ctx.deps.query;
+  const owner = principal.name;
+  let held = 0;
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    budget.give(held, owner);
+  };
+  params.maxBytes = pageBytes;
+  params.reserve = async (bytes) => {
+    const outcome = await budget.take(bytes, owner);
+    if (outcome !== "ok") throw busy(outcome, owner);
+    if (released) {
+      // The query failed meanwhile (a chunk read at once with this one): give it back now.
+      budget.give(bytes, owner);
+      return;
+    }
+    held += bytes;
+  };
+  try {
+    const page = await ctx.deps.store.query(params);
+    ctx.note.results = page.results.length;
+    return releasingJson(page, { release, head: ctx.req.method === "HEAD" });
+  } catch (error) {
+    release();
+    throw error;
+  }
 }

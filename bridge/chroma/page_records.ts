@@ -3,11 +3,13 @@
  * `semantic.ts`) choose the ids in order, and this reads their documents until the next one would
  * take the page past its byte bound (always one at least, so a cursor advances). Event records
  * carry their size (`doc_bytes`), read first with the metadata alone, so only the documents of the
- * page are fetched; an event stored before that key existed is assumed as big as an event may be
- * by default (256 KB), so such pages are read a few records at a time. The `embeddings` view counts
- * the documents it reads to show each event's text. Artifacts and agent_state
- * records are built by the bridge from bounded fields (a few KB each): a page of them is read
- * whole, then cut at the bound.
+ * page are fetched; a page that would fit even if every event were 256 KB is read at once, as
+ * before. An event stored before `doc_bytes` existed is assumed 256 KB (the default event bound),
+ * so such pages are read a few records at a time. The `embeddings` view counts the documents it
+ * reads to show each event's text. Artifacts and agent_state records are built by the bridge from
+ * bounded fields (a few KB each): a page of them is read whole, then cut at the bound. The bytes
+ * read are taken from the caller's budget (`reserve`) before they are read, or, for a page read
+ * whole, once read.
  *
  * @module
  */
@@ -55,21 +57,29 @@ export async function readPageRecords(
   options: PageRecordsOptions,
 ): Promise<PageRecords> {
   const { name, ids, call, maxBytes } = options;
-  const reserve = options.reserve ?? (() => Promise.resolve());
   const out: PageRecords = { results: [], taken: 0, bytes: 0 };
   if (ids.length === 0) return out;
+  // What the page holds is at most its bound (or its one record): it never reserves more, so a
+  // key's share (at least a page) can always take it.
+  let reserved = 0;
+  const reserve = async (bytes: number) => {
+    const more = Math.min(bytes, maxBytes - reserved);
+    if (more <= 0 || options.reserve === undefined) return;
+    await options.reserve(more);
+    reserved += more;
+  };
   const sized = name === "events" || name === "embeddings";
-  if (!sized) {
+  if (!sized || ids.length * ASSUMED_RECORD_BYTES <= maxBytes) {
+    // Small enough to read whole (events of at most 256 KB each; artifacts and agent_state
+    // records of a few KB): then it takes the bytes it read.
     const records = await readRecords(collection, { name, ids, call });
-    let held = 0;
-    for (const record of records.values()) held += record.bytes;
-    await reserve(Math.min(held, maxBytes));
+    let read = 0;
+    for (const record of records.values()) read += record.bytes;
+    await reserve(read);
     take(out, { ids, from: 0, to: ids.length, records, maxBytes });
     return out;
   }
-  const sizes = ids.length * ASSUMED_RECORD_BYTES > maxBytes
-    ? await recordSizes(collection, { ids, call })
-    : new Map<string, number>();
+  const sizes = await recordSizes(collection, { ids, call });
   let start = 0;
   while (start < ids.length) {
     // The ids from `start` whose sizes fit what the page has left (one at least, on a page

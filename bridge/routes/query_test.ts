@@ -114,4 +114,24 @@ Deno.test("GET /query pages stop at ZO_QUERY_PAGE_BYTES and give their bytes bac
     assert.ok((await admitted.json()).results.length >= 1);
     await drained(bridge);
   });
+
+  await t.step("pages of small events take only the bytes they read", async () => {
+    const small = [];
+    for (let i = 0; i < 5; i++) small.push(await makeEvent({ session_id: "small", data: { i } }));
+    const stored = await fetch(bridge.ingestUrl, {
+      method: "POST",
+      headers: { authorization: `Bearer ${bridge.ingestKey}` },
+      body: JSON.stringify(small),
+    });
+    assert.equal(stored.status, 200);
+    await stored.body?.cancel();
+    // All but 20 KB of the key's share is held: five small events still fit.
+    const owner = "ZO_API_KEYS[2]";
+    assert.equal(await bridge.app.queryBudget.take(PAGE_BYTES - 20 * KB, owner), "ok");
+    const response = await get(bridge, "session_id=small&limit=5");
+    assert.equal(response.status, 200);
+    assert.equal((await response.json()).results.length, 5);
+    bridge.app.queryBudget.give(PAGE_BYTES - 20 * KB, owner);
+    await drained(bridge);
+  });
 });

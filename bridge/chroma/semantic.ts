@@ -1,7 +1,8 @@
 /**
  * Semantic search (`q=`): the nearest `indexable_text` vectors to the query's (the events that
- * carry one, in the `events` collection), ranked by cosine distance then id, paged by offset cursors up to {@linkcode MAX_SEMANTIC_RESULTS} deep;
- * a page holds as many as its byte bound allows (`page_records.ts`).
+ * carry one, in the `events` collection), ranked by cosine distance then id, paged by offset
+ * cursors up to {@linkcode MAX_SEMANTIC_RESULTS} deep; a page holds as many as its byte bound
+ * allows (`page_records.ts`).
  *
  * @module
  */

@@ -10,11 +10,9 @@
 import { HttpError } from "../errors.ts";
 import type { BudgetRefusal } from "../query_budget.ts";
 import { parseQueryParams } from "../query_params.ts";
+import type { QueryResult } from "../store.ts";
 import { visibleProjects } from "./project.ts";
 import { principalOf, type RouteContext } from "./route.ts";
-
-/** Bytes of the answer handed to the connection at a time. */
-const SEND_CHUNK_BYTES = 64 * 1024;
 
 function busy(why: BudgetRefusal, owner: string): HttpError {
   const message = why === "key_share"
@@ -24,30 +22,38 @@ function busy(why: BudgetRefusal, owner: string): HttpError {
 }
 
 /**
- * A JSON answer whose body is handed over a chunk at a time, calling `release` once it has all
- * been sent or the client stopped reading it (at once for HEAD).
+ * The page as a JSON body serialized one record at a time as the connection takes it (so the
+ * whole answer is never held twice more, as one string and its bytes), each record let go once
+ * sent; `release` is called once it has all been sent or the client stopped reading it (at once
+ * for HEAD, whose body the app drops).
  */
-function releasingJson(body: unknown, options: { release: () => void; head: boolean }): Response {
+function pageResponse(
+  page: QueryResult,
+  options: { release: () => void; head: boolean },
+): Response {
   const { release } = options;
-  const bytes = new TextEncoder().encode(JSON.stringify(body));
-  const headers = {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": String(bytes.byteLength),
-  };
+  const headers = { "content-type": "application/json; charset=utf-8" };
   if (options.head) {
-    // The server drops a HEAD answer's body without reading or cancelling it.
     release();
     return new Response(null, { status: 200, headers });
   }
-  let offset = 0;
+  const encoder = new TextEncoder();
+  const results: (unknown | undefined)[] = page.results;
+  let next = 0;
   const stream = new ReadableStream<Uint8Array>({
     pull(controller) {
-      controller.enqueue(bytes.subarray(offset, offset + SEND_CHUNK_BYTES));
-      offset += SEND_CHUNK_BYTES;
-      if (offset >= bytes.byteLength) {
-        controller.close();
-        release();
+      if (next < results.length) {
+        const text = (next === 0 ? '{"results":[' : ",") + JSON.stringify(results[next]);
+        results[next++] = undefined;
+        controller.enqueue(encoder.encode(text));
+        return;
       }
+      const cursor = JSON.stringify(page.next_cursor);
+      controller.enqueue(
+        encoder.encode(`${next === 0 ? '{"results":[' : ""}],"next_cursor":${cursor}}`),
+      );
+      controller.close();
+      release();
     },
     cancel: release,
   }, { highWaterMark: 0 });
@@ -90,7 +96,7 @@ export async function queryRoute(ctx: RouteContext): Promise<Response> {
   try {
     const page = await ctx.deps.store.query(params);
     ctx.note.results = page.results.length;
-    return releasingJson(page, { release, head: ctx.req.method === "HEAD" });
+    return pageResponse(page, { release, head: ctx.req.method === "HEAD" });
   } catch (error) {
     release();
     throw error;

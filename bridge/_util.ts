@@ -1,6 +1,6 @@
 /**
  * Small helpers the bridge writes once: error text, an abortable sleep, the check of a whole-number
- * option, and the forms in which `text=` matches a stored JSON document.
+ * option, the forms in which `text=` matches a stored JSON document, and the UTF-8 size of a text.
  *
  * @module
  */
@@ -43,4 +43,29 @@ export function wholeNumberOption(name: string, value: number, min: number): num
 export function textForms(text: string): string[] {
   const escaped = JSON.stringify(text).slice(1, -1);
   return escaped === text ? [text] : [text, escaped];
+}
+
+/**
+ * The bytes of `text` in UTF-8, as `TextEncoder` would write it (a lone surrogate as U+FFFD),
+ * without making the copy: query pages measure every record they hold.
+ */
+export function utf8Bytes(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) {
+      bytes += 1;
+      continue;
+    }
+    const next = text.charCodeAt(i + 1);
+    if (unit >= 0xd800 && unit < 0xdc00 && next >= 0xdc00 && next < 0xe000) {
+      // A pair: two units, four bytes.
+      bytes += 2;
+      i++;
+      continue;
+    }
+    bytes += 2;
+  }
+  return bytes;
 }

@@ -29,6 +29,12 @@ import { createByteBudget, DEFAULT_INGEST_LIMITS, type IngestLimits } from "./in
 import { createLiveHub, type LiveHub, type LiveHubOptions } from "./live.ts";
 import { createIngestRedaction, type IngestRedaction } from "./ingest_redaction.ts";
 import { type BridgeMetrics, createMetrics } from "./metrics.ts";
+import {
+  createQueryBudget,
+  DEFAULT_QUERY_BYTES_IN_FLIGHT,
+  type QueryBudget,
+} from "./query_budget.ts";
+import { QUERY_LIMITS } from "./query_params.ts";
 import { clipError } from "./routes/ingest.ts";
 import type { Route, RouteDeps } from "./routes/route.ts";
 import { matchRoute, ROUTE_TABLE, type RouteLabel } from "./routes/table.ts";
@@ -49,6 +55,18 @@ export interface AppOptions {
   groupCommit?: Omit<GroupCommitOptions, "onWrite" | "onStored">;
   /** Bytes of request bodies being read at once, over all requests; beyond, 429. Default 64 MB. */
   bodyBudgetBytes?: number;
+  /**
+   * Most bytes of serialized records in one `GET /query` page (`ZO_QUERY_PAGE_BYTES`). Default
+   * 4 MiB.
+   */
+  queryPageBytes?: number;
+  /**
+   * Bytes of `GET /query` pages being read or sent at once, over all queries
+   * (`ZO_QUERY_BYTES_IN_FLIGHT`); one key may hold a quarter; beyond, 429. Default 16 MiB.
+   */
+  queryBytesInFlight?: number;
+  /** Longest a query page waits for bytes in flight before its 429, in ms. Default 5,000. */
+  queryWaitMs?: number;
   /** Seconds a client should wait after a 503 (store down). Default 5. */
   unavailableRetryAfterSeconds?: number;
   /** Receives one JSON line per request; default stderr. */
@@ -77,6 +95,8 @@ export type App = ((req: Request) => Promise<Response>) & {
    * agent_state). `close()` it after the server, before Chroma goes away.
    */
   readonly agentState: AgentStateUpdater | undefined;
+  /** The budget of `GET /query` bytes in flight (what tests look at). */
+  readonly queryBudget: QueryBudget;
 };
 
 const MAX_LOGGED_PATH_CHARS = 200;
@@ -104,6 +124,13 @@ export function createApp(options: AppOptions): App {
   const limits = options.limits ?? DEFAULT_INGEST_LIMITS;
   const log = options.log ?? stderrLog;
   const budget = createByteBudget(options.bodyBudgetBytes ?? 64 * 1024 * 1024);
+  const queryPageBytes = options.queryPageBytes ?? QUERY_LIMITS.pageBytes;
+  const queryBytesInFlight = options.queryBytesInFlight ?? DEFAULT_QUERY_BYTES_IN_FLIGHT;
+  // One key's quarter must hold a whole page, or its largest pages could never be answered.
+  const queryBudget = createQueryBudget(queryBytesInFlight, {
+    perOwnerBytes: Math.max(Math.floor(queryBytesInFlight / 4), queryPageBytes),
+    waitMs: options.queryWaitMs ?? 5_000,
+  });
   const retryAfter = options.unavailableRetryAfterSeconds ?? 5;
   const agentState = store.agentStateRecords &&
     createAgentStateUpdater(store.agentStateRecords, options.agentState);
@@ -129,6 +156,7 @@ export function createApp(options: AppOptions): App {
     unavailableRetryAfterSeconds: retryAfter,
     metricsPublic: options.metricsPublic ?? false,
     redaction: options.redaction === false ? undefined : options.redaction ?? lazyRedaction(),
+    query: { pageBytes: queryPageBytes, budget: queryBudget },
   };
 
   async function dispatch(
@@ -228,5 +256,5 @@ export function createApp(options: AppOptions): App {
     }));
     return response;
   };
-  return Object.assign(handler, { metrics, committer, live, agentState });
+  return Object.assign(handler, { metrics, committer, live, agentState, queryBudget });
 }

@@ -21,6 +21,8 @@ import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./ingest_body.ts";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connections.ts";
 import { randomWriterId } from "./chroma/writer_stamp.ts";
 import { DEFAULT_USAGE_INDEX_RECORDS } from "./chroma/usage_index.ts";
+import { DEFAULT_QUERY_BYTES_IN_FLIGHT } from "./query_budget.ts";
+import { QUERY_LIMITS } from "./query_params.ts";
 
 /** Default `PORT`. */
 export const DEFAULT_PORT = 8787;
@@ -220,6 +222,25 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
       "200,000 is some 90 MB). Beyond it, or at `0`, every request scans Chroma instead " +
       "(seconds at 30,000 records; the bridge logs a warning when it switches).",
   },
+  {
+    name: "ZO_QUERY_PAGE_BYTES",
+    default: String(QUERY_LIMITS.pageBytes),
+    usedBy: "bridge",
+    description:
+      "Most bytes of records (as serialized) in one `GET /query` page: the page stops before " +
+      "the record that would pass it (one at least) and `next_cursor` continues from there. At " +
+      "least `ZO_MAX_EVENT_BYTES`.",
+  },
+  {
+    name: "ZO_QUERY_BYTES_IN_FLIGHT",
+    default: String(DEFAULT_QUERY_BYTES_IN_FLIGHT),
+    usedBy: "bridge",
+    description:
+      "Most bytes of records in `GET /query` pages being read or sent at once, over all " +
+      "queries (bounds the bridge's memory); one key may hold a quarter. A page that does not " +
+      "fit waits up to 5 s, then gets 429 `busy` with `Retry-After`. At least 4 × " +
+      "`ZO_QUERY_PAGE_BYTES`.",
+  },
   ...EMBEDDING_ENV_VARS,
 ];
 
@@ -251,6 +272,8 @@ export interface BridgeConfig {
   bridgeId: string;
   /** Most usage records `GET /usage` answers from in memory (`ZO_USAGE_INDEX_RECORDS`); 0: none. */
   usageIndexRecords: number;
+  /** `GET /query` memory: bytes of a page, and of all pages being read or sent at once. */
+  query: { pageBytes: number; bytesInFlight: number };
 }
 
 /** Reads files named by the configuration; tests pass their own. */
@@ -416,6 +439,16 @@ export function loadBridgeConfig(
       "Cannot use ZO_BRIDGE_ID: give 1-128 printable characters, unique per bridge",
     );
   }
+  const pageBytes = readWholeNumber(env, "ZO_QUERY_PAGE_BYTES", QUERY_LIMITS.pageBytes, {
+    min: maxEventBytes,
+    max: 256 * 1024 * 1024,
+  });
+  const bytesInFlight = readWholeNumber(
+    env,
+    "ZO_QUERY_BYTES_IN_FLIGHT",
+    Math.max(DEFAULT_QUERY_BYTES_IN_FLIGHT, 4 * pageBytes),
+    { min: 4 * pageBytes, max: 999_999_999 },
+  );
   return {
     port,
     hostname,
@@ -468,5 +501,6 @@ export function loadBridgeConfig(
       DEFAULT_USAGE_INDEX_RECORDS,
       { min: 0, max: 100_000_000 },
     ),
+    query: { pageBytes, bytesInFlight },
   };
 }

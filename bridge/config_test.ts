@@ -19,6 +19,7 @@ Deno.test("loadBridgeConfig() has defaults for everything", () => {
   assert.equal(config.embedding.provider, "offline");
   assert.equal(config.deploy, false);
   assert.equal(config.usageIndexRecords, 200_000);
+  assert.deepEqual(config.query, { pageBytes: 4 * 1024 * 1024, bytesInFlight: 16 * 1024 * 1024 });
 });
 
 Deno.test("loadBridgeConfig() reads a remote Chroma, keys and tuning", () => {
@@ -84,6 +85,13 @@ Deno.test("loadBridgeConfig() refuses unsafe or bad settings with a ConfigError"
     ["bad event cap", { ZO_MAX_EVENT_BYTES: "12" }, /ZO_MAX_EVENT_BYTES/],
     ["bad usage index bound", { ZO_USAGE_INDEX_RECORDS: "lots" }, /ZO_USAGE_INDEX_RECORDS/],
     ["missing keys file", { ZO_API_KEYS_FILE: "/nope" }, /Cannot read ZO_API_KEYS_FILE/],
+    // A page must hold the largest event, and one key's quarter of the budget a whole page.
+    ["page under an event", { ZO_QUERY_PAGE_BYTES: "1000" }, /ZO_QUERY_PAGE_BYTES="1000"/],
+    [
+      "budget under four pages",
+      { ZO_QUERY_PAGE_BYTES: "1048576", ZO_QUERY_BYTES_IN_FLIGHT: "2097152" },
+      /ZO_QUERY_BYTES_IN_FLIGHT="2097152": set a whole number from 4194304/,
+    ],
   ];
   for (const [name, vars, message] of cases) {
     await t.step(name, () => {
@@ -127,4 +135,14 @@ Deno.test("loadBridgeConfig() takes ZO_BRIDGE_ID, else a random id per start", (
   for (const bad of ["x".repeat(129), "a\nb", "a\ud800"]) {
     assert.throws(() => loadBridgeConfig(envOf({ ZO_BRIDGE_ID: bad })), ConfigError);
   }
+});
+
+Deno.test("loadBridgeConfig() reads the query page bound and the bytes in flight", () => {
+  const config = loadBridgeConfig(
+    envOf({ ZO_QUERY_PAGE_BYTES: "1048576", ZO_QUERY_BYTES_IN_FLIGHT: "8388608" }),
+  );
+  assert.deepEqual(config.query, { pageBytes: 1_048_576, bytesInFlight: 8_388_608 });
+  // A larger page raises the default budget to four of them.
+  const big = loadBridgeConfig(envOf({ ZO_QUERY_PAGE_BYTES: String(8 * 1024 * 1024) }));
+  assert.equal(big.query.bytesInFlight, 32 * 1024 * 1024);
 });

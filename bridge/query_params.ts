@@ -18,8 +18,16 @@ import {
   type StateFilterField,
 } from "./store.ts";
 
-/** Default and largest page size. */
-export const QUERY_LIMITS = { defaultLimit: 100, maxLimit: 1_000, textChars: 1_000 } as const;
+/**
+ * Default and largest page size, and the default byte bound of a page (`ZO_QUERY_PAGE_BYTES`):
+ * 4 MiB, a thousand 4 KB events or sixteen of the largest.
+ */
+export const QUERY_LIMITS = {
+  defaultLimit: 100,
+  maxLimit: 1_000,
+  textChars: 1_000,
+  pageBytes: 4 * 1024 * 1024,
+} as const;
 
 /** The outcome of {@linkcode parseQueryParams}. */
 export type ParsedQuery = { ok: true; params: QueryParams } | { ok: false; error: string };

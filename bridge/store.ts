@@ -108,6 +108,17 @@ export interface QueryParams {
    * bound to a project). Absent means no restriction; empty means nothing is visible.
    */
   project_ids?: readonly string[];
+  /**
+   * Set by the caller: most bytes of serialized records a page holds (`ZO_QUERY_PAGE_BYTES`);
+   * the page stops before the record that would pass it (one record at least) and its cursor
+   * continues from there. Default `QUERY_LIMITS.pageBytes` (4 MiB).
+   */
+  maxBytes?: number;
+  /**
+   * Set by the caller: called with the bytes of records the store is about to read into the
+   * page, before it reads them (the bridge's budget of query bytes in flight); throws to refuse.
+   */
+  reserve?: (bytes: number) => Promise<void>;
 }
 
 /** One page of a query: envelopes (or state records / artifacts) ordered by ts, then id. */

@@ -4,7 +4,7 @@
  * ("acme") is served meanwhile and that the bridge stays healthy; and dedupe, which keeps each
  * project's events to itself. Connection-level attacks are in `connections_test.ts` and
  * `main_test.ts`; live streams in `live_test.ts`; the body budget's per-key share and deadline in
- * `ingest_body_test.ts`.
+ * `ingest_body_test.ts`; big query results in `query_memory_test.ts`.
  *
  * @module
  */

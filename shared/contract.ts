@@ -179,7 +179,7 @@ export const REJECTIONS = {
     retryAfterSeconds: 1,
     relay: "retry",
     meaning:
-      "The bridge is reading as many request bodies as it holds memory for, or this key holds its share (a quarter).",
+      "The bridge is reading as many request bodies, or holding as many query pages, as it holds memory for, or this key holds its share (a quarter).",
   },
   body_timeout: {
     status: 408,

@@ -9,6 +9,7 @@
 import type { Metadata } from "chromadb";
 import { sha256Hex, uuidV7Time } from "../../shared/ids.ts";
 import type { Event } from "../../shared/schema.ts";
+import { utf8Bytes } from "../_util.ts";
 import { QUERY_FILTER_FIELDS } from "../store.ts";
 import { WRITE_SEQ_KEY, WRITER_KEY, type WriterStamp } from "./writer_stamp.ts";
 
@@ -45,9 +46,16 @@ export function compositeValue(first: string, second: string): string {
   return JSON.stringify([first, second]);
 }
 
+/**
+ * Metadata key holding the UTF-8 bytes of the record's document, so a query page can know what
+ * a record weighs before it reads it (`page_records.ts`). Records stored before it have none.
+ */
+export const DOC_BYTES_KEY = "doc_bytes";
+
 /** Metadata keys the store adds for itself; the `embeddings` view does not show them. */
 export const INTERNAL_METADATA_KEYS: readonly string[] = [
   INDEXED_KEY,
+  DOC_BYTES_KEY,
   ...Object.keys(COMPOSITE_KEYS),
   WRITER_KEY,
   WRITE_SEQ_KEY,
@@ -73,12 +81,18 @@ export function isIndexable(event: Event): boolean {
 
 /**
  * The metadata of an event's record: {@linkcode eventMetadata}, the indexed flag, composites and
- * the stamp of the write that adds it.
+ * the stamp of the write that adds it and the bytes of its `document` (the envelope as JSON,
+ * which the caller has made already).
  */
-export function eventRecordMetadata(event: Event, stamp: WriterStamp): Metadata {
+export function eventRecordMetadata(
+  event: Event,
+  stamp: WriterStamp,
+  document: string = JSON.stringify(event),
+): Metadata {
   const metadata = eventMetadata(event);
   metadata[WRITER_KEY] = stamp.writer;
   metadata[WRITE_SEQ_KEY] = stamp.seq;
+  metadata[DOC_BYTES_KEY] = utf8Bytes(document);
   if (isIndexable(event)) metadata[INDEXED_KEY] = 1;
   for (const [key, [first, second]] of Object.entries(COMPOSITE_KEYS)) {
     const a = metadata[first];

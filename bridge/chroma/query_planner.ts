@@ -1,21 +1,17 @@
 /**
  * The ordered-page query planner: one page of a collection by (ts, id) after a cursor, though
  * Chroma cannot sort. It reads the ids of matches (at most a probe's worth at a time), sorts them
- * here and narrows the time window until the page is certain; then reads the page's records.
+ * here and narrows the time window until the page is certain; then reads the page's records, as
+ * many as its byte bound holds (`page_records.ts`).
  *
  * @module
  */
 import type { Collection, Where, WhereDocument } from "chromadb";
-import { encodeCursor } from "../query_params.ts";
-import type { CollectionName, QueryParams, QueryResult } from "../store.ts";
+import { encodeCursor, QUERY_LIMITS } from "../query_params.ts";
+import type { QueryParams, QueryResult } from "../store.ts";
 import type { ChromaCall } from "./connection.ts";
-import {
-  COMPOSITE_KEYS,
-  compositeValue,
-  INDEXED_KEY,
-  INTERNAL_METADATA_KEYS,
-  recordIdTime,
-} from "./event_records.ts";
+import { COMPOSITE_KEYS, compositeValue, INDEXED_KEY, recordIdTime } from "./event_records.ts";
+import { readPageRecords } from "./page_records.ts";
 
 /** The projects a query may see: undefined for any (the caller's restriction is applied). */
 export type Visible = readonly string[] | undefined;
@@ -184,53 +180,20 @@ export async function orderedPage(
   }
   candidates ??= (await firstAfter({ ...options, count, idTime: false }))!;
   const page = candidates.slice(0, params.limit);
-  const results = await readRecords(options.collection, {
+  const read = await readPageRecords(options.collection, {
     name: params.collection,
     ids: page.map((c) => c.id),
     call: options.call,
+    maxBytes: params.maxBytes ?? QUERY_LIMITS.pageBytes,
+    reserve: params.reserve,
   });
-  const last = page.at(-1);
+  // The page ends at the last id it took: the byte bound may have stopped it before `limit`.
+  const last = page[read.taken - 1];
+  const more = read.taken < page.length || candidates.length > params.limit;
   return {
-    results,
-    next_cursor: candidates.length > params.limit && last !== undefined
+    results: read.results,
+    next_cursor: more && last !== undefined
       ? encodeCursor({ v: 1, t: last.tsMs, i: last.id })
       : null,
   };
-}
-
-/** The records of `ids`, in that order, as the API shows them. */
-export async function readRecords(
-  collection: Collection,
-  options: { name: CollectionName; ids: string[]; call: ChromaCall },
-): Promise<unknown[]> {
-  const { name, ids } = options;
-  if (ids.length === 0) return [];
-  const include: ("documents" | "metadatas")[] = name === "embeddings"
-    ? ["documents", "metadatas"]
-    : ["documents"];
-  const result = await options.call("read records", () => collection.get({ ids, include }));
-  const byId = new Map<string, unknown>();
-  result.ids.forEach((id, i) => {
-    const document = result.documents[i];
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(document ?? "null");
-    } catch {
-      // A record this store did not write: show what there is rather than fail the page.
-      byId.set(id, { id, document });
-      return;
-    }
-    if (name !== "embeddings") {
-      byId.set(id, parsed);
-      return;
-    }
-    // The embeddings view: the event's text and its filter fields, as the old collection had.
-    const metadata = { ...result.metadatas[i] };
-    for (const key of INTERNAL_METADATA_KEYS) delete metadata[key];
-    const event = parsed as { event_id?: unknown; indexable_text?: unknown } | null;
-    // The event's own id: a derived record id (`event_records.ts`) is the store's, not the event's.
-    const eventId = typeof event?.event_id === "string" ? event.event_id : id;
-    byId.set(id, { event_id: eventId, indexable_text: event?.indexable_text, ...metadata });
-  });
-  return ids.filter((id) => byId.has(id)).map((id) => byId.get(id));
 }

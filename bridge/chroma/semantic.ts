@@ -1,15 +1,18 @@
 /**
  * Semantic search (`q=`): the nearest `indexable_text` vectors to the query's (the events that
- * carry one, in the `events` collection), ranked by cosine distance then id, paged by offset cursors up to {@linkcode MAX_SEMANTIC_RESULTS} deep.
+ * carry one, in the `events` collection), ranked by cosine distance then id, paged by offset
+ * cursors up to {@linkcode MAX_SEMANTIC_RESULTS} deep; a page holds as many as its byte bound
+ * allows (`page_records.ts`).
  *
  * @module
  */
 import type { EmbeddingProvider } from "../embeddings.ts";
-import { encodeCursor } from "../query_params.ts";
+import { encodeCursor, QUERY_LIMITS } from "../query_params.ts";
 import { type QueryParams, type QueryResult, StoreUnavailableError } from "../store.ts";
 import type { Collections } from "./collections.ts";
 import type { ChromaCall } from "./connection.ts";
-import { readRecords, textFilter, type Visible, whereOf } from "./query_planner.ts";
+import { readPageRecords } from "./page_records.ts";
+import { textFilter, type Visible, whereOf } from "./query_planner.ts";
 
 /** Deepest a `q=` search pages: similarity ranks beyond this are noise. */
 export const MAX_SEMANTIC_RESULTS = 10_000;
@@ -63,10 +66,19 @@ export async function semanticPage(options: {
   }
   const pageIds = ranked.slice(offset, end).map((r) => r.id);
   const name = params.collection === "embeddings" ? "embeddings" : "events";
+  const read = await readPageRecords(collections.events, {
+    name,
+    ids: pageIds,
+    call,
+    maxBytes: params.maxBytes ?? QUERY_LIMITS.pageBytes,
+    reserve: params.reserve,
+  });
+  // The byte bound may end the page early: the next one starts after what this one took.
+  const next = offset + read.taken;
   return {
-    results: await readRecords(collections.events, { name, ids: pageIds, call }),
-    next_cursor: ranked.length > end && end < MAX_SEMANTIC_RESULTS
-      ? encodeCursor({ v: 1, o: end })
+    results: read.results,
+    next_cursor: ranked.length > next && next < MAX_SEMANTIC_RESULTS
+      ? encodeCursor({ v: 1, o: next })
       : null,
   };
 }

@@ -241,12 +241,15 @@ async function addEvents(
       embedder,
       dimension: collections.dimension,
     });
-    const records: AddRecord[] = part.map((r, i) => ({
-      id: r.id,
-      document: JSON.stringify(r.event),
-      metadata: eventRecordMetadata(r.event, stamp),
-      embedding: vectors[i]!,
-    }));
+    const records: AddRecord[] = part.map((r, i) => {
+      const document = JSON.stringify(r.event);
+      return {
+        id: r.id,
+        document,
+        metadata: eventRecordMetadata(r.event, stamp, document),
+        embedding: vectors[i]!,
+      };
+    });
     const adds = chunksByBytes(records, {
       sizeOf: recordBytes,
       maxBytes: MAX_ADD_BYTES,

@@ -10,6 +10,7 @@ import type { GroupCommitter } from "../group_commit.ts";
 import type { ByteBudget, IngestLimits } from "../ingest_body.ts";
 import type { LiveHub } from "../live.ts";
 import type { BridgeMetrics } from "../metrics.ts";
+import type { QueryBudget } from "../query_budget.ts";
 import type { IngestRedaction } from "../ingest_redaction.ts";
 import type { EventStore } from "../store.ts";
 import type { Prices } from "../usage/prices.ts";
@@ -29,6 +30,8 @@ export interface RouteDeps {
   metricsPublic: boolean;
   /** The second redaction pass on ingested events; undefined: off. */
   redaction: IngestRedaction | undefined;
+  /** `GET /query`: the byte bound of a page, and the budget of query bytes in flight. */
+  query: { pageBytes: number; budget: QueryBudget };
 }
 
 /** Everything a handler gets: the request, its URL, who sent it, its log line, the deps. */

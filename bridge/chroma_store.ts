@@ -6,7 +6,8 @@
  * response, `usage/records.ts`). A plain sink, put together from one module per job in
  * `chroma/`: the connection and per-call deadlines (`connection.ts`), opening collections
  * (`collections.ts`), the idempotent write (`writes.ts`), the ordered-page query planner
- * (`query_planner.ts`), semantic search (`semantic.ts`), usage records (`usage_records.ts`),
+ * (`query_planner.ts`), semantic search (`semantic.ts`), reads by write stamp
+ * (`stored_since.ts`), usage records (`usage_records.ts`),
  * artifacts (`artifacts.ts`) and agent_state persistence (`agent_state_records.ts`). Any Chroma
  * failure is a {@linkcode StoreUnavailableError}.
  *
@@ -26,6 +27,7 @@ import {
 import { IrregularIds } from "./chroma/irregular_ids.ts";
 import { orderedPage, visibleProjects } from "./chroma/query_planner.ts";
 import { semanticPage } from "./chroma/semantic.ts";
+import { idsWrittenSince, writesByIds } from "./chroma/stored_since.ts";
 import { usageRecordsFor } from "./chroma/usage_records.ts";
 import { writeEvents } from "./chroma/writes.ts";
 import { randomWriterId, WriteSequence } from "./chroma/writer_stamp.ts";
@@ -38,6 +40,7 @@ import {
   type QueryResult,
   STORED_COLLECTIONS,
   type StoredCollection,
+  type StoredWrites,
   type UsageFilter,
   type WriteResult,
 } from "./store.ts";
@@ -74,6 +77,8 @@ export class ChromaStore implements EventStore {
   #collections: Promise<Collections> | undefined;
   /** The `agent_state` collection, for the updater the app runs (`agent_state_updater.ts`). */
   readonly agentStateRecords: StateRecords;
+  /** What every bridge on this Chroma stored, by write stamp (for `live_feed.ts`). */
+  readonly storedWrites: StoredWrites;
 
   /** Checks the URL; connects on first use (or on {@linkcode ChromaStore.init}). */
   constructor(options: ChromaStoreOptions) {
@@ -90,6 +95,14 @@ export class ChromaStore implements EventStore {
       async () => (await this.#getCollections()).agent_state,
       this.#call,
     );
+    const events = async () => (await this.#getCollections()).events;
+    const call = this.#call;
+    this.storedWrites = {
+      writerId: this.#sequence.writer,
+      idsWrittenSince: async (seq, page) =>
+        await idsWrittenSince(await events(), { call, seq, page }),
+      writesByIds: async (ids) => await writesByIds(await events(), { call, ids }),
+    };
   }
 
   /** The id this store stamps on the records it adds. */

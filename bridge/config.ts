@@ -20,6 +20,7 @@ import type { GroupCommitOptions } from "./group_commit.ts";
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./ingest_body.ts";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connections.ts";
 import { randomWriterId } from "./chroma/writer_stamp.ts";
+import { DEFAULT_LIVE_POLL_MS } from "./live_feed.ts";
 
 /** Default `PORT`. */
 export const DEFAULT_PORT = 8787;
@@ -210,6 +211,15 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
       "event record it writes (1-128 characters, unique per bridge). Default: a random one " +
       "per start.",
   },
+  {
+    name: "ZO_LIVE_POLL_MS",
+    default: String(DEFAULT_LIVE_POLL_MS),
+    usedBy: "bridge",
+    description: "How often, in ms, a bridge with `GET /live` clients reads what the other " +
+      "bridges on its Chroma stored, so every stream carries every bridge's events (100-60000). " +
+      "No reads while no client listens. `0`: off, streams carry this bridge's events only (the " +
+      "default with the embedded Chroma, which no other bridge shares).",
+  },
   ...EMBEDDING_ENV_VARS,
 ];
 
@@ -239,6 +249,11 @@ export interface BridgeConfig {
   connections: ConnectionLimits;
   /** This bridge's id among those sharing one Chroma (`ZO_BRIDGE_ID`). */
   bridgeId: string;
+  /**
+   * Ms between polls of the shared live feed (`ZO_LIVE_POLL_MS`); 0: off (the default with the
+   * embedded Chroma, which no other bridge shares).
+   */
+  livePollMs: number;
 }
 
 /** Reads files named by the configuration; tests pass their own. */
@@ -404,11 +419,23 @@ export function loadBridgeConfig(
       "Cannot use ZO_BRIDGE_ID: give 1-128 printable characters, unique per bridge",
     );
   }
+  const livePollMs = readWholeNumber(
+    env,
+    "ZO_LIVE_POLL_MS",
+    chroma.kind === "embedded" ? 0 : DEFAULT_LIVE_POLL_MS,
+    { min: 0, max: 60_000 },
+  );
+  if (livePollMs > 0 && livePollMs < 100) {
+    throw new ConfigError(
+      `Cannot use ZO_LIVE_POLL_MS="${livePollMs}": set 0 (off) or a whole number from 100 to 60000`,
+    );
+  }
   return {
     port,
     hostname,
     chroma,
     bridgeId,
+    livePollMs,
     keys,
     metricsPublic: metricsText === "1" || metricsText === "true",
     ingestRedaction: redactionText !== "off",

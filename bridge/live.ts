@@ -87,6 +87,13 @@ export interface LiveHubOptions {
   flushMs?: number;
   /** Where `zo_live_clients` and `zo_live_clients_dropped_total` are registered, if anywhere. */
   registry?: client.Registry;
+  /**
+   * Told `true` when the first client connects and `false` when the last one leaves (or the hub
+   * closes): the shared feed (`live_feed.ts`) polls the store only while someone listens.
+   */
+  onActive?: (active: boolean) => void;
+  /** Told of every batch published while clients listen (the shared feed marks them seen). */
+  onPublish?: (events: readonly Event[]) => void;
 }
 
 /** No room for another client (HTTP 503), or the hub is closing. */
@@ -278,6 +285,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
       clearInterval(heartbeat);
       heartbeat = undefined;
     }
+    if (clients.size === 0) options.onActive?.(false);
   }
 
   /** Queues `chunk` for a client, or drops it when its queue is full. */
@@ -338,6 +346,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
   return {
     publish(events) {
       if (clients.size === 0 || events.length === 0) return;
+      options.onPublish?.(events);
       // Serialised at the flush, and only in the forms some client takes.
       for (const event of events) pending.push({ event });
       if (pending.length >= MAX_PENDING_EVENTS) flush();
@@ -366,6 +375,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
             filter.projectIds === undefined;
           entry = { filter, takesAll, controller, owner };
           clients.add(entry);
+          if (clients.size === 1) options.onActive?.(true);
           owners.set(owner, (owners.get(owner) ?? 0) + 1);
           controller.enqueue(encoder.encode(formatSse({
             event: "ready",

@@ -115,6 +115,39 @@ export interface UsageFilter {
   project_ids?: readonly string[];
 }
 
+/** One stored event record as the shared live feed reads it: its envelope and write stamp. */
+export interface StoredWrite {
+  /** The event id. */
+  id: string;
+  /** The bridge whose add stored it (`chroma/writer_stamp.ts`). */
+  writer: string;
+  /** Its write's sequence number (wall-clock µs at the write's start). */
+  seq: number;
+  /** The stored envelope; undefined when the record's document is not one. */
+  event: Event | undefined;
+}
+
+/** One page of {@linkcode StoredWrites.idsWrittenSince}: in the store's order, not by seq. */
+export interface StampPage {
+  /** Which records of the range to skip (0 for the first page). */
+  offset: number;
+  /** Most records on the page. */
+  limit: number;
+}
+
+/**
+ * What every bridge sharing the store wrote, by write stamp: what the shared live feed reads
+ * (`live_feed.ts`). Both reads throw {@linkcode StoreUnavailableError} when the store is down.
+ */
+export interface StoredWrites {
+  /** The writer id this store stamps on the event records it adds. */
+  readonly writerId: string;
+  /** Ids of the event records whose write sequence number is at least `seq`, one page. */
+  idsWrittenSince(seq: number, page: StampPage): Promise<string[]>;
+  /** The records of `ids` (at most 5,000), in that order; ids not stored are left out. */
+  writesByIds(ids: readonly string[]): Promise<StoredWrite[]>;
+}
+
 /** What the bridge needs from its storage. */
 export interface EventStore {
   /** Stores valid events; resolves only once they are durable in Chroma. Dedupes by event_id
@@ -132,4 +165,6 @@ export interface EventStore {
   usageRecords?(filter: UsageFilter): Promise<UsageRecord[]>;
   /** Where agent_state records are kept, if this store keeps them (for the updater the app runs). */
   readonly agentStateRecords?: StateRecords;
+  /** What every bridge on this store wrote, if the store can tell (for the shared live feed). */
+  readonly storedWrites?: StoredWrites;
 }

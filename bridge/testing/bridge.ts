@@ -104,6 +104,7 @@ export async function startTestBridge(options: TestBridgeOptions = {}): Promise<
   const stop = () =>
     stopped ??= (async () => {
       app.live.close(); // its streams would hold shutdown() open
+      await app.liveFeed?.close();
       await server.shutdown();
       await app.committer.idle();
       // Its agent_state updates trail the acknowledgements: apply them while Chroma is up.
@@ -155,6 +156,7 @@ export const MAIN_ENV_VARS = [
   "ZO_HEADER_TIMEOUT_MS",
   "ZO_IDLE_TIMEOUT_MS",
   "ZO_BRIDGE_ID",
+  "ZO_LIVE_POLL_MS",
   "ZO_MAX_EVENT_BYTES",
 ] as const;
 

@@ -3,9 +3,10 @@
  * events: loads `events` (default 100,000) stamped an hour ago by this bridge (its history,
  * outside the look-back), then a window of recent records, half this bridge's and half another
  * bridge's, and times what a poll reads: the ids of the window (one range on `write_seq`, ids
- * only, paged), and the stamps and envelopes of the other bridge's records (a poll that meets
- * them all at once; later polls read only the ids). For comparison it times the window read as
- * a conjunction with `writer != self` and with documents, as a poll without the two steps would. One embedded Chroma on a temp directory;
+ * only, one call), and the stamps and envelopes of the other bridge's records (a poll that meets
+ * them all at once; later polls read only the ids). For comparison it times the ids read in
+ * pages, and the window read as a conjunction with `writer != self` or with documents, as a poll
+ * without the two steps would. One embedded Chroma on a temp directory;
  * figures are medians of 15.
  *
  * ```sh
@@ -24,7 +25,7 @@ import { WRITE_SEQ_KEY, WRITER_KEY, WriteSequence } from "../bridge/chroma/write
 import { ChromaStore } from "../bridge/chroma_store.ts";
 import { offlineProvider } from "../bridge/embeddings.ts";
 import { startEmbeddedChroma } from "../bridge/embedded_chroma.ts";
-import { DEFAULT_LIVE_PAGE } from "../bridge/live_feed.ts";
+import { DEFAULT_LIVE_MAX_RECORDS_PER_POLL } from "../bridge/live_feed.ts";
 import type { StoredWrites } from "../bridge/store.ts";
 import { median } from "./_stats.ts";
 
@@ -81,17 +82,17 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
   return median(samples);
 }
 
-/** Every page of a `get` with `where`, as a poll pages it; the records read. */
-async function readAll(
+/** Every page of 1,000 of a `get` with `where` (how a poll must not read); the records read. */
+async function readPaged(
   events: Collection,
   where: Where,
   include: ("metadatas" | "documents")[],
 ): Promise<number> {
   let read = 0;
-  for (let offset = 0;; offset += DEFAULT_LIVE_PAGE) {
-    const page = await events.get({ where, limit: DEFAULT_LIVE_PAGE, offset, include });
+  for (let offset = 0;; offset += 1_000) {
+    const page = await events.get({ where, limit: 1_000, offset, include });
     read += page.ids.length;
-    if (page.ids.length < DEFAULT_LIVE_PAGE) return read;
+    if (page.ids.length < 1_000) return read;
   }
 }
 
@@ -111,36 +112,36 @@ async function measureWindow(
 ): Promise<string[]> {
   const { floor } = ctx;
   const feed = ctx.store.storedWrites;
-  const ids = async () => {
-    const out: string[] = [];
-    for (let offset = 0;; offset += DEFAULT_LIVE_PAGE) {
-      const page = await feed.idsWrittenSince(floor, { offset, limit: DEFAULT_LIVE_PAGE });
-      out.push(...page);
-      if (page.length < DEFAULT_LIVE_PAGE) return out;
-    }
-  };
+  const ids = () => feed.idsWrittenSince(floor, DEFAULT_LIVE_MAX_RECORDS_PER_POLL);
   const all = await ids();
   if (all.length !== window) throw new Error(`Cannot bench: read ${all.length} of ${window}`);
   // This bridge's own records were marked seen when it published them: only the others' are read.
   const others = await othersOf(feed, all);
+  // The cheapest call there is: what the machine's load alone costs a round trip.
+  const baseline = await timed(() => ctx.events.get({ ids: [all[0]!], include: [] }));
   const steady = await timed(ids);
   const first = await timed(async () => {
     await ids();
     for (let i = 0; i < others.length; i += 500) await feed.writesByIds(others.slice(i, i + 500));
   });
   const range: Where = { [WRITE_SEQ_KEY]: { $gte: floor } };
-  const conjunction: Where = {
-    $and: [range, { [WRITER_KEY]: { $ne: SELF } } as Where],
-  };
-  const conjunctionMs = await timed(() => readAll(ctx.events, conjunction, ["metadatas"]));
-  const withDocuments = await timed(() => readAll(ctx.events, range, ["metadatas", "documents"]));
+  const conjunction: Where = { $and: [range, { [WRITER_KEY]: { $ne: SELF } } as Where] };
+  const paged = await timed(() => readPaged(ctx.events, range, []));
+  const conjunctionMs = await timed(() =>
+    ctx.events.get({ where: conjunction, limit: window, include: ["metadatas"] })
+  );
+  const withDocuments = await timed(() =>
+    ctx.events.get({ where: range, limit: window, include: ["metadatas", "documents"] })
+  );
   const line = (name: string, ms: number) => `  ${name.padEnd(62)} ${ms.toFixed(1).padStart(8)}`;
   return [
     `Window of ${window} records (${others.length} another bridge's) over ${ctx.total} older, ms (median of ${RUNS}):`,
-    line("poll, steady (ids of the window, paged)", steady),
-    line(`poll reading ${others.length} new records (ids + stamps and envelopes)`, first),
-    line("range AND writer != self (metadatas), for comparison", conjunctionMs),
-    line("range with documents (metadatas + documents), for comparison", withDocuments),
+    line("one record by id, ids only (a round trip on this machine now)", baseline),
+    line("poll, steady: ids of the window, one get", steady),
+    line(`poll meeting ${others.length} new records: + their stamps and envelopes`, first),
+    line("for comparison: ids of the window in pages of 1,000", paged),
+    line("for comparison: window AND writer != self, with metadatas", conjunctionMs),
+    line("for comparison: window with metadatas and documents", withDocuments),
   ];
 }
 

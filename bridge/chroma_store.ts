@@ -99,8 +99,8 @@ export class ChromaStore implements EventStore {
     const call = this.#call;
     this.storedWrites = {
       writerId: this.#sequence.writer,
-      idsWrittenSince: async (seq, page) =>
-        await idsWrittenSince(await events(), { call, seq, page }),
+      idsWrittenSince: async (seq, limit) =>
+        await idsWrittenSince(await events(), { call, seq, limit }),
       writesByIds: async (ids) => await writesByIds(await events(), { call, ids }),
     };
   }

@@ -5,7 +5,7 @@
  * and project restriction as this bridge's own (which the ingest route publishes).
  *
  * A poll reads the ids of the records stamped in the last `lookbackMs` (one range on the write
- * sequence number, ids only, a page at a time), then the stamp and envelope of the ids it has
+ * sequence number, ids only, in one call), then the stamp and envelope of the ids it has
  * not seen, and publishes those another bridge wrote, in write order. The lookback is there
  * because a stamp is taken when a write starts and its records become visible when it ends: a
  * write that takes longer than the lookback (or a bridge whose clock is behind by more) is missed
@@ -15,9 +15,10 @@
  *
  * Bounds: no poll at all while no client listens (the hub says when the first joins and the last
  * leaves); polls never overlap, one every `pollMs` after the previous one ends; at most
- * `maxRecordsPerPoll` ids read per poll (beyond, the next poll looks back no further than this
- * one's start, and `zo_live_feed_polls_total{outcome="truncated"}` counts it). A failed poll is
- * retried after a doubling delay (up to `maxBackoffMs`) and never stops the feed or the bridge.
+ * `maxRecordsPerPoll` ids read per poll and twice that remembered (beyond either, the next poll
+ * looks back no further than this one's start, and `zo_live_feed_polls_total{outcome="truncated"}`
+ * counts it). A failed poll is retried after a doubling delay (up to `maxBackoffMs`) and never
+ * stops the feed or the bridge.
  *
  * @module
  */
@@ -34,8 +35,6 @@ export const DEFAULT_LIVE_POLL_MS = 1_000;
  * bridges' hosts.
  */
 export const DEFAULT_LIVE_LOOKBACK_MS = 10_000;
-/** Default ids per page of a poll. */
-export const DEFAULT_LIVE_PAGE = 1_000;
 /** Default most ids read per poll: 2,000 events a second over a 10 s look-back, about 80 ms. */
 export const DEFAULT_LIVE_MAX_RECORDS_PER_POLL = 20_000;
 /** Default longest delay between failed polls. */
@@ -54,8 +53,6 @@ export interface LiveFeedOptions {
   pollMs?: number;
   /** How far behind the clock a poll reads, in ms; default 10,000. */
   lookbackMs?: number;
-  /** Ids per page; default 1,000. */
-  pageSize?: number;
   /** Most ids read per poll; default 20,000. */
   maxRecordsPerPoll?: number;
   /** Longest delay after failed polls, in ms; default 30,000. */
@@ -98,7 +95,6 @@ function positive(name: string, value: number): number {
 export function createLiveFeed(source: StoredWrites, options: LiveFeedOptions): LiveFeed {
   const pollMs = positive("pollMs", options.pollMs ?? DEFAULT_LIVE_POLL_MS);
   const lookbackMs = positive("lookbackMs", options.lookbackMs ?? DEFAULT_LIVE_LOOKBACK_MS);
-  const pageSize = positive("pageSize", options.pageSize ?? DEFAULT_LIVE_PAGE);
   const maxRecords = positive(
     "maxRecordsPerPoll",
     options.maxRecordsPerPoll ?? DEFAULT_LIVE_MAX_RECORDS_PER_POLL,
@@ -143,26 +139,24 @@ export function createLiveFeed(source: StoredWrites, options: LiveFeedOptions): 
   const seen = new Map<string, number>();
   const maxSeen = 2 * maxRecords;
 
+  /** Forgets the ids stamped before `seq`; past the hard bound, the oldest remembered too. */
+  function forgetBefore(seq: number): void {
+    for (const [id, stamped] of seen) {
+      if (stamped < seq || seen.size > maxSeen) seen.delete(id);
+    }
+  }
+
   function count(outcome: PollOutcome): void {
     polls[outcome]++;
     pollCounter?.inc({ outcome });
   }
 
-  /** Ids in the window not seen yet, read page by page up to the bound. */
-  async function unseenIds(floor: number): Promise<{ ids: string[]; truncated: boolean }> {
-    const ids: string[] = [];
-    for (let offset = 0;; offset += pageSize) {
-      const page = await source.idsWrittenSince(floor, { offset, limit: pageSize });
-      for (const id of page) if (!seen.has(id)) ids.push(id);
-      if (page.length < pageSize) return { ids, truncated: false };
-      if (offset + pageSize >= maxRecords) return { ids, truncated: true };
-    }
-  }
-
   async function poll(ofGeneration: number): Promise<PollOutcome> {
     const startedSeq = WriteSequence.seqAt(now());
     const floor = Math.max(startedSeq - lookbackMs * 1_000, startSeq, skipTo);
-    const { ids, truncated } = await unseenIds(floor);
+    const inWindow = await source.idsWrittenSince(floor, maxRecords);
+    const truncated = inWindow.length >= maxRecords;
+    const ids = inWindow.filter((id) => !seen.has(id));
     for (let i = 0; i < ids.length; i += RECORDS_PER_READ) {
       const writes = await source.writesByIds(ids.slice(i, i + RECORDS_PER_READ));
       // Stopped meanwhile: a client joining since must not get events from before it came.
@@ -178,12 +172,12 @@ export function createLiveFeed(source: StoredWrites, options: LiveFeedOptions): 
       options.publish(events);
     }
     // What the window no longer holds cannot come back: forget it.
-    for (const [id, seq] of seen) {
-      if (seq < floor || seen.size > maxSeen) seen.delete(id);
-    }
-    if (!truncated) return "ok";
-    // More than a poll reads: look back no further than this poll's start.
-    skipTo = startedSeq;
+    forgetBefore(floor);
+    if (!truncated && seen.size <= maxSeen) return "ok";
+    // More than a poll reads or remembers: look back no further than this poll's start (what
+    // is forgotten is then out of reach, so nothing comes twice).
+    skipTo = Math.max(skipTo, startedSeq);
+    forgetBefore(skipTo);
     return "truncated";
   }
 

@@ -285,7 +285,7 @@ Deno.test("the shared live feed reads at most maxRecordsPerPoll ids a poll, then
   await using chroma = await startTestChroma();
   await using a = await startTestBridge({
     chroma,
-    app: { liveFeed: { pollMs: 100, pageSize: 2, maxRecordsPerPoll: 4 } },
+    app: { liveFeed: { pollMs: 100, maxRecordsPerPoll: 4 } },
   });
   await using b = await startTestBridge({ chroma });
   const live = await follow(a.url, a.readKey);
@@ -293,7 +293,7 @@ Deno.test("the shared live feed reads at most maxRecordsPerPoll ids a poll, then
     const burst = await Promise.all(Array.from({ length: 10 }, () => makeEvent()));
     await b.store.write(burst); // one add: all ten become visible at once
     await eventually(() => a.app.liveFeed!.polls.truncated >= 1, "a truncated poll");
-    // Two pages of two: the first four records of the burst, and nothing of it after.
+    // The first four records of the burst, and nothing of it after.
     await live.until(() => live.ids().length >= 4, "four of the burst");
     const after = await makeEvent();
     await b.store.write([after]);
@@ -314,7 +314,9 @@ Deno.test("createLiveFeed() checks its options", () => {
     writesByIds: () => Promise.resolve([]),
   };
   for (
-    const bad of [{ pollMs: 0 }, { lookbackMs: -1 }, { pageSize: NaN }, { maxBackoffMs: Infinity }]
+    const bad of [{ pollMs: 0 }, { lookbackMs: -1 }, { maxRecordsPerPoll: NaN }, {
+      maxBackoffMs: Infinity,
+    }]
   ) {
     assert.throws(() => createLiveFeed(source, { publish: () => {}, ...bad }), RangeError);
   }

@@ -127,14 +127,6 @@ export interface StoredWrite {
   event: Event | undefined;
 }
 
-/** One page of {@linkcode StoredWrites.idsWrittenSince}: in the store's order, not by seq. */
-export interface StampPage {
-  /** Which records of the range to skip (0 for the first page). */
-  offset: number;
-  /** Most records on the page. */
-  limit: number;
-}
-
 /**
  * What every bridge sharing the store wrote, by write stamp: what the shared live feed reads
  * (`live_feed.ts`). Both reads throw {@linkcode StoreUnavailableError} when the store is down.
@@ -142,8 +134,8 @@ export interface StampPage {
 export interface StoredWrites {
   /** The writer id this store stamps on the event records it adds. */
   readonly writerId: string;
-  /** Ids of the event records whose write sequence number is at least `seq`, one page. */
-  idsWrittenSince(seq: number, page: StampPage): Promise<string[]>;
+  /** Ids of the event records whose write sequence number is at least `seq`, at most `limit`. */
+  idsWrittenSince(seq: number, limit: number): Promise<string[]>;
   /** The records of `ids` (at most 5,000), in that order; ids not stored are left out. */
   writesByIds(ids: readonly string[]): Promise<StoredWrite[]>;
 }

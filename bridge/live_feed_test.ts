@@ -220,7 +220,7 @@ Deno.test("GET /live on one bridge carries what another bridge on the same Chrom
 });
 
 Deno.test("the shared live feed survives Chroma going away: failed polls back off, then it resumes", async () => {
-  await using chroma = await startTestChroma({ restartDelayMs: 2_500 });
+  await using chroma = await startTestChroma({ restartDelayMs: 4_000 });
   const failures: number[] = [];
   const app = {
     groupCommit: { lingerMs: 1 },

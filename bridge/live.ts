@@ -2,6 +2,8 @@
  * The live feed's hub: fans freshly stored events out to the open `GET /live` streams
  * (server-sent events). The ingest path publishes a request's events once the group commit has
  * stored them, so a client only ever sees events that are durable; duplicates are not published.
+ * With several bridges on one Chroma, the shared feed (`live_feed.ts`) publishes what the others
+ * stored, while this hub has clients (`onActive`).
  *
  * Published events are coalesced for up to `flushMs` (50 ms) and each client gets them in one
  * write, so the cost of a client is a write per flush, not per event.

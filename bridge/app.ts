@@ -27,6 +27,7 @@ import { createGroupCommitter, type GroupCommitOptions, QueueFullError } from ".
 import type { GroupCommitter } from "./group_commit.ts";
 import { createByteBudget, DEFAULT_INGEST_LIMITS, type IngestLimits } from "./ingest_body.ts";
 import { createLiveHub, type LiveHub, type LiveHubOptions } from "./live.ts";
+import { createLiveFeed, type LiveFeed, type LiveFeedOptions } from "./live_feed.ts";
 import { createIngestRedaction, type IngestRedaction } from "./ingest_redaction.ts";
 import { type BridgeMetrics, createMetrics } from "./metrics.ts";
 import {
@@ -74,7 +75,12 @@ export interface AppOptions {
   /** The price table of `GET /usage`; default the committed one (`bridge/usage/prices.json`). */
   prices?: Prices;
   /** Bounds of the `GET /live` hub (buffer per client, clients, heartbeat). */
-  live?: Omit<LiveHubOptions, "registry">;
+  live?: Omit<LiveHubOptions, "registry" | "onActive" | "onPublish">;
+  /**
+   * The shared live feed (`live_feed.ts`): `/live` streams also carry what other bridges on the
+   * same store write. Off when absent, or when the store cannot tell writers apart.
+   */
+  liveFeed?: Omit<LiveFeedOptions, "publish" | "registry">;
   /** Tuning of the agent_state updater (run when the store keeps `agentStateRecords`). */
   agentState?: AgentStateUpdaterOptions;
   /**
@@ -90,6 +96,11 @@ export type App = ((req: Request) => Promise<Response>) & {
   readonly committer: GroupCommitter;
   /** The live feed; `close()` it before shutting the server down (its streams never end). */
   readonly live: LiveHub;
+  /**
+   * The shared live feed, when on; `close()` it after the hub, before the store goes away (it
+   * waits for a poll in flight).
+   */
+  readonly liveFeed: LiveFeed | undefined;
   /**
    * The agent_state updater, fed after every write (undefined when the store keeps no
    * agent_state). `close()` it after the server, before Chroma goes away.
@@ -144,7 +155,20 @@ export function createApp(options: AppOptions): App {
     }),
   });
   metrics.setQueueDepthSource(() => committer.depth);
-  const live = createLiveHub({ ...options.live, registry: metrics.registry });
+  let liveFeed: LiveFeed | undefined;
+  const live = createLiveHub({
+    ...options.live,
+    registry: metrics.registry,
+    onActive: (active) => liveFeed?.setActive(active),
+    onPublish: (events) => liveFeed?.notePublished(events),
+  });
+  if (options.liveFeed && store.storedWrites) {
+    liveFeed = createLiveFeed(store.storedWrites, {
+      ...options.liveFeed,
+      publish: (events) => live.publish(events),
+      registry: metrics.registry,
+    });
+  }
   const deps: RouteDeps = {
     store,
     committer,
@@ -256,5 +280,5 @@ export function createApp(options: AppOptions): App {
     }));
     return response;
   };
-  return Object.assign(handler, { metrics, committer, live, agentState, queryBudget });
+  return Object.assign(handler, { metrics, committer, live, liveFeed, agentState, queryBudget });
 }

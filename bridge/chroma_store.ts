@@ -6,10 +6,11 @@
  * response, `usage/records.ts`). A plain sink, put together from one module per job in
  * `chroma/`: the connection and per-call deadlines (`connection.ts`), opening collections
  * (`collections.ts`), the idempotent write (`writes.ts`), the ordered-page query planner
- * (`query_planner.ts`), semantic search (`semantic.ts`), usage records (`usage_records.ts`),
- * artifacts (`artifacts.ts`) and agent_state persistence (`agent_state_records.ts`). Chroma
- * refusing a write for its records' content is a `StoreRejectedError` (the group committer splits
- * the write); any other Chroma failure is a {@linkcode StoreUnavailableError}.
+ * (`query_planner.ts`), semantic search (`semantic.ts`), reads by write stamp (`stored_since.ts`),
+ * usage records (`usage_records.ts`), artifacts (`artifacts.ts`) and agent_state persistence
+ * (`agent_state_records.ts`). Chroma refusing a write for its records' content is a
+ * `StoreRejectedError` (the group committer splits the write); any other Chroma failure is a
+ * {@linkcode StoreUnavailableError}.
  *
  * @module
  */
@@ -28,6 +29,7 @@ import { IrregularIds } from "./chroma/irregular_ids.ts";
 import { orderedPage, visibleProjects } from "./chroma/query_planner.ts";
 import { semanticPage } from "./chroma/semantic.ts";
 import { DEFAULT_USAGE_INDEX_RECORDS, UsageIndex } from "./chroma/usage_index.ts";
+import { idsWrittenSince, writesByIds } from "./chroma/stored_since.ts";
 import { usageRecordsFor } from "./chroma/usage_records.ts";
 import { writeEvents } from "./chroma/writes.ts";
 import { randomWriterId, WriteSequence } from "./chroma/writer_stamp.ts";
@@ -40,6 +42,7 @@ import {
   type QueryResult,
   STORED_COLLECTIONS,
   type StoredCollection,
+  type StoredWrites,
   type UsageFilter,
   type WriteResult,
 } from "./store.ts";
@@ -85,6 +88,8 @@ export class ChromaStore implements EventStore {
   readonly #usageIndex: UsageIndex;
   /** The `agent_state` collection, for the updater the app runs (`agent_state_updater.ts`). */
   readonly agentStateRecords: StateRecords;
+  /** What every bridge on this Chroma stored, by write stamp (for `live_feed.ts`). */
+  readonly storedWrites: StoredWrites;
 
   /** Checks the URL; connects on first use (or on {@linkcode ChromaStore.init}). */
   constructor(options: ChromaStoreOptions) {
@@ -110,6 +115,14 @@ export class ChromaStore implements EventStore {
       async () => (await this.#getCollections()).agent_state,
       this.#call,
     );
+    const events = async () => (await this.#getCollections()).events;
+    const call = this.#call;
+    this.storedWrites = {
+      writerId: this.#sequence.writer,
+      idsWrittenSince: async (seq, limit) =>
+        await idsWrittenSince(await events(), { call, seq, limit }),
+      writesByIds: async (ids) => await writesByIds(await events(), { call, ids }),
+    };
   }
 
   /** The id this store stamps on the records it adds. */

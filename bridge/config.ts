@@ -23,6 +23,7 @@ import { randomWriterId } from "./chroma/writer_stamp.ts";
 import { DEFAULT_USAGE_INDEX_RECORDS } from "./chroma/usage_index.ts";
 import { DEFAULT_QUERY_BYTES_IN_FLIGHT } from "./query_budget.ts";
 import { QUERY_LIMITS } from "./query_params.ts";
+import { DEFAULT_LIVE_POLL_MS } from "./live_feed.ts";
 
 /** Default `PORT`. */
 export const DEFAULT_PORT = 8787;
@@ -241,6 +242,15 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
       "fit waits up to 5 s, then gets 429 `busy` with `Retry-After`. At least 4 × " +
       "`ZO_QUERY_PAGE_BYTES`.",
   },
+  {
+    name: "ZO_LIVE_POLL_MS",
+    default: String(DEFAULT_LIVE_POLL_MS),
+    usedBy: "bridge",
+    description: "How often, in ms, a bridge with `GET /live` clients reads what the other " +
+      "bridges on its Chroma stored, so every stream carries every bridge's events (100-60000). " +
+      "No reads while no client listens. `0`: off, streams carry this bridge's events only (the " +
+      "default with the embedded Chroma, which no other bridge shares).",
+  },
   ...EMBEDDING_ENV_VARS,
 ];
 
@@ -274,6 +284,11 @@ export interface BridgeConfig {
   usageIndexRecords: number;
   /** `GET /query` memory: bytes of a page, and of all pages being read or sent at once. */
   query: { pageBytes: number; bytesInFlight: number };
+  /**
+   * Ms between polls of the shared live feed (`ZO_LIVE_POLL_MS`); 0: off (the default with the
+   * embedded Chroma, which no other bridge shares).
+   */
+  livePollMs: number;
 }
 
 /** Reads files named by the configuration; tests pass their own. */
@@ -449,11 +464,23 @@ export function loadBridgeConfig(
     Math.max(DEFAULT_QUERY_BYTES_IN_FLIGHT, 4 * pageBytes),
     { min: 4 * pageBytes, max: 999_999_999 },
   );
+  const livePollMs = readWholeNumber(
+    env,
+    "ZO_LIVE_POLL_MS",
+    chroma.kind === "embedded" ? 0 : DEFAULT_LIVE_POLL_MS,
+    { min: 0, max: 60_000 },
+  );
+  if (livePollMs > 0 && livePollMs < 100) {
+    throw new ConfigError(
+      `Cannot use ZO_LIVE_POLL_MS="${livePollMs}": set 0 (off) or a whole number from 100 to 60000`,
+    );
+  }
   return {
     port,
     hostname,
     chroma,
     bridgeId,
+    livePollMs,
     keys,
     metricsPublic: metricsText === "1" || metricsText === "true",
     ingestRedaction: redactionText !== "off",

@@ -146,3 +146,17 @@ Deno.test("loadBridgeConfig() reads the query page bound and the bytes in flight
   const big = loadBridgeConfig(envOf({ ZO_QUERY_PAGE_BYTES: String(8 * 1024 * 1024) }));
   assert.equal(big.query.bytesInFlight, 32 * 1024 * 1024);
 });
+
+Deno.test("loadBridgeConfig() polls for other bridges' events with CHROMA_URL, not with the embedded Chroma", () => {
+  const remote = { CHROMA_URL: "http://chroma:8000" };
+  assert.equal(loadBridgeConfig(envOf({})).livePollMs, 0);
+  assert.equal(loadBridgeConfig(envOf(remote)).livePollMs, 1_000);
+  assert.equal(loadBridgeConfig(envOf({ ...remote, ZO_LIVE_POLL_MS: "0" })).livePollMs, 0);
+  assert.equal(loadBridgeConfig(envOf({ ZO_LIVE_POLL_MS: "250" })).livePollMs, 250);
+  for (const bad of ["50", "60001", "-1", "1s"]) {
+    assert.throws(
+      () => loadBridgeConfig(envOf({ ...remote, ZO_LIVE_POLL_MS: bad })),
+      (error: unknown) => error instanceof ConfigError && /ZO_LIVE_POLL_MS/.test(error.message),
+    );
+  }
+});

@@ -2,6 +2,8 @@
  * The live feed's hub: fans freshly stored events out to the open `GET /live` streams
  * (server-sent events). The ingest path publishes a request's events once the group commit has
  * stored them, so a client only ever sees events that are durable; duplicates are not published.
+ * With several bridges on one Chroma, the shared feed (`live_feed.ts`) publishes what the others
+ * stored, while this hub has clients (`onActive`).
  *
  * Published events are coalesced for up to `flushMs` (50 ms) and each client gets them in one
  * write, so the cost of a client is a write per flush, not per event.
@@ -87,6 +89,13 @@ export interface LiveHubOptions {
   flushMs?: number;
   /** Where `zo_live_clients` and `zo_live_clients_dropped_total` are registered, if anywhere. */
   registry?: client.Registry;
+  /**
+   * Told `true` when the first client connects and `false` when the last one leaves (or the hub
+   * closes): the shared feed (`live_feed.ts`) polls the store only while someone listens.
+   */
+  onActive?: (active: boolean) => void;
+  /** Told of every batch published while clients listen (the shared feed marks them seen). */
+  onPublish?: (events: readonly Event[]) => void;
 }
 
 /** No room for another client (HTTP 503), or the hub is closing. */
@@ -278,6 +287,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
       clearInterval(heartbeat);
       heartbeat = undefined;
     }
+    if (clients.size === 0) options.onActive?.(false);
   }
 
   /** Queues `chunk` for a client, or drops it when its queue is full. */
@@ -338,6 +348,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
   return {
     publish(events) {
       if (clients.size === 0 || events.length === 0) return;
+      options.onPublish?.(events);
       // Serialised at the flush, and only in the forms some client takes.
       for (const event of events) pending.push({ event });
       if (pending.length >= MAX_PENDING_EVENTS) flush();
@@ -366,6 +377,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
             filter.projectIds === undefined;
           entry = { filter, takesAll, controller, owner };
           clients.add(entry);
+          if (clients.size === 1) options.onActive?.(true);
           owners.set(owner, (owners.get(owner) ?? 0) + 1);
           controller.enqueue(encoder.encode(formatSse({
             event: "ready",

@@ -8,7 +8,7 @@
  * ```sh
  * deno task bridge
  * # which runs:
- * deno run --no-prompt --v8-flags=--max-semi-space-size=2 --allow-net --allow-run=deno --allow-read=/etc/zo-bridge --allow-env=PORT,HOSTNAME,CHROMA_URL,CHROMA_TENANT,CHROMA_DATABASE,CHROMA_AUTH_TOKEN,CHROMA_DB_PATH,ZO_API_KEY,ZO_API_KEYS,ZO_API_KEYS_FILE,ZO_METRICS_PUBLIC,ZO_INGEST_REDACTION,ZO_INGEST_QUEUE_EVENTS,ZO_INGEST_BATCH_EVENTS,ZO_INGEST_LINGER_MS,ZO_INGEST_WRITES_IN_FLIGHT,DENO_DEPLOYMENT_ID,ZO_EMBEDDING_PROVIDER,ZO_EMBEDDING_MODEL,OLLAMA_URL,OPENAI_API_KEY,OPENAI_BASE_URL,ZO_PRICES_FILE,ZO_MAX_CONNECTIONS,ZO_HEADER_TIMEOUT_MS,ZO_IDLE_TIMEOUT_MS,ZO_BRIDGE_ID,ZO_QUERY_PAGE_BYTES,ZO_QUERY_BYTES_IN_FLIGHT,ZO_USAGE_INDEX_RECORDS,ZO_MAX_EVENT_BYTES bridge/main.ts
+ * deno run --no-prompt --v8-flags=--max-semi-space-size=2 --allow-net --allow-run=deno --allow-read=/etc/zo-bridge --allow-env=PORT,HOSTNAME,CHROMA_URL,CHROMA_TENANT,CHROMA_DATABASE,CHROMA_AUTH_TOKEN,CHROMA_DB_PATH,ZO_API_KEY,ZO_API_KEYS,ZO_API_KEYS_FILE,ZO_METRICS_PUBLIC,ZO_INGEST_REDACTION,ZO_INGEST_QUEUE_EVENTS,ZO_INGEST_BATCH_EVENTS,ZO_INGEST_LINGER_MS,ZO_INGEST_WRITES_IN_FLIGHT,DENO_DEPLOYMENT_ID,ZO_EMBEDDING_PROVIDER,ZO_EMBEDDING_MODEL,OLLAMA_URL,OPENAI_API_KEY,OPENAI_BASE_URL,ZO_PRICES_FILE,ZO_MAX_CONNECTIONS,ZO_HEADER_TIMEOUT_MS,ZO_IDLE_TIMEOUT_MS,ZO_BRIDGE_ID,ZO_QUERY_PAGE_BYTES,ZO_QUERY_BYTES_IN_FLIGHT,ZO_USAGE_INDEX_RECORDS,ZO_LIVE_POLL_MS,ZO_MAX_EVENT_BYTES bridge/main.ts
  * ```
  *
  * - `--v8-flags=--max-semi-space-size=2`: a young generation of 2 MB a semi-space, far below
@@ -179,6 +179,13 @@ export async function main(args: readonly string[] = Deno.args): Promise<void> {
     prices: config.prices,
     queryPageBytes: config.query.pageBytes,
     queryBytesInFlight: config.query.bytesInFlight,
+    ...(config.livePollMs > 0 && {
+      liveFeed: {
+        pollMs: config.livePollMs,
+        onError: (error: unknown) =>
+          log("warn", "live feed poll failed; retrying", { error: errorMessage(error) }),
+      },
+    }),
     agentState: {
       onError: (error) =>
         log("warn", "agent_state update failed; retrying", {
@@ -220,6 +227,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<void> {
     log("info", "stopping", { signal });
     // Live streams never end by themselves: close them, or shutdown would wait forever.
     app.live.close();
+    await app.liveFeed?.close(); // a poll in flight ends before Chroma does
     // Requests in progress finish first (each waits for its events to be stored), within a grace
     // that keeps the whole shutdown under 10 s; then what is left is cut.
     await server.shutdown();

@@ -146,6 +146,31 @@ export interface UsageFilter {
   project_ids?: readonly string[];
 }
 
+/** One stored event record as the shared live feed reads it: its envelope and write stamp. */
+export interface StoredWrite {
+  /** The event id. */
+  id: string;
+  /** The bridge whose add stored it (`chroma/writer_stamp.ts`). */
+  writer: string;
+  /** Its write's sequence number (wall-clock µs at the write's start). */
+  seq: number;
+  /** The stored envelope; undefined when the record's document is not one. */
+  event: Event | undefined;
+}
+
+/**
+ * What every bridge sharing the store wrote, by write stamp: what the shared live feed reads
+ * (`live_feed.ts`). Both reads throw {@linkcode StoreUnavailableError} when the store is down.
+ */
+export interface StoredWrites {
+  /** The writer id this store stamps on the event records it adds. */
+  readonly writerId: string;
+  /** Ids of the event records whose write sequence number is at least `seq`, at most `limit`. */
+  idsWrittenSince(seq: number, limit: number): Promise<string[]>;
+  /** The records of `ids` (at most 5,000), in that order; ids not stored are left out. */
+  writesByIds(ids: readonly string[]): Promise<StoredWrite[]>;
+}
+
 /** What the bridge needs from its storage. */
 export interface EventStore {
   /**
@@ -168,4 +193,6 @@ export interface EventStore {
   usageRecords?(filter: UsageFilter): Promise<UsageRecord[]>;
   /** Where agent_state records are kept, if this store keeps them (for the updater the app runs). */
   readonly agentStateRecords?: StateRecords;
+  /** What every bridge on this store wrote, if the store can tell (for the shared live feed). */
+  readonly storedWrites?: StoredWrites;
 }

@@ -156,6 +156,11 @@ export const TASK_REASONS: Readonly<Record<string, string>> = {
     "`--allow-env` is not narrowed.",
   "bench:ingest": "Starts a real bridge and Chroma on loopback in temp dirs.",
   "bench:query": "Starts a real bridge and Chroma on loopback in temp dirs.",
+  "bench:usage":
+    "Starts real bridges and a Chroma on loopback in temp dirs; `--expose-gc` lets it read the " +
+    "heap the usage index holds after a collection.",
+  "bench:live-feed":
+    "Starts a real Chroma on loopback in a temp dir and reads it as a bridge does.",
   "bench:dashboard":
     "As `test:e2e` (headless Chromium and playwright-core), with a real bridge and Chroma on " +
     "loopback in temp dirs.",

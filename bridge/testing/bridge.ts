@@ -106,6 +106,7 @@ export async function startTestBridge(options: TestBridgeOptions = {}): Promise<
   const stop = () =>
     stopped ??= (async () => {
       app.live.close(); // its streams would hold shutdown() open
+      await app.liveFeed?.close();
       await server.shutdown();
       await app.committer.idle();
       // Its agent_state updates trail the acknowledgements: apply them while Chroma is up.
@@ -160,6 +161,7 @@ export const MAIN_ENV_VARS = [
   "ZO_QUERY_PAGE_BYTES",
   "ZO_QUERY_BYTES_IN_FLIGHT",
   "ZO_USAGE_INDEX_RECORDS",
+  "ZO_LIVE_POLL_MS",
   "ZO_MAX_EVENT_BYTES",
 ] as const;
 

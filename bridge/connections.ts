@@ -147,10 +147,13 @@ export async function serveWithLimits(
   const open = new Set<Tracked>();
   const closed = { header_timeout: 0, idle: 0, evicted: 0, refused: 0 };
 
+  /** Woken when the last open connection closes (shutdown waits for the pipes to drain). */
+  let onEmpty: (() => void) | undefined;
   const close = (conn: Tracked) => {
     if (conn.closed) return;
     conn.closed = true;
     open.delete(conn);
+    if (open.size === 0) onEmpty?.();
     try {
       conn.client.close();
     } catch { /* already closed */ }
@@ -324,9 +327,18 @@ export async function serveWithLimits(
           timer = setTimeout(resolve, shutdownOptions.graceMs ?? 5_000);
         });
         const draining = inner.shutdown();
-        await Promise.race([draining, grace]);
+        const drained = await Promise.race([draining.then(() => true), grace.then(() => false)]);
         clearTimeout(timer);
         clearInterval(sweep);
+        if (drained && open.size > 0) {
+          // The app has written its last bytes (a live stream's `closing` message among them),
+          // but the pipes may still be carrying them to the clients: cutting now would lose
+          // them. Each pipe ends by itself once the app's side closes; wait for that, bounded.
+          const empty = new Promise<void>((resolve) => onEmpty = resolve);
+          let wait: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([empty, new Promise((resolve) => wait = setTimeout(resolve, 1_000))]);
+          clearTimeout(wait);
+        }
         // Past the grace: whatever is left (a stalled upload, a stuck reader) is cut.
         for (const conn of [...open]) close(conn);
         // A handler that never returns would hold the app's server open: wait for it, bounded.

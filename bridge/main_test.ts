@@ -129,7 +129,19 @@ Deno.test("main.ts stops cleanly on SIGTERM and takes its Chroma with it", async
     const health = await fetch(`${bridge.url}/health`);
     assert.equal(health.status, 200);
     await health.body?.cancel();
+    // A live stream open at SIGTERM is told why it ends, through the front door's pipes.
+    const live = await fetch(`${bridge.url}/live`, {
+      headers: { authorization: `Bearer ${bridge.apiKey}` },
+    });
+    assert.equal(live.status, 200);
+    const reader = live.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("event: ready")) text += (await reader.read()).value ?? "";
     bridge.kill("SIGTERM");
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      text += chunk.value;
+    }
+    assert.match(text, /event: closing\ndata: \{"reason":"shutdown"\}/);
     const status = await bridge.status;
     assert.equal(status.code, 0);
     assert.equal(await chromaAnswers(bridge.chromaUrl), false);

@@ -5,9 +5,11 @@
  * current records, merge, upsert), one flush at a time. State is therefore eventually consistent:
  * it trails the acknowledged events by about `delayMs` plus a flush (about a second).
  *
- * Guarantee: a count may miss events (a crash loses the deltas not yet applied) but never counts
- * one twice. Each flush stamps its records with an update id and keeps that id while it retries,
- * so a retry after a write whose answer was lost skips the records the write did reach.
+ * Guarantee: never counts an event twice. Each flush stamps its records with an update id and
+ * keeps that id while it retries, so a retry after a write whose answer was lost skips the records
+ * the write did reach. A crash loses the deltas not yet applied; `records.recover()` (run first,
+ * at start) folds them in again from the stored events (`chroma/agent_state_records.ts`). With
+ * several bridges, each updater writes only its own bridge's records (see StateRecords).
  * Memory is bounded by the number of distinct records pending (events are folded, not kept),
  * capped by `maxKeys`.
  *
@@ -188,13 +190,15 @@ export function createAgentStateUpdater(
   }
 
   async function run(): Promise<void> {
-    await sleep(delayMs);
+    // Recovery first and at once (a crash early in this run is covered only once it has run).
+    if (recovered) await sleep(delayMs);
     while (!closed && !idle()) {
       try {
         if (!recovered) {
           await records.recover!();
           recovered = true;
           if (idle()) break;
+          await sleep(delayMs);
         }
       } catch (error) {
         options.onError?.(error);

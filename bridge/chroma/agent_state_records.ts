@@ -139,7 +139,13 @@ export function chromaStateRecords(options: StateRecordsOptions): StateRecords {
       () => agentState.get({ ids: [markerId], include: ["metadatas"] }),
     );
     const from = marker.metadatas[0]?.[WATERMARK_KEY];
-    const after = typeof from === "number" ? from : 0;
+    if (typeof from !== "number") {
+      // An id's first start: nothing before it was counted by this scheme (events stamped by a
+      // bridge that kept no parts are in the records it kept), so counting starts here.
+      await write([], crypto.randomUUID(), options.startSeq - 1);
+      return;
+    }
+    const after = from;
     const unapplied = await eventsOfWriter(await options.events(), {
       writer: bridge,
       after,

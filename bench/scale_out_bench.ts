@@ -9,11 +9,13 @@
  * starts it) and fresh `bridge/main.ts` subprocesses with their own `ZO_BRIDGE_ID`, so neither
  * inherits the other's collection size. A phase runs for `--seconds` (default 30). Reported per
  * load and setup: acknowledged events/s (wall time of the phase), acknowledgement latency p50
- * and p99, and the ratio of 2 bridges to 1. After both loads, a check that agent_state counted
- * every stored event once (the sum of the project records equals the stored events).
+ * and p99, the ratio of 2 bridges to 1, and the CPU the Chroma server and the bridges used (cores:
+ * CPU seconds over wall seconds, from `ps`; shows which one is the limit). After
+ * both loads, a check that agent_state counted every stored event once (the sum of the project
+ * records equals the stored events).
  *
  * ```sh
- * deno run --allow-run=deno --allow-net=127.0.0.1 --allow-read --allow-write bench/scale_out_bench.ts [--seconds=30]
+ * deno run --allow-run=deno,ps --allow-net=127.0.0.1 --allow-read --allow-write bench/scale_out_bench.ts [--seconds=30]
  * ```
  *
  * @module
@@ -57,14 +59,41 @@ interface Figures {
   p50: number;
   p99: number;
   acknowledged: number;
+  /** Cores the Chroma server used during the phase, and all the bridges together. */
+  chromaCores: number;
+  bridgeCores: number;
+}
+
+/**
+ * CPU seconds (user + system) process `pid` has used, whole seconds (`ps -o times=`: Deno reads
+ * `/proc/<pid>/stat` only with --allow-all); 0 where ps cannot say. Over a 60 s phase, whole
+ * seconds are precise enough to tell which process is busy.
+ */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  try {
+    const { stdout } = await new Deno.Command("ps", {
+      args: ["-o", "times=", "-p", String(pid)],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return Number(new TextDecoder().decode(stdout).trim()) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** Runs `load` for `seconds`, its clients split evenly across `bridges`. */
 async function runPhase(
   bridges: readonly SpawnedBridge[],
-  options: { load: Load; seconds: number },
+  options: { load: Load; seconds: number; chromaPid: number | undefined },
 ): Promise<Figures> {
-  const { load, seconds } = options;
+  const { load, seconds, chromaPid } = options;
+  const cpu = async () => ({
+    chroma: await cpuSeconds(chromaPid),
+    bridges: (await Promise.all(bridges.map((b) => cpuSeconds(b.pid)))).reduce((a, b) => a + b),
+  });
+  const cpuBefore = await cpu();
   const signal = AbortSignal.timeout(seconds * 1_000);
   const project = `bench-${crypto.randomUUID().slice(0, 8)}`;
   const make = (n: number) =>
@@ -83,6 +112,7 @@ async function runPhase(
     })
   ));
   const wall = (performance.now() - started) / 1_000;
+  const cpuAfter = await cpu();
   const latencies = reports.flatMap((r) => r.latenciesMs);
   const acknowledged = reports.reduce((sum, r) => sum + r.acknowledged.length, 0);
   return {
@@ -90,6 +120,8 @@ async function runPhase(
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     acknowledged,
+    chromaCores: (cpuAfter.chroma - cpuBefore.chroma) / wall,
+    bridgeCores: (cpuAfter.bridges - cpuBefore.bridges) / wall,
   };
 }
 
@@ -116,7 +148,9 @@ async function main(): Promise<void> {
     await using fleet = await startFleet({ bridges: count });
     const figures: Figures[] = [];
     for (const load of LOADS) {
-      figures.push(await runPhase(fleet.bridges, { load, seconds }));
+      figures.push(
+        await runPhase(fleet.bridges, { load, seconds, chromaPid: fleet.chroma.server.pid }),
+      );
       // Settled between loads, so the next one does not pay for this one's flushes.
       await fleet.settled({ timeoutMs: 120_000 });
     }
@@ -133,7 +167,10 @@ async function main(): Promise<void> {
     results.set(count, figures);
   }
   log(`\nscale-out, ${seconds} s per phase, one Chroma (embedded server), this machine:`);
-  log("load                         bridges  events/s  ack p50 ms  ack p99 ms  vs 1 bridge");
+  log(
+    "load                         bridges  events/s  ack p50 ms  ack p99 ms  vs 1 bridge" +
+      "  Chroma cores  bridge cores",
+  );
   LOADS.forEach((load, i) => {
     const one = results.get(1)![i]!;
     for (const count of [1, 2]) {
@@ -143,7 +180,7 @@ async function main(): Promise<void> {
           f.eventsPerSecond.toFixed(0).padStart(8)
         }  ${f.p50.toFixed(0).padStart(10)}  ${f.p99.toFixed(0).padStart(10)}  ${
           (f.eventsPerSecond / one.eventsPerSecond).toFixed(2).padStart(10)
-        }x`,
+        }x  ${f.chromaCores.toFixed(2).padStart(12)}  ${f.bridgeCores.toFixed(2).padStart(12)}`,
       );
     }
   });

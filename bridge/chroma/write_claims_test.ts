@@ -3,6 +3,7 @@ import type { Event } from "../../shared/schema.ts";
 import { ChromaStore } from "../chroma_store.ts";
 import { startTestChroma } from "../testing/chroma.ts";
 import { makeEvent } from "../testing/fakes.ts";
+import { query } from "../testing/store_fixtures.ts";
 import { WriteLedger } from "./write_claims.ts";
 
 const events = (n: number) => Promise.all(Array.from({ length: n }, () => makeEvent()));
@@ -21,6 +22,38 @@ Deno.test("ChromaStore counts an event for the one bridge whose add landed", asy
     assert.equal(ra.duplicates.length + rb.duplicates.length, 100);
   }
   assert.equal((await a.counts()).events, 300);
+});
+
+Deno.test("ChromaStore keeps two projects' events with one event id from two bridges at once", async () => {
+  await using chroma = await startTestChroma();
+  const a = new ChromaStore({ url: chroma.url, writerId: "bridge-a" });
+  const b = new ChromaStore({ url: chroma.url, writerId: "bridge-b" });
+  await Promise.all([a.init(), b.init()]);
+  for (let round = 0; round < 3; round++) {
+    const one = await makeEvent({ project_id: "p-1" });
+    const two = await makeEvent({ project_id: "p-2", event_id: one.event_id });
+    // Whichever add lands second finds the other project's record: 503, and its retry (as a
+    // relay retries) stores it under its derived id. Neither is acknowledged and lost.
+    const write = async (store: ChromaStore, event: Event) => {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          return await store.write([event]);
+        } catch (error) {
+          assert.match(String(error), /another project's event took event id/);
+        }
+      }
+      throw new Error("Cannot store the event in 5 attempts");
+    };
+    const [ra, rb] = await Promise.all([write(a, one), write(b, two)]);
+    assert.deepEqual([...ra.stored, ...rb.stored], [one.event_id, one.event_id]);
+    for (const project of ["p-1", "p-2"]) {
+      const page = await a.query(query(`project_id=${project}&limit=10`));
+      assert.ok(
+        page.results.some((e) => (e as Event).event_id === one.event_id),
+        `${project} holds its event`,
+      );
+    }
+  }
 });
 
 /** A ledger run whose write resolves or fails when told. */

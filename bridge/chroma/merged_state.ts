@@ -23,7 +23,8 @@
  *    heads (two reads).
  * 3. The exact filters (status, `until`, the ids, the caller's projects) on the heads, the order
  *    by (last ts, state id), the page after the cursor; then the documents of the page's states
- *    only, merged. `text=` needs the merged JSON: it merges every candidate.
+ *    only, merged, and the page cut at its byte bound (`maxBytes`, taken from the caller's budget
+ *    as `page_records.ts` does for agent_state records). `text=` needs the merged JSON: it merges every candidate.
  *
  * The cost is linear in the candidate parts, not in the page: narrow with `since`, `scope` or a
  * project on a big fleet (the dashboard does). Measured on this machine, 1,000 sessions each
@@ -36,7 +37,8 @@
 import type { Collection, Metadata, Where } from "chromadb";
 import { type AgentState, parseState, STATE_SCOPES } from "../agent_state.ts";
 import { mergeState } from "../agent_state_updater.ts";
-import { encodeCursor } from "../query_params.ts";
+import { utf8Bytes } from "../_util.ts";
+import { encodeCursor, QUERY_LIMITS } from "../query_params.ts";
 import type { QueryParams, QueryResult } from "../store.ts";
 import { LAST_EVENT_ID_KEY, STATE_ID_KEY } from "./agent_state_records.ts";
 import { type ChromaCall, chunks } from "./connection.ts";
@@ -103,17 +105,48 @@ export async function mergedStatePage(options: MergedStateOptions): Promise<Quer
     (after === undefined || head.last_ts_ms > after.t ||
       (head.last_ts_ms === after.t && head.id > after.i))
   ).sort((a, b) => a.last_ts_ms - b.last_ts_ms || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const pageIds = matching.slice(0, params.limit).map((head) => head.id);
+  const page = matching.slice(0, params.limit);
   const states = new Map(
-    (await mergedStates(collection, { ids: pageIds, call })).map((state) => [state.id, state]),
+    (await mergedStates(collection, { ids: page.map((head) => head.id), call }))
+      .map((state) => [state.id, state]),
   );
-  const last = matching[pageIds.length - 1];
+  const { results, taken } = await boundedPage(page.map((head) => states.get(head.id)), params);
+  // The page ends at the last record it took: the byte bound may have stopped it before `limit`.
+  const last = page[taken - 1];
+  const more = taken < page.length || matching.length > params.limit;
   return {
-    results: pageIds.flatMap((id) => states.get(id) ?? []),
-    next_cursor: matching.length > params.limit && last !== undefined
+    results,
+    next_cursor: more && last !== undefined
       ? encodeCursor({ v: 1, t: last.last_ts_ms, i: last.id })
       : null,
   };
+}
+
+/**
+ * The page's merged records up to the query's byte bound (one at least), as `page_records.ts`
+ * cuts pages of agent_state records: read whole (a few KB each), the bytes taken from the
+ * caller's budget once read (at most the bound), then cut. `taken` counts the page's entries
+ * used, a state gone meanwhile (undefined) included.
+ */
+async function boundedPage(
+  page: readonly (AgentState | undefined)[],
+  params: QueryParams,
+): Promise<{ results: AgentState[]; taken: number }> {
+  const maxBytes = params.maxBytes ?? QUERY_LIMITS.pageBytes;
+  const sizes = page.map((state) => state === undefined ? 0 : utf8Bytes(JSON.stringify(state)));
+  await params.reserve?.(Math.min(maxBytes, sizes.reduce((sum, size) => sum + size, 0)));
+  const results: AgentState[] = [];
+  let bytes = 0;
+  let taken = 0;
+  for (const [i, state] of page.entries()) {
+    if (state !== undefined) {
+      if (results.length > 0 && bytes + sizes[i]! > maxBytes) break;
+      results.push(state);
+      bytes += sizes[i]!;
+    }
+    taken = i + 1;
+  }
+  return { results, taken };
 }
 
 /**

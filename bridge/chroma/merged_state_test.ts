@@ -87,6 +87,24 @@ Deno.test("agent_state reads filter, order and page the merged records, not the 
     assert.equal(seen[0], "session:5000");
     assert.deepEqual(seen.slice(1).sort(), ["project:6000", "run:6000", "session:6000"]);
   });
+  await t.step("a byte bound cuts the page, and its cursor goes on from there", async () => {
+    const seen: string[] = [];
+    let reserved = 0;
+    let cursor: string | null = null;
+    do {
+      const page: { results: unknown[]; next_cursor: string | null } = await a.query(
+        query(`collection=agent_state&limit=100${cursor ? `&cursor=${cursor}` : ""}`, {
+          maxBytes: 1,
+          reserve: (bytes) => Promise.resolve(void (reserved += bytes)),
+        }),
+      );
+      assert.equal(page.results.length, 1, "one record at least, and no more past the bound");
+      seen.push((page.results[0] as AgentState).id);
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+    assert.equal(new Set(seen).size, 4);
+    assert.equal(reserved, 4, "each page took its bound from the budget");
+  });
 });
 
 Deno.test("stateIdOf() finds the state id before the bridge id, whatever the key holds", () => {

@@ -1,8 +1,8 @@
 /**
  * Several bridges on one Chroma (`testing/fleet.ts`: real `bridge/main.ts` subprocesses and one
- * real Chroma server on loopback): the same batch through all of them stored and counted once,
- * what one stored read through the others, and a bridge killed mid-write losing nothing it
- * acknowledged and counting nothing twice once it is back under its id.
+ * real Chroma server on loopback): the same batch through all of them stored, counted and streamed
+ * live once, what one stored read through the others (query, live, usage), and a bridge killed
+ * mid-write losing nothing it acknowledged and counting nothing twice once it is back under its id.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { createRedactor } from "../shared/redact.ts";
 import type { Event } from "../shared/schema.ts";
 import { readTranscriptUsage } from "../hooks/pipeline/usage/transcript_reader.ts";
+import { createSseParser, type SseMessage } from "./dashboard/static/sse.js";
 import { usageEvent } from "../hooks/pipeline/usage/usage_event_builder.ts";
 import type { AgentState } from "./agent_state.ts";
 import type { SpawnedBridge } from "./testing/bridge.ts";
@@ -64,6 +65,50 @@ async function sessionState(bridge: SpawnedBridge, session: string): Promise<Age
   return states[0]!;
 }
 
+/** An open `GET /live` stream: the event ids of the envelopes it has carried, in order. */
+async function followLive(bridge: SpawnedBridge) {
+  const response = await fetch(`${bridge.url}/live`, {
+    headers: { authorization: `Bearer ${bridge.apiKey}` },
+  });
+  assert.equal(response.status, 200);
+  const ids: string[] = [];
+  let ready = false;
+  let wake = Promise.withResolvers<void>();
+  const parser = createSseParser((message: SseMessage) => {
+    if (message.event === "ready") ready = true;
+    if (message.event === "envelope") ids.push(message.id!);
+    wake.resolve();
+    wake = Promise.withResolvers<void>();
+  });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const reading = (async () => {
+    try {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) parser.push(r.value);
+    } catch { /* cancelled */ }
+    wake.resolve();
+  })();
+  /** Resolves once `done()` holds, checked on every message; fails after 60 s. */
+  const until = async (done: () => boolean, what: string) => {
+    const deadline = Date.now() + 60_000;
+    while (!done()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`Timed out waiting for ${what}`);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([wake.promise, new Promise((r) => timer = setTimeout(r, left))]);
+      clearTimeout(timer);
+    }
+  };
+  await until(() => ready, "the ready message");
+  return {
+    ids,
+    until,
+    async close() {
+      await reader.cancel().catch(() => {});
+      await reading;
+    },
+  };
+}
+
 function sessionEvents(session: string, count: number): Promise<Event[]> {
   return Promise.all(
     Array.from({ length: count }, () => makeEvent({ session_id: session, run_id: "run-m" })),
@@ -76,6 +121,8 @@ Deno.test("several bridges on one Chroma store and count the same batch once", a
   const rounds = 4;
   const sessions: string[] = [];
 
+  // A stream on the first bridge: each event of the rounds, once, whichever bridge stored it.
+  const live = await followLive(one);
   for (let round = 0; round < rounds; round++) {
     await t.step(`round ${round}: 200 events to all three at once, 20 more to one`, async () => {
       const session = `s-round-${round}`;
@@ -99,6 +146,14 @@ Deno.test("several bridges on one Chroma store and count the same batch once", a
     });
   }
 
+  await t.step("a live stream on one of them carried every event once", async () => {
+    await live.until(() => new Set(live.ids).size >= 220 * rounds, `${220 * rounds} events live`);
+    await fleet.settled();
+    await live.close();
+    assert.equal(live.ids.length, 220 * rounds, "none twice");
+    assert.equal(new Set(live.ids).size, 220 * rounds);
+  });
+
   await t.step("merged records page and filter as one record each", async () => {
     // limit=1: every page boundary falls between records that each have three partials.
     const states = await all<AgentState>(two, "collection=agent_state&scope=session&limit=1");
@@ -114,7 +169,7 @@ Deno.test("several bridges on one Chroma store and count the same batch once", a
   });
 });
 
-Deno.test("what one bridge stores is read through the others: query and usage", async (t) => {
+Deno.test("what one bridge stores is read through the others: query, live and usage", async (t) => {
   await using fleet = await startFleet({ bridges: 2 });
   const [one, two] = fleet.bridges as [SpawnedBridge, SpawnedBridge];
   const redactor = await createRedactor({ mode: "standard" });
@@ -126,6 +181,8 @@ Deno.test("what one bridge stores is read through the others: query and usage", 
   const plain = await Promise.all(
     Array.from({ length: 5 }, () => makeEvent({ ...context, event_type: "progress" })),
   );
+
+  const live = await followLive(two);
 
   await t.step("events and usage posted to one", async () => {
     assert.equal((await post(one, [...plain, ...usage])).accepted, plain.length + usage.length);
@@ -141,6 +198,13 @@ Deno.test("what one bridge stores is read through the others: query and usage", 
     const state = await sessionState(two, "s-usage");
     assert.equal(state.counts.events, plain.length + usage.length);
     assert.equal(state.usage?.messages, 2);
+  });
+
+  await t.step("the other's /live carries them", async () => {
+    const posted = [...plain, ...usage].map((e) => e.event_id);
+    await live.until(() => posted.every((id) => live.ids.includes(id)), "the events live");
+    await live.close();
+    assert.deepEqual([...live.ids].sort(), [...posted].sort());
   });
 
   await t.step("the other's /usage counts them", async () => {

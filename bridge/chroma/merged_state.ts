@@ -37,7 +37,7 @@
 import type { Collection, Metadata, Where } from "chromadb";
 import { type AgentState, parseState, STATE_SCOPES } from "../agent_state.ts";
 import { mergeState } from "../agent_state_updater.ts";
-import { utf8Bytes } from "../_util.ts";
+import { textForms, utf8Bytes } from "../_util.ts";
 import { encodeCursor, QUERY_LIMITS } from "../query_params.ts";
 import type { QueryParams, QueryResult } from "../store.ts";
 import { LAST_EVENT_ID_KEY, STATE_ID_KEY } from "./agent_state_records.ts";
@@ -316,10 +316,8 @@ function matches(state: Head | AgentState, options: MergedStateOptions): boolean
   if (params.since !== undefined && state.last_ts_ms < params.since) return false;
   if (params.until !== undefined && state.last_ts_ms > params.until) return false;
   if (params.text !== undefined) {
-    // As `textFilter` in the query planner: the text as given, or as written inside JSON.
     const json = JSON.stringify(state);
-    const escaped = JSON.stringify(params.text).slice(1, -1);
-    if (!json.includes(params.text) && !json.includes(escaped)) return false;
+    if (!textForms(params.text).some((form) => json.includes(form))) return false;
   }
   return true;
 }

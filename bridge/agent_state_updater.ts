@@ -5,9 +5,11 @@
  * current records, merge, upsert), one flush at a time. State is therefore eventually consistent:
  * it trails the acknowledged events by about `delayMs` plus a flush (about a second).
  *
- * Guarantee: a count may miss events (a crash loses the deltas not yet applied) but never counts
- * one twice. Each flush stamps its records with an update id and keeps that id while it retries,
- * so a retry after a write whose answer was lost skips the records the write did reach.
+ * Guarantee: never counts an event twice. Each flush stamps its records with an update id and
+ * keeps that id while it retries, so a retry after a write whose answer was lost skips the records
+ * the write did reach. A crash loses the deltas not yet applied; `records.recover()` (run first,
+ * at start) folds them in again from the stored events (`chroma/agent_state_records.ts`). With
+ * several bridges, each updater writes only its own bridge's records (see StateRecords).
  * Memory is bounded by the number of distinct records pending (events are folded, not kept),
  * capped by `maxKeys`.
  *
@@ -29,12 +31,25 @@ export interface StoredState {
   updateId?: string;
 }
 
-/** Where the records live: the store's `agent_state` collection (tests: a fake). */
+/**
+ * Where the records live: the store's `agent_state` collection (tests: a fake). With several
+ * bridges on one store, each bridge's updater reads and writes only records of its own (its
+ * partial records, summed when read: `chroma/merged_state.ts`), so no two updaters ever
+ * read-modify-write the same record.
+ */
 export interface StateRecords {
-  /** The current records of `ids` that exist. */
+  /** This bridge's current records of the state ids `ids` that exist. */
   read(ids: readonly string[]): Promise<Map<string, StoredState>>;
-  /** Upserts `states`, each stamped with `updateId`. */
-  write(states: readonly AgentState[], updateId: string): Promise<void>;
+  /**
+   * Upserts `states`, each stamped with `updateId`; `watermark`, when given, is the write
+   * sequence number through which this bridge's stored events are all folded in.
+   */
+  write(states: readonly AgentState[], updateId: string, watermark?: number): Promise<void>;
+  /**
+   * Folds in what an earlier run of this bridge stored but did not apply (a crash): run once,
+   * retried until it succeeds, before the first flush. Optional.
+   */
+  recover?(): Promise<void>;
 }
 
 /** Tuning of {@linkcode createAgentStateUpdater}. */
@@ -60,10 +75,16 @@ export interface AgentStateUpdaterOptions {
 export interface AgentStateUpdater {
   /**
    * Folds freshly stored events (each passed once, after it is durable) into pending deltas;
-   * `usage` holds, by event id, how much a usage event raised usage (see `applyEvents`).
+   * `usage` holds, by event id, how much a usage event raised usage (see `applyEvents`);
+   * `watermark` the write sequence number through which this bridge's writes are accounted for
+   * (`WriteResult.watermark`), written with the records of the flush that applies them.
    */
-  add(events: readonly Event[], usage?: ReadonlyMap<string, StateUsage>): void;
-  /** Records with a delta not yet applied. */
+  add(
+    events: readonly Event[],
+    usage?: ReadonlyMap<string, StateUsage>,
+    watermark?: number,
+  ): void;
+  /** Records with a delta not yet applied (plus one while the start-up recovery has not run). */
   readonly pending: number;
   /**
    * Starts a flush now and resolves when every delta handed over so far is applied (retrying
@@ -88,7 +109,16 @@ export function mergeState(base: AgentState, delta: AgentState): AgentState {
     merged.counts[key] = (merged.counts[key] ?? 0) + value;
   }
   if (delta.usage !== undefined) merged.usage = addUsage(merged.usage ?? zeroUsage(), delta.usage);
-  if (Date.parse(delta.first_ts) < Date.parse(merged.first_ts)) merged.first_ts = delta.first_ts;
+  // A first_ts of usage events only gives way to one of other events (see `AgentState.first_ts`),
+  // whichever is earlier; and never the other way round.
+  const baseUsageOnly = base.first_ts_of_usage === true;
+  const deltaUsageOnly = delta.first_ts_of_usage === true;
+  if (baseUsageOnly && !deltaUsageOnly) {
+    merged.first_ts = delta.first_ts;
+    delete merged.first_ts_of_usage;
+  } else if (
+    baseUsageOnly === deltaUsageOnly && Date.parse(delta.first_ts) < Date.parse(merged.first_ts)
+  ) merged.first_ts = delta.first_ts;
   const later = delta.last_ts_ms > base.last_ts_ms ||
     (delta.last_ts_ms === base.last_ts_ms && delta.last_event_id > base.last_event_id);
   if (!later) return merged;
@@ -111,6 +141,7 @@ export function mergeState(base: AgentState, delta: AgentState): AgentState {
 interface Batch {
   deltas: Map<string, AgentState>;
   updateId: string;
+  watermark: number | undefined;
 }
 
 /** An updater writing into `records`. Checks its options once, here. */
@@ -129,6 +160,9 @@ export function createAgentStateUpdater(
   }
 
   let pending = new Map<string, AgentState>();
+  let pendingWatermark: number | undefined;
+  /** Whether `records.recover()` has run (or there is none). */
+  let recovered = records.recover === undefined;
   /** The batch being written, kept (with its update id) until a write of it succeeds. */
   let batch: Batch | undefined;
   let running: Promise<void> | undefined;
@@ -138,7 +172,7 @@ export function createAgentStateUpdater(
   let closed = false;
   let idleWaiters: (() => void)[] = [];
 
-  const idle = () => pending.size === 0 && batch === undefined;
+  const idle = () => recovered && pending.size === 0 && batch === undefined;
 
   /** Waits `ms`; the wait ends early on flush() or close(). Never keeps a process alive alone. */
   function sleep(ms: number): Promise<void> {
@@ -156,11 +190,26 @@ export function createAgentStateUpdater(
   }
 
   async function run(): Promise<void> {
-    await sleep(delayMs);
+    // Recovery first and at once (a crash early in this run is covered only once it has run).
+    if (recovered) await sleep(delayMs);
     while (!closed && !idle()) {
+      try {
+        if (!recovered) {
+          await records.recover!();
+          recovered = true;
+          if (idle()) break;
+          await sleep(delayMs);
+        }
+      } catch (error) {
+        options.onError?.(error);
+        failures++;
+        await sleep(Math.min(retryMaxMs, retryMinMs * 2 ** (failures - 1)));
+        continue;
+      }
       if (batch === undefined) {
-        batch = { deltas: pending, updateId: crypto.randomUUID() };
+        batch = { deltas: pending, updateId: crypto.randomUUID(), watermark: pendingWatermark };
         pending = new Map();
+        pendingWatermark = undefined;
       }
       try {
         const current = await records.read([...batch.deltas.keys()]);
@@ -171,7 +220,9 @@ export function createAgentStateUpdater(
           if (stored?.updateId === batch.updateId) continue;
           merged.push(stored === undefined ? delta : mergeState(stored.state, delta));
         }
-        if (merged.length > 0) await records.write(merged, batch.updateId);
+        if (merged.length > 0 || batch.watermark !== undefined) {
+          await records.write(merged, batch.updateId, batch.watermark);
+        }
         batch = undefined;
         failures = 0;
       } catch (error) {
@@ -196,9 +247,13 @@ export function createAgentStateUpdater(
     running ??= run();
   }
 
+  // Recovery runs at once, not at the first write: what a crash left unapplied is counted soon.
+  if (!recovered) start();
+
   return {
-    add(events, usage) {
+    add(events, usage, watermark) {
       if (closed || events.length === 0) return;
+      if (watermark !== undefined) pendingWatermark = Math.max(pendingWatermark ?? 0, watermark);
       const touched = applyEvents(pending, events, usage);
       let dropped = 0;
       for (const [id, state] of touched) {
@@ -215,7 +270,8 @@ export function createAgentStateUpdater(
       start();
     },
     get pending() {
-      return pending.size + (batch?.deltas.size ?? 0);
+      // A recovery not yet run counts as one: the view is not settled until it has.
+      return pending.size + (batch?.deltas.size ?? 0) + (recovered ? 0 : 1);
     },
     flush() {
       if (idle() || closed) return Promise.resolve();
@@ -240,9 +296,11 @@ export function createAgentStateUpdater(
 }
 
 /**
- * Hands `updater` what one write stored now: the events `result.stored` names (the first copy
- * of each, so an event twice in a batch counts once) and their usage deltas. Events a write
- * found stored already are not passed again, so a retried write never counts twice.
+ * Hands `updater` what one write stored now: the events an earlier failed write stored
+ * (`result.recovered`, first: they have the earlier write sequence numbers), then the events
+ * `result.stored` names (the first copy of each, so an event twice in a batch counts once), and
+ * their usage deltas. Events a write found stored already are not passed again, so a retried
+ * write never counts twice.
  */
 export function addStoredEvents(
   updater: Pick<AgentStateUpdater, "add">,
@@ -250,5 +308,6 @@ export function addStoredEvents(
 ): void {
   const stored = new Set(options.result.stored);
   const fresh = options.events.filter((event) => stored.delete(event.event_id));
-  updater.add(fresh, options.result.usage);
+  const recovered = options.result.recovered ?? [];
+  updater.add([...recovered, ...fresh], options.result.usage, options.result.watermark);
 }

@@ -89,6 +89,22 @@ Deno.test("mergeState() adds counts and keeps the latest event's fields", () => 
   assert.equal(merged.counts.events, 3);
 });
 
+Deno.test("mergeState() keeps a hook event's first_ts over an earlier usage-only one, either way", () => {
+  // A usage event's ts is its response's (days old for a resumed conversation): two bridges'
+  // parts, one with only usage, merge to the first hook event's time, as one bridge's fold does.
+  const usage = [event("s", -86_400_000, { event_type: "usage", hook_event_name: undefined })];
+  const hooks = [event("s", 0, { hook_event_name: "SessionStart" })];
+  const id = [...applyEvents(new Map(), hooks).keys()].find((k) => k.startsWith('["session"'))!;
+  const sequential = applyEvents(applyEvents(new Map(), usage), hooks).get(id)!;
+  const a = applyEvents(new Map(), usage).get(id)!;
+  const b = applyEvents(new Map(), hooks).get(id)!;
+  for (const merged of [mergeState(a, b), mergeState(b, a)]) {
+    assert.equal(merged.first_ts, hooks[0]!.ts);
+    assert.equal(merged.first_ts_of_usage, undefined);
+    assert.equal(merged.first_ts, sequential.first_ts);
+  }
+});
+
 Deno.test("AgentStateUpdater folds many writes into few flushes", async () => {
   const fake = fakeRecords();
   const updater = createAgentStateUpdater(fake.records, { delayMs: 5 });

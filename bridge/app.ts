@@ -155,6 +155,7 @@ export function createApp(options: AppOptions): App {
     }),
   });
   metrics.setQueueDepthSource(() => committer.depth);
+  if (agentState) metrics.setStatePendingSource(() => agentState.pending);
   let liveFeed: LiveFeed | undefined;
   const live = createLiveHub({
     ...options.live,

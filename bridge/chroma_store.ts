@@ -7,8 +7,10 @@
  * `chroma/`: the connection and per-call deadlines (`connection.ts`), opening collections
  * (`collections.ts`), the idempotent write (`writes.ts`), the ordered-page query planner
  * (`query_planner.ts`), semantic search (`semantic.ts`), reads by write stamp (`stored_since.ts`),
- * usage records (`usage_records.ts`), artifacts (`artifacts.ts`) and agent_state persistence
- * (`agent_state_records.ts`). Chroma refusing a write for its records' content is a
+ * usage records (`usage_records.ts`), artifacts (`artifacts.ts`), agent_state persistence
+ * (`agent_state_records.ts`, one bridge's partial records) and its merged reads
+ * (`merged_state.ts`); which adds are this bridge's own when bridges share a Chroma
+ * (`write_claims.ts`). Chroma refusing a write for its records' content is a
  * `StoreRejectedError` (the group committer splits the write); any other Chroma failure is a
  * {@linkcode StoreUnavailableError}.
  *
@@ -31,6 +33,8 @@ import { semanticPage } from "./chroma/semantic.ts";
 import { DEFAULT_USAGE_INDEX_RECORDS, UsageIndex } from "./chroma/usage_index.ts";
 import { idsWrittenSince, writesByIds } from "./chroma/stored_since.ts";
 import { usageRecordsFor } from "./chroma/usage_records.ts";
+import { mergedStatePage } from "./chroma/merged_state.ts";
+import { claimedEvents, WriteLedger } from "./chroma/write_claims.ts";
 import { writeEvents } from "./chroma/writes.ts";
 import { randomWriterId, WriteSequence } from "./chroma/writer_stamp.ts";
 import { type EmbeddingProvider, offlineProvider } from "./embeddings.ts";
@@ -84,6 +88,7 @@ export class ChromaStore implements EventStore {
   readonly #call: ChromaCall;
   readonly #irregularIds = new IrregularIds();
   readonly #sequence: WriteSequence;
+  readonly #ledger = new WriteLedger();
   #collections: Promise<Collections> | undefined;
   readonly #usageIndex: UsageIndex;
   /** The `agent_state` collection, for the updater the app runs (`agent_state_updater.ts`). */
@@ -111,10 +116,14 @@ export class ChromaStore implements EventStore {
       maxRecords: options.usageIndexRecords ?? DEFAULT_USAGE_INDEX_RECORDS,
       ...(options.log === undefined ? {} : { log: options.log }),
     });
-    this.agentStateRecords = chromaStateRecords(
-      async () => (await this.#getCollections()).agent_state,
-      this.#call,
-    );
+    this.agentStateRecords = chromaStateRecords({
+      agentState: async () => (await this.#getCollections()).agent_state,
+      events: async () => (await this.#getCollections()).events,
+      call: this.#call,
+      bridge: this.#sequence.writer,
+      // Taken before any write of this run: recovery reads the earlier runs' writes below it.
+      startSeq: this.#sequence.next().seq,
+    });
     const events = async () => (await this.#getCollections()).events;
     const call = this.#call;
     this.storedWrites = {
@@ -156,13 +165,24 @@ export class ChromaStore implements EventStore {
    */
   async write(events: readonly Event[]): Promise<WriteResult> {
     if (events.length === 0) return { stored: [], duplicates: [] };
-    return await writeEvents(events, {
-      collections: await this.#getCollections(),
-      call: this.#call,
-      embedder: this.#embedder,
-      irregularIds: this.#irregularIds,
-      stamp: this.#sequence.next(),
+    const collections = await this.#getCollections();
+    const stamp = this.#sequence.next();
+    // Results in stamp order, with what failed writes stored (`write_claims.ts`).
+    const { recovered, ...result } = await this.#ledger.run({
+      stamp,
+      events,
+      write: () =>
+        writeEvents(events, {
+          collections,
+          call: this.#call,
+          embedder: this.#embedder,
+          irregularIds: this.#irregularIds,
+          stamp,
+        }),
+      check: ({ events, stamp }) =>
+        claimedEvents(collections.events, { events, stamp, call: this.#call }),
     });
+    return recovered.length > 0 ? { ...result, recovered } : result;
   }
 
   /** Record count per stored collection (`embeddings` is a view of `events`). */
@@ -203,6 +223,16 @@ export class ChromaStore implements EventStore {
     }
     if (cursor !== undefined && !("t" in cursor)) {
       throw new QueryError("Cannot query: the cursor belongs to a query with q");
+    }
+    if (params.collection === "agent_state") {
+      // Each bridge keeps its own part of every state: merged when read (`merged_state.ts`).
+      return await mergedStatePage({
+        collection: collections.agent_state,
+        params,
+        visible,
+        after: cursor,
+        call: this.#call,
+      });
     }
     return await orderedPage({
       // The embeddings view is the events that carry a vector (`whereOf` filters them).

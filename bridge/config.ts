@@ -211,8 +211,11 @@ export const BRIDGE_ENV_VARS: readonly EnvVar[] = [
     default: "random",
     usedBy: "bridge",
     description: "This bridge's name among the bridges sharing one Chroma, stamped on every " +
-      "event record it writes (1-128 characters, unique per bridge). Default: a random one " +
-      "per start.",
+      "event record it writes and owner of its part of each agent_state record (1-128 " +
+      "characters; two running bridges must never share one). Give each bridge a stable one " +
+      "(e.g. its host name): restarted after a crash under the same id, it counts, once, what " +
+      "the crash left uncounted. Default: a random one per start (a crash then loses the " +
+      "counts of its last second or so).",
   },
   {
     name: "ZO_USAGE_INDEX_RECORDS",

@@ -48,6 +48,8 @@ export interface BridgeMetrics {
   observeWrite(size: number, seconds: number): void;
   /** Where `zo_ingest_queue_events` reads its value when scraped. */
   setQueueDepthSource(read: () => number): void;
+  /** Where `zo_agent_state_pending_records` reads its value when scraped. */
+  setStatePendingSource(read: () => number): void;
   /** The text exposition format. */
   render(): Promise<string>;
   /** The exposition format's content type. */
@@ -139,6 +141,16 @@ export function createMetrics(): BridgeMetrics {
     },
   });
 
+  let readStatePending = () => 0;
+  new client.Gauge({
+    name: "zo_agent_state_pending_records",
+    help: "agent_state records with stored events not yet applied (0: the view is settled).",
+    registers: [registry],
+    collect() {
+      this.set(readStatePending());
+    },
+  });
+
   return {
     registry,
     observeRequest(route, status, seconds) {
@@ -164,6 +176,9 @@ export function createMetrics(): BridgeMetrics {
     claudeCode: createClaudeCodeMetrics(registry),
     setQueueDepthSource(read) {
       readDepth = read;
+    },
+    setStatePendingSource(read) {
+      readStatePending = read;
     },
     render() {
       return registry.metrics();

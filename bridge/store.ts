@@ -39,6 +39,16 @@ export interface WriteResult {
    * every reading stored before (what the agent_state updater adds; absent when none did).
    */
   usage?: ReadonlyMap<string, StateUsage>;
+  /**
+   * Events an earlier write of this bridge stored though it failed (its answer was lost): they
+   * count now, before this write's (`chroma/write_claims.ts`). Absent when there are none.
+   */
+  recovered?: readonly Event[];
+  /**
+   * Every write of this bridge up to this write sequence number (`chroma/writer_stamp.ts`) is
+   * accounted for by the results handed out so far: what agent_state's watermark records.
+   */
+  watermark?: number;
 }
 
 /** Thrown when Chroma cannot be reached or fails: HTTP 503. */

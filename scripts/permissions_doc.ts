@@ -155,6 +155,7 @@ export const TASK_REASONS: Readonly<Record<string, string>> = {
     "Starts a real bridge, Chroma and relay on loopback in temp dirs. A developer's tool; its " +
     "`--allow-env` is not narrowed.",
   "bench:ingest": "Starts a real bridge and Chroma on loopback in temp dirs.",
+  "bench:scale-out": "Starts one Chroma and one or two real bridges on loopback in temp dirs.",
   "bench:query": "Starts a real bridge and Chroma on loopback in temp dirs.",
   "bench:usage":
     "Starts real bridges and a Chroma on loopback in temp dirs; `--expose-gc` lets it read the " +

@@ -5,7 +5,9 @@
  * are any. One lookup round trip (stored ids and stored hashes, two calls at once) and one add
  * per 8 MiB of records (`request_bytes.ts`): Chroma's cost is per add far more than per lookup
  * (at 64 a call on this machine an add took ~170 ms, both lookups ~8 ms, the offline embedding
- * ~1 ms). Resolves only once Chroma holds them all.
+ * ~1 ms). Resolves only once Chroma holds them all. After the add, one read-back by ids says which
+ * adds were this write's own (`write_claims.ts`): with several bridges on one Chroma, an event
+ * another bridge added first is a duplicate here.
  *
  * Dedupe is scoped to the project, so a key of one project never learns from a "duplicate"
  * whether another project holds an event id or a hash: an event is a duplicate only of an event
@@ -37,6 +39,7 @@ import {
 import type { IrregularIds } from "./irregular_ids.ts";
 import { type AddRecord, chunksByBytes, MAX_ADD_BYTES, recordBytes } from "./request_bytes.ts";
 import { addUsageRecords, readUsageRecords } from "./usage_records.ts";
+import { claimsOf } from "./write_claims.ts";
 import type { WriterStamp } from "./writer_stamp.ts";
 
 /** What {@linkcode writeEvents} needs besides the events. */
@@ -133,13 +136,34 @@ export async function writeEvents(
     // Down beats refused: a write Chroma could not take at all is retried whole, not split.
     const down = failures.find((error) => !(error instanceof StoreRejectedError));
     if (down !== undefined) throw down;
+    const landed = new Set(
+      added.status === "fulfilled" ? freshEvents.map((e) => e.event_id) : stored,
+    );
+    const claims = await claimsOf(collections.events, {
+      records: fresh.filter((f) => landed.has(f.event.event_id)),
+      stamp: ctx.stamp,
+      call,
+    });
     throw new StoreRejectedError((failures[0] as Error).message, {
       cause: failures[0],
-      stored: added.status === "fulfilled" ? freshEvents.map((e) => e.event_id) : stored,
+      stored: [...claims.own],
     });
   }
-  const result: WriteResult = { stored: freshEvents.map((e) => e.event_id), duplicates };
-  if (usage.raised.size > 0) result.usage = usage.raised;
+  // Another bridge may have added some of them first: only this write's own adds are stored here.
+  const claims = await claimsOf(collections.events, { records: fresh, stamp: ctx.stamp, call });
+  if (claims.collided.length > 0) {
+    throw new StoreUnavailableError(
+      `Cannot store events: another project's event took event id ${
+        claims.collided[0]
+      } at the same instant; retry (it is then stored under an id of its own)`,
+    );
+  }
+  const result: WriteResult = {
+    stored: freshEvents.flatMap((e) => claims.own.has(e.event_id) ? [e.event_id] : []),
+    duplicates: [...duplicates, ...claims.lost],
+  };
+  const raised = new Map([...usage.raised].filter(([id]) => claims.own.has(id)));
+  if (raised.size > 0) result.usage = raised;
   return result;
 }
 

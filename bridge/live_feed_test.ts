@@ -1,69 +1,17 @@
 import assert from "node:assert/strict";
 import type { Event } from "../shared/schema.ts";
-import { createSseParser, type SseMessage } from "./dashboard/static/sse.js";
 import { spawnBridge, startTestBridge, testKey } from "./testing/bridge.ts";
 import { createLiveFeed } from "./live_feed.ts";
 import { startTestChroma } from "./testing/chroma.ts";
 import { makeEvent } from "./testing/fakes.ts";
+import { followLive, type LiveFollower } from "./testing/live_follower.ts";
 
 /** Generous on a loaded machine: a poll every 200 ms makes the usual wait well under a second. */
 const ARRIVAL_TIMEOUT_MS = 30_000;
 
-/** An open `GET /live` stream and every message it has carried so far. */
-interface Follower {
-  readonly messages: SseMessage[];
-  /** Event ids of the envelopes received, in order. */
-  ids(): string[];
-  /** Resolves once `done()` holds (checked on every message), or fails after the timeout. */
-  until(done: () => boolean, what: string): Promise<void>;
-  close(): Promise<void>;
-}
-
 /** Opens `GET /live` and reads it in the background until `close()`. */
-async function follow(base: string, key: string, search = ""): Promise<Follower> {
-  const response = await fetch(`${base}/live${search}`, {
-    headers: { authorization: `Bearer ${key}` },
-  });
-  assert.equal(response.status, 200, await (response.ok ? "" : response.text()));
-  const messages: SseMessage[] = [];
-  let wake = Promise.withResolvers<void>();
-  const parser = createSseParser((message) => {
-    messages.push(message);
-    wake.resolve();
-    wake = Promise.withResolvers<void>();
-  });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const reading = (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        parser.push(value);
-      }
-    } catch { /* cancelled */ }
-    wake.resolve();
-  })();
-  const until = async (done: () => boolean, what: string) => {
-    const deadline = Date.now() + ARRIVAL_TIMEOUT_MS;
-    while (!done()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`Timed out waiting for ${what}`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([wake.promise, new Promise((r) => timer = setTimeout(r, left))]);
-      clearTimeout(timer);
-    }
-  };
-  const follower: Follower = {
-    messages,
-    ids: () => messages.filter((m) => m.event === "envelope").map((m) => m.id!),
-    until,
-    async close() {
-      await reader.cancel().catch(() => {});
-      await reading;
-    },
-  };
-  await until(() => messages.some((m) => m.event === "ready"), "the ready message");
-  return follower;
+function follow(base: string, key: string, search = ""): Promise<LiveFollower> {
+  return followLive(base, key, { search, timeoutMs: ARRIVAL_TIMEOUT_MS });
 }
 
 /** Resolves once `check()` is true, checking every 50 ms; fails after the timeout. */

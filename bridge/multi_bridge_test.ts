@@ -10,12 +10,12 @@ import assert from "node:assert/strict";
 import { createRedactor } from "../shared/redact.ts";
 import type { Event } from "../shared/schema.ts";
 import { readTranscriptUsage } from "../hooks/pipeline/usage/transcript_reader.ts";
-import { createSseParser, type SseMessage } from "./dashboard/static/sse.js";
 import { usageEvent } from "../hooks/pipeline/usage/usage_event_builder.ts";
 import type { AgentState } from "./agent_state.ts";
 import type { SpawnedBridge } from "./testing/bridge.ts";
 import { makeEvent } from "./testing/fakes.ts";
 import { startFleet } from "./testing/fleet.ts";
+import { followLive, type LiveFollower } from "./testing/live_follower.ts";
 import { runLoad } from "./testing/load.ts";
 import type { UsageReport } from "./usage/report.ts";
 
@@ -65,48 +65,9 @@ async function sessionState(bridge: SpawnedBridge, session: string): Promise<Age
   return states[0]!;
 }
 
-/** An open `GET /live` stream: the event ids of the envelopes it has carried, in order. */
-async function followLive(bridge: SpawnedBridge) {
-  const response = await fetch(`${bridge.url}/live`, {
-    headers: { authorization: `Bearer ${bridge.apiKey}` },
-  });
-  assert.equal(response.status, 200);
-  const ids: string[] = [];
-  let ready = false;
-  let wake = Promise.withResolvers<void>();
-  const parser = createSseParser((message: SseMessage) => {
-    if (message.event === "ready") ready = true;
-    if (message.event === "envelope") ids.push(message.id!);
-    wake.resolve();
-    wake = Promise.withResolvers<void>();
-  });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const reading = (async () => {
-    try {
-      for (let r = await reader.read(); !r.done; r = await reader.read()) parser.push(r.value);
-    } catch { /* cancelled */ }
-    wake.resolve();
-  })();
-  /** Resolves once `done()` holds, checked on every message; fails after 60 s. */
-  const until = async (done: () => boolean, what: string) => {
-    const deadline = Date.now() + 60_000;
-    while (!done()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`Timed out waiting for ${what}`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([wake.promise, new Promise((r) => timer = setTimeout(r, left))]);
-      clearTimeout(timer);
-    }
-  };
-  await until(() => ready, "the ready message");
-  return {
-    ids,
-    until,
-    async close() {
-      await reader.cancel().catch(() => {});
-      await reading;
-    },
-  };
+/** An open `GET /live` stream of `bridge`, its waits bounded at 60 s. */
+function follow(bridge: SpawnedBridge): Promise<LiveFollower> {
+  return followLive(bridge.url, bridge.apiKey, { timeoutMs: 60_000 });
 }
 
 function sessionEvents(session: string, count: number): Promise<Event[]> {
@@ -122,7 +83,7 @@ Deno.test("several bridges on one Chroma store and count the same batch once", a
   const sessions: string[] = [];
 
   // A stream on the first bridge: each event of the rounds, once, whichever bridge stored it.
-  const live = await followLive(one);
+  const live = await follow(one);
   for (let round = 0; round < rounds; round++) {
     await t.step(`round ${round}: 200 events to all three at once, 20 more to one`, async () => {
       const session = `s-round-${round}`;
@@ -147,11 +108,11 @@ Deno.test("several bridges on one Chroma store and count the same batch once", a
   }
 
   await t.step("a live stream on one of them carried every event once", async () => {
-    await live.until(() => new Set(live.ids).size >= 220 * rounds, `${220 * rounds} events live`);
+    await live.until(() => new Set(live.ids()).size >= 220 * rounds, `${220 * rounds} events live`);
     await fleet.settled();
     await live.close();
-    assert.equal(live.ids.length, 220 * rounds, "none twice");
-    assert.equal(new Set(live.ids).size, 220 * rounds);
+    assert.equal(live.ids().length, 220 * rounds, "none twice");
+    assert.equal(new Set(live.ids()).size, 220 * rounds);
   });
 
   await t.step("merged records page and filter as one record each", async () => {
@@ -182,7 +143,7 @@ Deno.test("what one bridge stores is read through the others: query, live and us
     Array.from({ length: 5 }, () => makeEvent({ ...context, event_type: "progress" })),
   );
 
-  const live = await followLive(two);
+  const live = await follow(two);
 
   await t.step("events and usage posted to one", async () => {
     assert.equal((await post(one, [...plain, ...usage])).accepted, plain.length + usage.length);
@@ -202,9 +163,9 @@ Deno.test("what one bridge stores is read through the others: query, live and us
 
   await t.step("the other's /live carries them", async () => {
     const posted = [...plain, ...usage].map((e) => e.event_id);
-    await live.until(() => posted.every((id) => live.ids.includes(id)), "the events live");
+    await live.until(() => posted.every((id) => live.ids().includes(id)), "the events live");
     await live.close();
-    assert.deepEqual([...live.ids].sort(), [...posted].sort());
+    assert.deepEqual([...live.ids()].sort(), [...posted].sort());
   });
 
   await t.step("the other's /usage counts them", async () => {

@@ -30,19 +30,9 @@ import { runLoad } from "../bridge/testing/load.ts";
 import { eventHash, uuidV7 } from "../shared/ids.ts";
 import type { Event } from "../shared/schema.ts";
 import { launchChromium } from "../e2e/browser.ts";
-import { median } from "./_stats.ts";
+import { log, median, option } from "./_stats.ts";
 
 const SESSION_EVENTS = 500;
-
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg === undefined ? fallback : Number(arg.slice(name.length + 3));
-}
-
-function log(text: string): void {
-  // deno-lint-ignore no-console -- printing the figures is the point of a benchmark
-  console.log(text);
-}
 
 /**
  * `count` events shaped like the fixture session's, 500 per session, sessions interleaved in

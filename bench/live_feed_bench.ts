@@ -27,7 +27,7 @@ import { offlineProvider } from "../bridge/embeddings.ts";
 import { startEmbeddedChroma } from "../bridge/embedded_chroma.ts";
 import { DEFAULT_LIVE_MAX_RECORDS_PER_POLL } from "../bridge/live_feed.ts";
 import type { StoredWrites } from "../bridge/store.ts";
-import { median } from "./_stats.ts";
+import { log, median } from "./_stats.ts";
 
 const SELF = "bridge-self";
 const OTHER = "bridge-other";
@@ -190,11 +190,6 @@ async function main(): Promise<void> {
     await chroma.stop();
     await Deno.remove(path, { recursive: true });
   }
-}
-
-function log(text: string): void {
-  // deno-lint-ignore no-console -- printing the figures is the point of a benchmark
-  console.log(text);
 }
 
 if (import.meta.main) {

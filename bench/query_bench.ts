@@ -26,7 +26,7 @@ import { ChromaStore } from "../bridge/chroma_store.ts";
 import { offlineProvider } from "../bridge/embeddings.ts";
 import { startEmbeddedChroma } from "../bridge/embedded_chroma.ts";
 import { parseQueryParams } from "../bridge/query_params.ts";
-import { median } from "./_stats.ts";
+import { log, median } from "./_stats.ts";
 
 const BATCH = 500;
 /** Events written interleaved with raw adds of the same records (then store writes only). */
@@ -318,11 +318,6 @@ async function main(): Promise<void> {
     await chroma.stop();
     if (kept === undefined) await Deno.remove(path, { recursive: true });
   }
-}
-
-function log(text: string): void {
-  // deno-lint-ignore no-console -- printing the figures is the point of a benchmark
-  console.log(text);
 }
 
 if (import.meta.main) {

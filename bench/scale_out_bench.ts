@@ -25,21 +25,7 @@ import type { SpawnedBridge } from "../bridge/testing/bridge.ts";
 import { makeEvent } from "../bridge/testing/fakes.ts";
 import { startFleet } from "../bridge/testing/fleet.ts";
 import { type LoadReport, runLoad } from "../bridge/testing/load.ts";
-
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg === undefined ? fallback : Number(arg.slice(name.length + 3));
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-}
-
-function log(text: string): void {
-  // deno-lint-ignore no-console -- printing the figures is the point of a benchmark
-  console.log(text);
-}
+import { log, option, percentile } from "./_stats.ts";
 
 /** A client load: how many clients in all, and events per request. */
 interface Load {

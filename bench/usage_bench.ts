@@ -16,17 +16,7 @@
 import { startTestChroma } from "../bridge/testing/chroma.ts";
 import { startTestBridge, type TestBridge, testKey } from "../bridge/testing/bridge.ts";
 import { storeUsageRecords, syntheticUsageRecords } from "../bridge/testing/usage_records.ts";
-import { median } from "./_stats.ts";
-
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg === undefined ? fallback : Number(arg.slice(name.length + 3));
-}
-
-function log(text: string): void {
-  // deno-lint-ignore no-console -- printing the figures is the point of a benchmark
-  console.log(text);
-}
+import { log, median, option } from "./_stats.ts";
 
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

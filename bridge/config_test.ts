@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError, ENV_VARS } from "../shared/config.ts";
-import { BRIDGE_ENV_VARS, isLoopback, loadBridgeConfig } from "./config.ts";
+import { isLoopback, loadBridgeConfig } from "./config.ts";
+import { BRIDGE_ENV_VARS } from "./config_vars.ts";
 import { EMBEDDING_ENV_VARS } from "./embeddings.ts";
 import { MAIN_ENV_VARS } from "./testing/bridge.ts";
 

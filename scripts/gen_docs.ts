@@ -22,7 +22,7 @@
 import { EVENT_TYPE_DESCRIPTIONS, HASHED_FIELDS, LIMITS } from "../shared/contract.ts";
 import { ENV_VARS, type EnvVar } from "../shared/config.ts";
 import { VM_ENV_VARS } from "../hooks/pipeline/vm_config.ts";
-import { BRIDGE_ENV_VARS } from "../bridge/config.ts";
+import { BRIDGE_ENV_VARS } from "../bridge/config_vars.ts";
 import { TOOL_ENV_VARS } from "./cli/env_vars.ts";
 import { HOOK_EVENTS, type HookEventSpec, UNKNOWN_HOOK_EVENT } from "../shared/hook_events.ts";
 import { HOST_NAME_RULE, RULES } from "../shared/redaction_rules.ts";

@@ -150,6 +150,18 @@ Deno.test("main.ts stops cleanly on SIGTERM and takes its Chroma with it", async
   }
 });
 
+Deno.test("main.ts warns at start that its embedded Chroma answers anyone on the host, which is so", async () => {
+  await using bridge = await spawnBridge();
+  const warning = bridge.logTail.map((line) => JSON.parse(line)).find((entry) =>
+    entry.level === "warn" && /embedded Chroma answers anyone on this host/.test(entry.msg)
+  );
+  assert.ok(warning, `no warning in: ${bridge.logTail.join(" | ")}`);
+  assert.equal(warning.url, bridge.chromaUrl);
+  // What the warning says: a client with no key at all (any local user) reads the store directly.
+  const events = await chromaClient({ url: bridge.chromaUrl }).getCollection({ name: "events" });
+  assert.equal(typeof (await events.count()), "number");
+});
+
 Deno.test("main.ts under idle and slow connections keeps answering, and stops within its bound", async () => {
   const bridge = await spawnBridge({
     env: { ZO_MAX_CONNECTIONS: "20", ZO_HEADER_TIMEOUT_MS: "500" },

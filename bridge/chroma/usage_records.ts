@@ -8,6 +8,7 @@ import type { Collection, Where } from "chromadb";
 import type { UsageFilter } from "../store.ts";
 import { recordFromMetadata, recordMetadata, type UsageRecord } from "../usage/records.ts";
 import { type ChromaCall, chunks, MAX_BATCH, PLACEHOLDER_EMBEDDING } from "./connection.ts";
+import { usageProjects } from "../usage/select.ts";
 
 /** Adds `records` (ids are content hashes: adding one again changes nothing). */
 export async function addUsageRecords(
@@ -89,10 +90,7 @@ export async function usageRecordsFor(
   options: { call: ChromaCall; filter: UsageFilter },
 ): Promise<UsageRecord[]> {
   const { call, filter } = options;
-  const visible = filter.project_ids;
-  const wanted = filter.filters.project_id;
-  let projects: readonly string[] | undefined = wanted === undefined ? visible : [wanted];
-  if (visible !== undefined && wanted !== undefined && !visible.includes(wanted)) projects = [];
+  const projects = usageProjects(filter);
   if (projects !== undefined && projects.length === 0) return [];
   const lists: Record<string, readonly string[]> = {};
   for (const [name, value] of Object.entries(filter.filters)) {

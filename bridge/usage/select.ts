@@ -17,15 +17,23 @@ export interface UsageSource {
 }
 
 /**
+ * The projects whose records `filter` may read: undefined for any, empty for none (a project
+ * asked for that the caller may not see). The one rule, for the index and for the scan.
+ */
+export function usageProjects(filter: UsageFilter): readonly string[] | undefined {
+  const visible = filter.project_ids;
+  const wanted = filter.filters.project_id;
+  if (wanted === undefined) return visible;
+  return visible !== undefined && !visible.includes(wanted) ? [] : [wanted];
+}
+
+/**
  * Every reading of every API response that may match `filter`, in the order of `source`: the
  * matching readings, plus, when the filter names more than the project, the other readings of
  * the same responses (their maxima and first owner may lie outside the filter).
  */
 export function selectUsageRecords(source: UsageSource, filter: UsageFilter): UsageRecord[] {
-  const visible = filter.project_ids;
-  const wanted = filter.filters.project_id;
-  let projects: readonly string[] | undefined = wanted === undefined ? visible : [wanted];
-  if (visible !== undefined && wanted !== undefined && !visible.includes(wanted)) projects = [];
+  const projects = usageProjects(filter);
   if (projects !== undefined && projects.length === 0) return [];
   const equal: [keyof UsageRecord, string][] = [];
   for (const [name, value] of Object.entries(filter.filters)) {
